@@ -1,0 +1,256 @@
+package core
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+)
+
+// minRSABits is the smallest RSA modulus accepted from the key set.
+const minRSABits = 2048
+
+// signingKey is one RSA public key of the team's set. When a refresh no longer lists it, it
+// is marked withdrawn, which voids every cached token it signed at once.
+type signingKey struct {
+	kid       string
+	pub       *rsa.PublicKey
+	withdrawn atomic.Bool
+}
+
+// keySource holds the team's signing keys and decides when to fetch them again.
+//
+// The policy, and why:
+//   - The set is read through an atomic pointer: verification never takes a lock.
+//   - At most one fetch runs at a time; every caller that needs a fetch joins the one under
+//     way instead of starting its own.
+//   - A kid that is not in the set (or a request while no set has loaded) may trigger a fetch,
+//     but at most one per cool-down. Inside the cool-down the caller is answered at once: an
+//     attacker's stream of invented kids costs the team domain one request per cool-down, and
+//     nobody queues behind a rate limiter.
+//   - The set is refetched in the background once it is older than the refresh interval;
+//     after a failed fetch, again one cool-down later. A failure keeps the last good set.
+//   - No fetch runs on a request's context: a caller that gives up does not cancel the fetch
+//     the others are waiting for.
+type keySource struct {
+	cfg *settings
+
+	set atomic.Pointer[map[string]*signingKey] // nil until the first successful fetch
+	due atomic.Int64                           // UnixNano after which a background refresh starts
+
+	mu         sync.Mutex
+	flight     *keyFetch // the fetch under way, if any
+	lastForced time.Time // start of the latest fetch triggered by an unknown kid (or at boot)
+	lastErr    error     // outcome of the latest completed fetch
+	loadedAt   time.Time // when the current set was fetched
+}
+
+type keyFetch struct{ done chan struct{} }
+
+func newKeySource(cfg *settings) *keySource {
+	return &keySource{cfg: cfg}
+}
+
+// boot starts the first fetch and returns it, so that the constructor can wait a little.
+func (ks *keySource) boot() *keyFetch {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.lastForced = ks.cfg.now()
+	return ks.startLocked()
+}
+
+// key returns the signing key called kid, fetching the set again if the policy allows.
+func (ks *keySource) key(ctx context.Context, kid string) (*signingKey, error) {
+	if k := ks.lookup(kid); k != nil {
+		return k, nil
+	}
+	if f := ks.forcedFetch(); f != nil {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, unavailable(ReasonKeysUnavailable, "gave up waiting for the Access signing keys", ctx.Err())
+		}
+		if k := ks.lookup(kid); k != nil {
+			return k, nil
+		}
+	}
+	ks.mu.Lock()
+	lastErr := ks.lastErr
+	ks.mu.Unlock()
+	switch {
+	case ks.set.Load() == nil:
+		return nil, unavailable(ReasonKeysUnavailable, "the Access signing keys have not loaded", lastErr)
+	case lastErr != nil:
+		// The kid may well be a new key we failed to fetch: that is not the caller's fault.
+		return nil, unavailable(ReasonKeysUnavailable, "the Access signing keys could not be refreshed", lastErr)
+	}
+	return nil, invalid(ReasonUnknownKey, "the token's signing key is not in the team's key set", nil)
+}
+
+func (ks *keySource) lookup(kid string) *signingKey {
+	if set := ks.set.Load(); set != nil {
+		return (*set)[kid]
+	}
+	return nil
+}
+
+// forcedFetch returns the fetch a caller with an unknown kid should wait for: the one under
+// way, or a new one if the cool-down has passed, or nil inside the cool-down.
+func (ks *keySource) forcedFetch() *keyFetch {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.flight != nil {
+		return ks.flight
+	}
+	now := ks.cfg.now()
+	if now.Sub(ks.lastForced) < ks.cfg.unknownKeyCooldown {
+		return nil
+	}
+	ks.lastForced = now
+	return ks.startLocked()
+}
+
+// refreshIfDue starts a background fetch when the set has grown old. It costs one atomic load
+// when nothing is due, so every verification calls it.
+func (ks *keySource) refreshIfDue(now time.Time) {
+	if now.UnixNano() < ks.due.Load() {
+		return
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.flight == nil && now.UnixNano() >= ks.due.Load() {
+		ks.startLocked()
+	}
+}
+
+func (ks *keySource) startLocked() *keyFetch {
+	f := &keyFetch{done: make(chan struct{})}
+	ks.flight = f
+	// Until the fetch ends, nothing else is due: callers need not even take the lock.
+	ks.due.Store(ks.cfg.now().Add(ks.cfg.refreshInterval).UnixNano())
+	go ks.run(f)
+	return f
+}
+
+func (ks *keySource) run(f *keyFetch) {
+	keys, err := ks.fetch()
+	now := ks.cfg.now()
+
+	ks.mu.Lock()
+	prev := ks.set.Load()
+	hadErr := ks.lastErr != nil
+	ks.lastErr = err
+	if err == nil {
+		ks.install(prev, keys)
+		ks.loadedAt = now
+		ks.due.Store(now.Add(ks.cfg.refreshInterval).UnixNano())
+	} else {
+		ks.due.Store(now.Add(ks.cfg.unknownKeyCooldown).UnixNano())
+	}
+	ks.flight = nil
+	ks.mu.Unlock()
+	close(f.done)
+
+	log := ks.cfg.log
+	switch {
+	case err != nil && prev == nil:
+		log.Warn("cfaccess: Access signing keys could not be loaded; requests are answered 503 until they are",
+			"team", ks.cfg.teamDomain, "error", err)
+	case err != nil:
+		log.Warn("cfaccess: refreshing Access signing keys failed; keeping the last good set",
+			"team", ks.cfg.teamDomain, "keys", len(*prev), "error", err)
+	case prev == nil || hadErr:
+		log.Info("cfaccess: Access signing keys loaded", "team", ks.cfg.teamDomain, "kids", kids(keys))
+	}
+}
+
+// install publishes keys, keeping the *signingKey of every key that is still listed so that
+// the tokens it signed stay cached, and withdrawing the rest.
+func (ks *keySource) install(prev *map[string]*signingKey, keys map[string]*signingKey) {
+	if prev != nil {
+		for kid, old := range *prev {
+			if k, ok := keys[kid]; ok && k.pub.Equal(old.pub) {
+				keys[kid] = old
+			} else {
+				old.withdrawn.Store(true)
+			}
+		}
+	}
+	ks.set.Store(&keys)
+}
+
+func (ks *keySource) fetch() (map[string]*signingKey, error) {
+	body, err := ks.cfg.get(context.Background(), certsPath, "")
+	if err != nil {
+		return nil, err
+	}
+	return parseKeySet(body)
+}
+
+// parseKeySet reads the "keys" of a certs document. Keys that are not RS256 signing keys of at
+// least 2048 bits are skipped; a set left with none is an error, so the last good set stays.
+func parseKeySet(body []byte) (map[string]*signingKey, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("certs: not a JSON key set: %w", err)
+	}
+	keys := make(map[string]*signingKey, len(doc.Keys))
+	var skipped []error
+	for i, raw := range doc.Keys {
+		k, err := parseKey(raw)
+		if err == nil {
+			if _, dup := keys[k.kid]; dup {
+				err = fmt.Errorf("kid %q listed twice", k.kid)
+			}
+		}
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
+			continue
+		}
+		keys[k.kid] = k
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("certs: no usable RS256 key among %d: %w", len(doc.Keys), errors.Join(skipped...))
+	}
+	return keys, nil
+}
+
+func parseKey(raw json.RawMessage) (*signingKey, error) {
+	jwk, err := jwkset.NewJWKFromRawJSON(raw, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	m := jwk.Marshal()
+	pub, ok := jwk.Key().(*rsa.PublicKey)
+	switch {
+	case m.KID == "":
+		return nil, errors.New("no kid")
+	case !ok:
+		return nil, fmt.Errorf("kid %q: key type %q, want RSA", m.KID, m.KTY)
+	case m.ALG != "" && m.ALG != jwkset.AlgRS256:
+		return nil, fmt.Errorf("kid %q: alg %q, want RS256", m.KID, m.ALG)
+	case m.USE != "" && m.USE != jwkset.UseSig:
+		return nil, fmt.Errorf("kid %q: use %q, want sig", m.KID, m.USE)
+	case pub.N.BitLen() < minRSABits:
+		return nil, fmt.Errorf("kid %q: %d-bit RSA key, want at least %d", m.KID, pub.N.BitLen(), minRSABits)
+	}
+	return &signingKey{kid: m.KID, pub: pub}, nil
+}
+
+func kids(keys map[string]*signingKey) []string {
+	out := make([]string, 0, len(keys))
+	for kid := range keys {
+		out = append(out, kid)
+	}
+	slices.Sort(out)
+	return out
+}

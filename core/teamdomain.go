@@ -1,0 +1,142 @@
+package core
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+const accessSuffix = ".cloudflareaccess.com"
+
+// ParseTeamDomain turns any accepted spelling of a team domain into its canonical URL, the exact
+// value Cloudflare puts in a token's iss claim: "https://<team>.cloudflareaccess.com", lower
+// case, no trailing slash.
+//
+// Accepted spellings:
+//
+//	myteam                                   a team name
+//	myteam.cloudflareaccess.com              a team host
+//	myteam.fed.cloudflareaccess.com          a FedRAMP team host
+//	https://myteam.cloudflareaccess.com      a full https URL (any host name; no path, query or port)
+//	http://127.0.0.1:8787                    plain http, for loopback hosts only (tests)
+//
+// Anything else is an error wrapping [ErrConfig]: a typo must stop the program at start-up, not
+// make every token look invalid, or worse, make a wrong issuer look right.
+func ParseTeamDomain(s string) (string, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return "", teamDomainError(s, "it is empty")
+	}
+	if !strings.Contains(in, "://") {
+		return parseBareTeamDomain(s, strings.ToLower(in))
+	}
+
+	u, err := url.Parse(in)
+	if err != nil {
+		return "", teamDomainError(s, "it is not a URL")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case scheme != "https" && scheme != "http":
+		return "", teamDomainError(s, "the scheme must be https")
+	case u.User != nil:
+		return "", teamDomainError(s, "it must not carry user information")
+	case u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", teamDomainError(s, "it must be an origin, with no path, query or fragment")
+	case host == "":
+		return "", teamDomainError(s, "it has no host")
+	}
+	loopback := isLoopbackHost(host)
+	if scheme == "http" && !loopback {
+		return "", teamDomainError(s, "plain http is allowed for loopback hosts only; use https")
+	}
+	if !loopback && !validDNSName(host) {
+		return "", teamDomainError(s, "the host is not a valid DNS name")
+	}
+	port := u.Port()
+	if port != "" && !loopback {
+		return "", teamDomainError(s, "a port is allowed for loopback hosts only")
+	}
+	if port != "" && !validPort(port) {
+		return "", teamDomainError(s, "the port is not a number from 1 to 65535")
+	}
+	hostport := host
+	if strings.Contains(host, ":") { // IPv6 literal
+		hostport = "[" + host + "]"
+	}
+	if port != "" {
+		hostport += ":" + port
+	}
+	return scheme + "://" + hostport, nil
+}
+
+func parseBareTeamDomain(orig, in string) (string, error) {
+	if strings.ContainsAny(in, "/:@?#") {
+		return "", teamDomainError(orig, "give a team name, a team host, or a full https:// URL")
+	}
+	if !strings.Contains(in, ".") {
+		if !validLabel(in) {
+			return "", teamDomainError(orig, "a team name is letters, digits and inner hyphens, at most 63")
+		}
+		return "https://" + in + accessSuffix, nil
+	}
+	team, ok := strings.CutSuffix(in, accessSuffix)
+	if ok {
+		team = strings.TrimSuffix(team, ".fed")
+	}
+	if !ok || !validLabel(team) {
+		return "", teamDomainError(orig, "a bare host must be <team>.cloudflareaccess.com or <team>.fed.cloudflareaccess.com; give any other host as a full https:// URL")
+	}
+	return "https://" + in, nil
+}
+
+func teamDomainError(in, why string) error {
+	return fmt.Errorf("%w: team domain %q: %s", ErrConfig, in, why)
+}
+
+// isLoopbackHost reports whether host (lower case, no brackets or port) can only be this machine.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func validDNSName(host string) bool {
+	if len(host) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if !validLabel(label) {
+			return false
+		}
+	}
+	return true
+}
+
+func validLabel(l string) bool {
+	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(l); i++ {
+		c := l[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func validPort(p string) bool {
+	n := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' || i >= 5 {
+			return false
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n >= 1 && n <= 65535
+}

@@ -1,0 +1,224 @@
+package core
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Verifier checks Access tokens for one application. It is safe for concurrent use and owns
+// no goroutine while idle: the key set is refreshed by the requests that need it.
+type Verifier struct {
+	cfg       settings
+	keys      *keySource
+	cache     *tokenCache // nil when disabled
+	validator *jwt.Validator
+}
+
+// NewVerifier validates cfg and starts loading the team's signing keys. It waits for them at
+// most cfg.StartupWait: an application must boot while Access is unreachable, answering 503
+// until the keys arrive, rather than fail to start.
+//
+// Every configuration error wraps [ErrConfig].
+func NewVerifier(cfg Config) (*Verifier, error) {
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{
+		cfg:   s,
+		cache: newTokenCache(s.tokenCacheSize),
+		validator: jwt.NewValidator(
+			jwt.WithLeeway(s.leeway),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithIssuer(s.teamDomain),
+			jwt.WithAudience(s.audiences...),
+			jwt.WithTimeFunc(s.now),
+		),
+	}
+	v.keys = newKeySource(&v.cfg)
+	boot := v.keys.boot()
+	if s.startupWait > 0 {
+		t := time.NewTimer(s.startupWait)
+		defer t.Stop()
+		select {
+		case <-boot.done:
+		case <-t.C:
+			s.log.Warn("cfaccess: Access signing keys not loaded yet; starting anyway",
+				"team", s.teamDomain, "waited", s.startupWait)
+		}
+	}
+	return v, nil
+}
+
+// TeamDomain returns the canonical team domain URL, the issuer every token must carry.
+func (v *Verifier) TeamDomain() string { return v.cfg.teamDomain }
+
+// Audiences returns a copy of the configured AUD tags.
+func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.audiences...) }
+
+// Verify checks token and returns its claims. The error is always an [*Error]: [ErrMissingToken]
+// for an empty token, [ErrInvalidToken] (with a [Reason]) for one that fails any check, and
+// [ErrUnavailable] when the signing keys cannot be obtained, which is not the caller's fault.
+//
+// A token that verified once is remembered until it expires: seeing it again costs a map
+// lookup, with exp and nbf checked again and the signing key still required to be in the
+// team's current set.
+func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	if token == "" {
+		return nil, errMissingToken
+	}
+	if len(token) > v.cfg.maxTokenSize {
+		return nil, invalid(ReasonTooLarge, "the token is too large", nil)
+	}
+	now := v.cfg.now()
+	v.keys.refreshIfDue(now)
+	if v.cache != nil {
+		if e, ok := v.cache.get(token); ok {
+			if !e.key.withdrawn.Load() {
+				if err := v.checkTimes(e.claims, now); err != nil {
+					v.cache.remove(token)
+					return nil, err
+				}
+				return e.claims, nil
+			}
+			v.cache.remove(token)
+		}
+	}
+	c, key, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if v.cache != nil {
+		v.cache.put(token, cacheEntry{claims: c, key: key}, now, v.cfg.leeway)
+	}
+	return c, nil
+}
+
+// checkTimes repeats, for a cached token, the time checks the validator made when it first
+// verified; with the same leeway and the same boundaries.
+func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
+	if !now.Before(c.ExpiresAt.Add(v.cfg.leeway)) {
+		return invalid(ReasonExpired, "the token has expired", nil)
+	}
+	if !c.NotBefore.IsZero() && now.Before(c.NotBefore.Add(-v.cfg.leeway)) {
+		return invalid(ReasonNotYetValid, "the token is not valid yet", nil)
+	}
+	return nil
+}
+
+// verify runs the full check. The signature is checked before the payload is read, so that
+// the JSON of a forged token is never parsed.
+func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *signingKey, error) {
+	h, p, sig, ok := splitToken(token)
+	if !ok {
+		return nil, nil, invalid(ReasonMalformed, "the token is not three base64url segments", nil)
+	}
+	hdr, err := decodeHeader(h)
+	if err != nil {
+		return nil, nil, invalid(ReasonMalformed, "the token header is malformed", err)
+	}
+	switch {
+	case hdr.alg != jwt.SigningMethodRS256.Alg():
+		return nil, nil, invalid(ReasonAlgorithm, "the token is not signed with RS256", nil)
+	case hdr.crit:
+		return nil, nil, invalid(ReasonCritical, "the token header lists critical extensions", nil)
+	case hdr.kid == "":
+		return nil, nil, invalid(ReasonNoKeyID, "the token header has no key ID", nil)
+	}
+	signature, err := b64.DecodeString(sig)
+	if err != nil {
+		return nil, nil, invalid(ReasonMalformed, "the token signature is not base64url", err)
+	}
+	payload, err := b64.DecodeString(p)
+	if err != nil {
+		return nil, nil, invalid(ReasonMalformed, "the token payload is not base64url", err)
+	}
+	key, err := v.keys.key(ctx, hdr.kid)
+	if err != nil {
+		return nil, nil, err
+	}
+	digest := sha256.Sum256([]byte(token[:len(h)+1+len(p)]))
+	if err := rsa.VerifyPKCS1v15(key.pub, crypto.SHA256, digest[:], signature); err != nil {
+		return nil, nil, invalid(ReasonSignature, "the token signature is invalid", err)
+	}
+	var tc tokenClaims
+	if err := tc.decode(payload); err != nil {
+		return nil, nil, invalid(ReasonMalformed, "the token payload is malformed", err)
+	}
+	if err := v.validator.Validate(&tc); err != nil {
+		return nil, nil, classify(err)
+	}
+	return tc.claims(payload), key, nil
+}
+
+// b64 is the strict base64url of JWS: no padding, no stray bits, so one token has one spelling.
+var b64 = base64.RawURLEncoding.Strict()
+
+// splitToken cuts a compact JWS into its three segments, refusing any other number of dots.
+func splitToken(token string) (header, payload, signature string, ok bool) {
+	header, rest, ok1 := strings.Cut(token, ".")
+	payload, signature, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(signature, ".") {
+		return "", "", "", false
+	}
+	return header, payload, signature, true
+}
+
+type jwsHeader struct {
+	alg, kid string
+	crit     bool
+}
+
+func decodeHeader(seg string) (jwsHeader, error) {
+	var h jwsHeader
+	b, err := b64.DecodeString(seg)
+	if err != nil {
+		return h, err
+	}
+	err = readObject(b, func(key []byte, r *jsonReader) (err error) {
+		switch string(key) {
+		case "alg":
+			h.alg, err = r.str()
+		case "kid":
+			h.kid, err = r.str()
+		case "crit":
+			h.crit = true
+			err = r.skip()
+		default:
+			err = r.skip()
+		}
+		return err
+	})
+	return h, err
+}
+
+// classify turns a Validator error into an *Error. The checks come in the order of how much
+// they tell: a token for another application is reported as such even if also expired.
+func classify(err error) *Error {
+	for _, c := range []struct {
+		target error
+		reason Reason
+		msg    string
+	}{
+		{jwt.ErrTokenRequiredClaimMissing, ReasonMissingClaim, "the token lacks a required claim"},
+		{jwt.ErrTokenInvalidIssuer, ReasonIssuer, "the token was issued by another team domain"},
+		{jwt.ErrTokenInvalidAudience, ReasonAudience, "the token is for another application"},
+		{jwt.ErrTokenExpired, ReasonExpired, "the token has expired"},
+		{jwt.ErrTokenNotValidYet, ReasonNotYetValid, "the token is not valid yet"},
+		{jwt.ErrTokenUsedBeforeIssued, ReasonIssuedInFuture, "the token is issued in the future"},
+	} {
+		if errors.Is(err, c.target) {
+			return invalid(c.reason, c.msg, err)
+		}
+	}
+	return invalid(ReasonMalformed, "the token claims are invalid", err)
+}
