@@ -47,7 +47,7 @@ type keySource struct {
 
 	mu         sync.Mutex
 	flight     *keyFetch // the fetch under way, if any
-	lastForced time.Time // start of the latest fetch triggered by an unknown kid (or at boot)
+	lastForced time.Time // start of the latest fetch triggered by an unknown kid
 	lastErr    error     // outcome of the latest completed fetch
 	loadedAt   time.Time // when the current set was fetched
 }
@@ -59,10 +59,11 @@ func newKeySource(cfg *settings) *keySource {
 }
 
 // boot starts the first fetch and returns it, so that the constructor can wait a little.
+// It does not start the unknown-kid cool-down: a key that appears just after start-up is
+// fetched at its first use.
 func (ks *keySource) boot() *keyFetch {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	ks.lastForced = ks.cfg.now()
 	return ks.startLocked()
 }
 

@@ -1,0 +1,95 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+func ExampleNewVerifier() {
+	// accesstest stands in for https://myteam.cloudflareaccess.com.
+	team := accesstest.NewServer()
+	defer team.Close()
+
+	v, err := core.NewVerifier(core.Config{
+		TeamDomain: team.URL, // in production: "myteam"
+		Audiences:  []string{team.AUD},
+	})
+	if err != nil {
+		panic(err) // a configuration error: fail at start-up
+	}
+
+	claims, err := v.Verify(context.Background(), team.User("ann@example.com"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(claims.Email, claims.IsServiceToken())
+
+	claims, err = v.Verify(context.Background(), team.ServiceToken("0123456789abcdef0123456789abcdef.access"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(claims.CommonName, claims.IsServiceToken())
+	// Output:
+	// ann@example.com false
+	// 0123456789abcdef0123456789abcdef.access true
+}
+
+func ExampleVerifier_Verify_errors() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, _ := core.NewVerifier(team.Config())
+
+	expired := team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-2 * time.Hour)})
+	_, err := v.Verify(context.Background(), expired)
+
+	var e *core.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Code, e.Reason, e.Message)
+	}
+	switch {
+	case errors.Is(err, core.ErrMissingToken), errors.Is(err, core.ErrInvalidToken):
+		fmt.Println("401")
+	case errors.Is(err, core.ErrUnavailable):
+		fmt.Println("503")
+	}
+	// Output:
+	// invalid_token expired the token has expired
+	// 401
+}
+
+func ExampleParseTeamDomain() {
+	for _, s := range []string{"myteam", "myteam.cloudflareaccess.com", "https://MyTeam.cloudflareaccess.com/", "example.com"} {
+		team, err := core.ParseTeamDomain(s)
+		fmt.Println(team, err != nil)
+	}
+	// Output:
+	// https://myteam.cloudflareaccess.com false
+	// https://myteam.cloudflareaccess.com false
+	// https://myteam.cloudflareaccess.com false
+	//  true
+}
+
+func ExampleTokenFrom() {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: core.CookieName, Value: "from-the-cookie"})
+	r.Header.Set(core.HeaderName, "from-the-header")
+
+	token, source := core.TokenFrom(core.HTTPRequest(r))
+	fmt.Println(token, source)
+	// Output: from-the-header header
+}
+
+func ExampleFromContext() {
+	ctx := core.NewContext(context.Background(), &core.Claims{Email: "ann@example.com"})
+	if claims, ok := core.FromContext(ctx); ok {
+		fmt.Println(claims.Email)
+	}
+	// Output: ann@example.com
+}

@@ -1,0 +1,406 @@
+package core_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+func TestKeysBootWhileCertsFailHealsAfterCooldown(t *testing.T) {
+	srv := newServer(t)
+	srv.FailCerts(accesstest.Status500)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	tok := srv.User("ann@example.com")
+	ctx := context.Background()
+
+	// No keys yet: unavailable (503), never invalid (401), never a pass.
+	_, err := v.Verify(ctx, tok)
+	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	if errors.Is(err, core.ErrInvalidToken) {
+		t.Error("no keys reported as an invalid token")
+	}
+	fetches := srv.CertsRequests() // boot, and one retry by the first request
+	if fetches != 2 {
+		t.Errorf("certs fetched %d times, want 2", fetches)
+	}
+	if st := v.Stats(); st.KeyError == nil || len(st.KeyIDs) != 0 {
+		t.Errorf("Stats = %+v, want an error and no keys", st)
+	}
+
+	// Inside the cool-down nobody fetches, healed endpoint or not.
+	srv.FailCerts(accesstest.Healthy)
+	for range 50 {
+		_, err = v.Verify(ctx, tok)
+		wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	}
+	clk.Advance(core.DefaultUnknownKeyCooldown - time.Millisecond)
+	_, err = v.Verify(ctx, tok)
+	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	if n := srv.CertsRequests(); n != fetches {
+		t.Fatalf("certs fetched %d times inside the cool-down, want %d", n, fetches)
+	}
+
+	// Once the cool-down has passed, the next request heals the verifier: no restart.
+	clk.Advance(time.Millisecond)
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("after the cool-down: %v", err)
+	}
+	if st := v.Stats(); st.KeyError != nil || len(st.KeyIDs) != 1 || st.KeysLoadedAt.IsZero() {
+		t.Errorf("Stats after healing = %+v", st)
+	}
+}
+
+func TestKeysBootWhileCertsHang(t *testing.T) {
+	srv := newServer(t)
+	srv.FailCerts(accesstest.Hang)
+	cfg := testConfig(srv, nil)
+	cfg.StartupWait = 50 * time.Millisecond
+	cfg.RequestTimeout = 2 * time.Second
+
+	start := time.Now()
+	v := newVerifier(t, cfg)
+	if took := time.Since(start); took >= cfg.RequestTimeout {
+		t.Fatalf("NewVerifier took %v: start-up waited for the hanging fetch", took)
+	}
+
+	// A request that arrives while the boot fetch hangs shares it, and may give up on it
+	// without cancelling it for others.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	_, err := v.Verify(ctx, srv.User("ann@example.com"))
+	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	if took := time.Since(start); took >= cfg.RequestTimeout {
+		t.Errorf("Verify took %v: the caller's deadline was not honoured", took)
+	}
+	if n := srv.CertsRequests(); n != 1 {
+		t.Errorf("certs requested %d times, want the one shared fetch", n)
+	}
+}
+
+func TestKeysFetchTimesOut(t *testing.T) {
+	srv := newServer(t)
+	srv.FailCerts(accesstest.SlowDrip)
+	cfg := testConfig(srv, nil)
+	cfg.StartupWait = -1
+	cfg.RequestTimeout = 150 * time.Millisecond
+	v := newVerifier(t, cfg)
+	// The request joins the boot fetch, which the request timeout ends.
+	_, err := v.Verify(context.Background(), srv.User("ann@example.com"))
+	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	if st := v.Stats(); st.KeyError == nil || !strings.Contains(st.KeyError.Error(), "deadline") {
+		t.Errorf("KeyError = %v, want a deadline", st.KeyError)
+	}
+}
+
+func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	valid := srv.User("ann@example.com")
+	if _, err := v.Verify(context.Background(), valid); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.CertsRequests(); n != 1 {
+		t.Fatalf("certs fetched %d times at boot", n)
+	}
+
+	flood := func(n int) {
+		t.Helper()
+		tokens := make([]string, n)
+		for i := range tokens {
+			tokens[i] = srv.Mint(accesstest.Token{Email: "mallory@example.com", KeyID: fmt.Sprintf("invented-%d", i)})
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i, tok := range tokens {
+			wg.Go(func() { _, errs[i] = v.Verify(context.Background(), tok) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+		}
+	}
+
+	flood(100)
+	if n := srv.CertsRequests(); n != 2 {
+		t.Fatalf("100 concurrent unknown kids caused %d fetches, want 1", n-1)
+	}
+	flood(100)
+	clk.Advance(core.DefaultUnknownKeyCooldown - time.Millisecond)
+	flood(10)
+	if n := srv.CertsRequests(); n != 2 {
+		t.Fatalf("unknown kids inside the cool-down caused %d more fetches, want 0", n-2)
+	}
+	clk.Advance(time.Millisecond)
+	flood(10)
+	if n := srv.CertsRequests(); n != 3 {
+		t.Fatalf("after the cool-down: %d fetches in all, want 3", n)
+	}
+	// Known keys were never affected.
+	if _, err := v.Verify(context.Background(), valid); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeysRotation(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	ctx := context.Background()
+	first := srv.KeyIDs()[0]
+	oldTok := srv.User("ann@example.com")
+	if _, err := v.Verify(ctx, oldTok); err != nil {
+		t.Fatal(err)
+	}
+
+	// A new current key: its first token triggers one fetch; the previous key stays valid.
+	second := srv.RotateKeys()
+	newTok := srv.User("bob@example.com")
+	if _, err := v.Verify(ctx, newTok); err != nil {
+		t.Fatalf("token of the new key: %v", err)
+	}
+	if n := srv.CertsRequests(); n != 2 {
+		t.Errorf("certs fetched %d times, want 2", n)
+	}
+	if _, err := v.Verify(ctx, oldTok); err != nil {
+		t.Fatalf("token of the previous key during the overlap: %v", err)
+	}
+	if _, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "cy@example.com", KeyID: first})); err != nil {
+		t.Fatalf("fresh token of the previous key during the overlap: %v", err)
+	}
+
+	// The next rotation drops the first key: once fetched, its tokens stop verifying,
+	// the cached one included.
+	clk.Advance(core.DefaultUnknownKeyCooldown)
+	third := srv.RotateKeys()
+	if _, err := v.Verify(ctx, srv.User("dee@example.com")); err != nil {
+		t.Fatalf("token of the third key: %v", err)
+	}
+	if got, want := v.Stats().KeyIDs, sorted(second, third); !slices.Equal(got, want) {
+		t.Fatalf("KeyIDs = %v, want %v", got, want)
+	}
+	_, err := v.Verify(ctx, oldTok)
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	if _, err := v.Verify(ctx, newTok); err != nil {
+		t.Fatalf("token of the second key after the second rotation: %v", err)
+	}
+}
+
+func TestKeysPeriodicRefreshWithdrawsKeys(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	ctx := context.Background()
+	first := srv.KeyIDs()[0]
+	tok := srv.User("ann@example.com")
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	second := srv.RotateKeys()
+	srv.RemoveKey(first)
+
+	// Before the interval nothing is fetched, so the cached token still passes.
+	clk.Advance(core.DefaultRefreshInterval - time.Second)
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.CertsRequests(); n != 1 {
+		t.Fatalf("fetched %d times before the refresh interval", n)
+	}
+	// After it, a request (even a cache hit) starts a background refresh.
+	clk.Advance(time.Second)
+	_, _ = v.Verify(ctx, tok)
+	eventually(t, "the periodic refresh", func() bool { return slices.Equal(v.Stats().KeyIDs, []string{second}) })
+	_, err := v.Verify(ctx, tok)
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+}
+
+func TestKeysRefreshFailureKeepsLastGoodSet(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	ctx := context.Background()
+	// Tokens are minted on the test's clock, which runs hours ahead.
+	user := func(email string) string { return srv.Mint(accesstest.Token{Email: email, IssuedAt: clk.Now()}) }
+	if _, err := v.Verify(ctx, user("ann@example.com")); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, fault := range []accesstest.Fault{accesstest.Status500, accesstest.Garbage, accesstest.Truncated, accesstest.Huge, accesstest.Status404} {
+		srv.FailCerts(fault)
+		before := srv.CertsRequests()
+		clk.Advance(core.DefaultRefreshInterval)
+		_, _ = v.Verify(ctx, user("ann@example.com"))
+		eventually(t, "the failed refresh", func() bool { return v.Stats().KeyError != nil })
+		if n := srv.CertsRequests(); n != before+1 {
+			t.Fatalf("fault %d: %d fetches, want 1", fault, n-before)
+		}
+		// The last good keys still verify fresh tokens.
+		if _, err := v.Verify(ctx, user("bob@example.com")); err != nil {
+			t.Fatalf("fault %d: known key after a failed refresh: %v", fault, err)
+		}
+		// An unknown kid cannot be judged while the set cannot be refreshed: 503, not 401.
+		clk.Advance(core.DefaultUnknownKeyCooldown)
+		_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "new", IssuedAt: clk.Now()}))
+		wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+
+		// Healed: the retry comes one cool-down after the failure, by itself.
+		srv.FailCerts(accesstest.Healthy)
+		clk.Advance(core.DefaultUnknownKeyCooldown)
+		_, _ = v.Verify(ctx, user("ann@example.com"))
+		eventually(t, "the retry", func() bool { return v.Stats().KeyError == nil })
+	}
+}
+
+func TestKeysRedirectsAreRefused(t *testing.T) {
+	srv := newServer(t)
+	srv.FailCerts(accesstest.RedirectAway)
+	// A client that follows anything; the verifier must still refuse to leave the team domain.
+	cfg := testConfig(srv, nil)
+	cfg.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+	v := newVerifier(t, cfg)
+	_, err := v.Verify(context.Background(), srv.User("ann@example.com"))
+	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	if st := v.Stats(); st.KeyError == nil || !strings.Contains(st.KeyError.Error(), "redirect") {
+		t.Errorf("KeyError = %v, want the redirect refused", st.KeyError)
+	}
+	// The redirect target does answer: the refusal is the verifier's doing.
+	resp, err := cfg.HTTPClient.Get(srv.URL + "/cdn-cgi/access/certs")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("plain client: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// TestKeysSkipsUnusableKeys serves a hand-made key set: only RS256 signing keys of 2048 bits
+// or more, with a kid, are taken.
+func TestKeysSkipsUnusableKeys(t *testing.T) {
+	good := mustRSA(t, 2048)
+	weak := mustRSA(t, 1024)
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaJWK := func(kid, alg, use string, k *rsa.PrivateKey) map[string]any {
+		m := map[string]any{"kty": "RSA", "n": b64.EncodeToString(k.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}
+		for name, v := range map[string]string{"kid": kid, "alg": alg, "use": use} {
+			if v != "" {
+				m[name] = v
+			}
+		}
+		return m
+	}
+	var mu sync.Mutex
+	doc := map[string]any{"keys": []any{
+		rsaJWK("weak", "RS256", "sig", weak),
+		rsaJWK("", "RS256", "sig", good),
+		rsaJWK("rs384", "RS384", "sig", good),
+		rsaJWK("enc", "RS256", "enc", good),
+		map[string]any{"kid": "ec", "kty": "EC", "crv": "P-256", "x": b64.EncodeToString(ec.X.Bytes()), "y": b64.EncodeToString(ec.Y.Bytes())},
+		map[string]any{"kid": "junk", "kty": "RSA", "n": "!!", "e": "AQAB"},
+		rsaJWK("good", "", "", good),
+		rsaJWK("good", "RS256", "sig", weak), // a second entry for the same kid is ignored
+	}}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = json.NewEncoder(w).Encode(doc)
+	}))
+	defer ts.Close()
+
+	aud := "app"
+	v := newVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{aud}, Logger: discardLogger()})
+	if got := v.Stats().KeyIDs; !slices.Equal(got, []string{"good"}) {
+		t.Fatalf("KeyIDs = %v, want [good]", got)
+	}
+	sign := func(kid string, k *rsa.PrivateKey) string {
+		h := encodeJSON(t, map[string]string{"alg": "RS256", "kid": kid})
+		p := encodeJSON(t, map[string]any{"iss": ts.URL, "aud": aud, "exp": time.Now().Add(time.Hour).Unix(), "sub": "u"})
+		d := sha256.Sum256([]byte(h + "." + p))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h + "." + p + "." + b64.EncodeToString(sig)
+	}
+	if _, err := v.Verify(context.Background(), sign("good", good)); err != nil {
+		t.Fatalf("token of the usable key: %v", err)
+	}
+	_, err = v.Verify(context.Background(), sign("weak", weak))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+
+	// A set with no usable key at all is a failed fetch: there is nothing to keep.
+	mu.Lock()
+	doc = map[string]any{"keys": []any{rsaJWK("weak", "RS256", "sig", weak)}}
+	mu.Unlock()
+	v2 := newVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{aud}, Logger: discardLogger()})
+	if st := v2.Stats(); st.KeyError == nil || !strings.Contains(st.KeyError.Error(), "no usable RS256 key") {
+		t.Fatalf("KeyError = %v", st.KeyError)
+	}
+}
+
+func TestLogsNeverHoldTokens(t *testing.T) {
+	srv := newServer(t)
+	srv.FailCerts(accesstest.Status500)
+	clk := newClock()
+	var logs logBuffer
+	cfg := testConfig(srv, clk)
+	cfg.Logger = slogTo(&logs)
+	v := newVerifier(t, cfg)
+	ctx := context.Background()
+	tokens := []string{srv.User("ann@example.com"), srv.ServiceToken(""), srv.Mint(accesstest.Token{KeyID: "nope"})}
+	for _, tok := range tokens {
+		_, _ = v.Verify(ctx, tok)
+	}
+	srv.FailCerts(accesstest.Healthy)
+	clk.Advance(core.DefaultUnknownKeyCooldown)
+	for _, tok := range append(tokens, tokens[0]+"x", "garbage") {
+		_, _ = v.Verify(ctx, tok)
+	}
+	out := logs.String()
+	for _, want := range []string{"could not be loaded", "keys loaded"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
+	}
+	for _, tok := range tokens {
+		_, p, s := segments(t, tok)
+		if strings.Contains(out, p) || strings.Contains(out, s) {
+			t.Fatalf("a token leaked into the log:\n%s", out)
+		}
+	}
+}
+
+func mustRSA(t testing.TB, bits int) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func sorted(s ...string) []string {
+	slices.Sort(s)
+	return s
+}

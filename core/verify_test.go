@@ -1,0 +1,391 @@
+package core_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+var b64 = base64.RawURLEncoding
+
+// segments splits a compact token; tests build forgeries from the parts of real tokens.
+func segments(t testing.TB, token string) (header, payload, sig string) {
+	t.Helper()
+	p := strings.Split(token, ".")
+	if len(p) != 3 {
+		t.Fatalf("token has %d segments", len(p))
+	}
+	return p[0], p[1], p[2]
+}
+
+func encodeJSON(t testing.TB, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b64.EncodeToString(b)
+}
+
+// hs256 signs header.payload with HMAC-SHA256 under key: the classic attack of handing an
+// RSA public key to a verifier that trusts the token's alg.
+func hs256(header, payload string, key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(header + "." + payload))
+	return header + "." + payload + "." + b64.EncodeToString(m.Sum(nil))
+}
+
+func TestVerifyAcceptsUserToken(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	tok := srv.Mint(accesstest.Token{
+		Email:   "ann@example.com",
+		Country: "PT",
+		Custom:  map[string]any{"department": "ops"},
+		Claims:  map[string]any{"extra": 42},
+	})
+	c, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, payload, _ := segments(t, tok)
+	raw, _ := b64.DecodeString(payload)
+	var want map[string]any
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case c.Email != "ann@example.com" || c.Country != "PT" || c.Type != "app":
+		t.Errorf("email/country/type = %q/%q/%q", c.Email, c.Country, c.Type)
+	case c.Issuer != srv.URL || len(c.Audience) != 1 || c.Audience[0] != srv.AUD:
+		t.Errorf("iss/aud = %q/%q", c.Issuer, c.Audience)
+	case c.Subject != want["sub"] || c.Subject == "" || c.IdentityNonce != want["identity_nonce"]:
+		t.Errorf("sub/nonce = %q/%q, payload %v", c.Subject, c.IdentityNonce, want)
+	case c.ExpiresAt.Unix() != int64(want["exp"].(float64)) || c.IssuedAt.Unix() != int64(want["iat"].(float64)):
+		t.Errorf("exp/iat = %v/%v", c.ExpiresAt, c.IssuedAt)
+	case c.NotBefore.Unix() != int64(want["nbf"].(float64)):
+		t.Errorf("nbf = %v", c.NotBefore)
+	case string(c.Custom) != `{"department":"ops"}`:
+		t.Errorf("custom = %s", c.Custom)
+	case string(c.Raw) != string(raw):
+		t.Errorf("raw = %s, want the signed payload %s", c.Raw, raw)
+	case c.IsServiceToken():
+		t.Error("a user token reported as a service token")
+	}
+	out, err := json.Marshal(c)
+	if err != nil || string(out) != string(raw) {
+		t.Errorf("MarshalJSON = %s, %v; want the payload with its own field names", out, err)
+	}
+}
+
+func TestVerifyAcceptsServiceToken(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	// Service tokens may come without nbf or type; both are optional.
+	tok := srv.Mint(accesstest.Token{CommonName: "0123456789abcdef0123456789abcdef.access", Omit: []string{"nbf", "type"}})
+	c, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.IsServiceToken() || c.CommonName != "0123456789abcdef0123456789abcdef.access" {
+		t.Errorf("IsServiceToken = %v, common_name %q", c.IsServiceToken(), c.CommonName)
+	}
+	if c.Subject != "" || c.Email != "" || !c.NotBefore.IsZero() || c.Type != "" {
+		t.Errorf("service token claims: %+v", c)
+	}
+}
+
+func TestVerifyAudience(t *testing.T) {
+	srv := newServer(t)
+	other := "0000000000000000000000000000000000000000000000000000000000000000"
+	second := "1111111111111111111111111111111111111111111111111111111111111111"
+	cfg := testConfig(srv, nil)
+	cfg.Audiences = []string{srv.AUD, second}
+	v := newVerifier(t, cfg)
+
+	for _, tc := range []struct {
+		name   string
+		aud    any // the aud claim as minted; absent when omit
+		omit   bool
+		reason core.Reason // "" means valid
+	}{
+		{name: "array with the audience", aud: []string{srv.AUD}},
+		{name: "plain string", aud: srv.AUD},
+		{name: "second configured audience", aud: []string{second}},
+		{name: "second configured audience as string", aud: second},
+		{name: "array with another audience first", aud: []string{other, srv.AUD}},
+		{name: "another audience", aud: []string{other}, reason: core.ReasonAudience},
+		{name: "another audience as string", aud: other, reason: core.ReasonAudience},
+		{name: "audience differing in case", aud: strings.ToUpper(srv.AUD), reason: core.ReasonAudience},
+		{name: "prefix of the audience", aud: srv.AUD[:32], reason: core.ReasonAudience},
+		{name: "empty array", aud: []string{}, reason: core.ReasonMissingClaim},
+		{name: "empty string", aud: "", reason: core.ReasonMissingClaim},
+		{name: "absent", omit: true, reason: core.ReasonMissingClaim},
+		{name: "null", aud: nil, reason: core.ReasonMissingClaim},
+		{name: "number", aud: 42, reason: core.ReasonMalformed},
+		{name: "array of numbers", aud: []int{1}, reason: core.ReasonMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{"aud": tc.aud}}
+			if tc.omit {
+				tok.Claims, tok.Omit = nil, []string{"aud"}
+			}
+			_, err := v.Verify(context.Background(), srv.Mint(tok))
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+		})
+	}
+}
+
+func TestVerifyIssuer(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	for _, tc := range []struct {
+		name   string
+		iss    any
+		omit   bool
+		reason core.Reason
+	}{
+		{name: "trailing slash", iss: srv.URL + "/", reason: core.ReasonIssuer},
+		{name: "another team", iss: "https://otherteam.cloudflareaccess.com", reason: core.ReasonIssuer},
+		{name: "https instead of http", iss: strings.Replace(srv.URL, "http://", "https://", 1), reason: core.ReasonIssuer},
+		{name: "upper case", iss: strings.ToUpper(srv.URL), reason: core.ReasonIssuer},
+		{name: "empty", iss: "", reason: core.ReasonMissingClaim},
+		{name: "absent", omit: true, reason: core.ReasonMissingClaim},
+		{name: "number", iss: 7, reason: core.ReasonMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{"iss": tc.iss}}
+			if tc.omit {
+				tok.Claims, tok.Omit = nil, []string{"iss"}
+			}
+			_, err := v.Verify(context.Background(), srv.Mint(tok))
+			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+		})
+	}
+}
+
+// TestVerifyTimes walks each time claim across its leeway boundary, to the nanosecond, on a
+// settable clock.
+func TestVerifyTimes(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	cfg := testConfig(srv, clk)
+	cfg.TokenCacheSize = -1 // every call is a full verification
+	cfg.Leeway = 20 * time.Second
+	v := newVerifier(t, cfg)
+	base := clk.Now().Truncate(time.Second)
+	L := cfg.Leeway
+
+	for _, tc := range []struct {
+		name   string
+		tok    accesstest.Token
+		now    time.Time
+		reason core.Reason
+	}{
+		{"exp inside leeway", accesstest.Token{IssuedAt: base.Add(-time.Hour), ExpiresAt: base}, base.Add(L - time.Nanosecond), ""},
+		{"exp at leeway", accesstest.Token{IssuedAt: base.Add(-time.Hour), ExpiresAt: base}, base.Add(L), core.ReasonExpired},
+		{"exp long past", accesstest.Token{IssuedAt: base.Add(-3 * time.Hour), ExpiresAt: base.Add(-2 * time.Hour)}, base, core.ReasonExpired},
+		{"exp absent", accesstest.Token{Omit: []string{"exp"}}, base, core.ReasonMissingClaim},
+		{"exp as string", accesstest.Token{Claims: map[string]any{"exp": "tomorrow"}}, base, core.ReasonMalformed},
+		{"exp fractional", accesstest.Token{Claims: map[string]any{"exp": float64(base.Unix()) + 3600.5}}, base, ""},
+		{"exp absurd", accesstest.Token{Claims: map[string]any{"exp": 1e300}}, base, core.ReasonMalformed},
+		{"nbf at leeway", accesstest.Token{IssuedAt: base.Add(-time.Minute), NotBefore: base}, base.Add(-L), ""},
+		{"nbf beyond leeway", accesstest.Token{IssuedAt: base.Add(-time.Minute), NotBefore: base}, base.Add(-L - time.Nanosecond), core.ReasonNotYetValid},
+		{"nbf absent", accesstest.Token{Omit: []string{"nbf"}}, base, ""},
+		{"iat at leeway", accesstest.Token{IssuedAt: base, NotBefore: base.Add(-time.Hour)}, base.Add(-L), ""},
+		{"iat beyond leeway", accesstest.Token{IssuedAt: base, NotBefore: base.Add(-time.Hour)}, base.Add(-L - time.Nanosecond), core.ReasonIssuedInFuture},
+		{"iat absent", accesstest.Token{Omit: []string{"iat"}, NotBefore: base.Add(-time.Minute)}, base, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.tok.Email = "ann@example.com"
+			if tc.tok.ExpiresAt.IsZero() {
+				tc.tok.ExpiresAt = base.Add(time.Hour)
+			}
+			if tc.tok.IssuedAt.IsZero() {
+				tc.tok.IssuedAt = base
+			}
+			tok := srv.Mint(tc.tok)
+			clk.mu.Lock()
+			clk.t = tc.now
+			clk.mu.Unlock()
+			_, err := v.Verify(context.Background(), tok)
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+		})
+	}
+}
+
+// TestVerifyRejectsForgeries tries the attacks on the signature and the header.
+func TestVerifyRejectsForgeries(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	valid := srv.User("ann@example.com")
+	h, p, s := segments(t, valid)
+	kid := srv.KeyIDs()[0]
+	pub := srv.PublicKey(kid)
+
+	pkix, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemPKIX := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix})
+	pemPKCS1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)})
+	header := func(alg string) string {
+		return encodeJSON(t, map[string]string{"alg": alg, "kid": kid, "typ": "JWT"})
+	}
+
+	// A token from another team domain's key, carrying this team's kid and claims.
+	foreign := accesstest.NewServer()
+	defer foreign.Close()
+	foreignTok := foreign.Mint(accesstest.Token{Email: "ann@example.com", KeyID: kid, Issuer: srv.URL, Audience: []string{srv.AUD}})
+
+	// The same claims with a different e-mail, under the original signature.
+	var claims map[string]any
+	raw, _ := b64.DecodeString(p)
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	claims["email"] = "mallory@example.com"
+	tampered := encodeJSON(t, claims)
+
+	sig, _ := b64.DecodeString(s)
+	flipped := append([]byte(nil), sig...)
+	flipped[len(flipped)/2] ^= 0x01
+
+	for _, tc := range []struct {
+		name, token string
+		reason      core.Reason
+	}{
+		{"alg none, no signature", header("none") + "." + p + ".", core.ReasonAlgorithm},
+		{"alg none, original signature", header("none") + "." + p + "." + s, core.ReasonAlgorithm},
+		{"alg None", header("None") + "." + p + ".", core.ReasonAlgorithm},
+		{"HS256 keyed with the PEM public key", hs256(header("HS256"), p, pemPKIX), core.ReasonAlgorithm},
+		{"HS256 keyed with the PKCS#1 PEM", hs256(header("HS256"), p, pemPKCS1), core.ReasonAlgorithm},
+		{"HS256 keyed with the DER public key", hs256(header("HS256"), p, pkix), core.ReasonAlgorithm},
+		{"HS256 keyed with the modulus", hs256(header("HS256"), p, pub.N.Bytes()), core.ReasonAlgorithm},
+		{"RS384 header", header("RS384") + "." + p + "." + s, core.ReasonAlgorithm},
+		{"PS256 header", header("PS256") + "." + p + "." + s, core.ReasonAlgorithm},
+		{"ES256 header", header("ES256") + "." + p + "." + s, core.ReasonAlgorithm},
+		{"lower-case rs256", header("rs256") + "." + p + "." + s, core.ReasonAlgorithm},
+		{"no alg", encodeJSON(t, map[string]string{"kid": kid}) + "." + p + "." + s, core.ReasonAlgorithm},
+		{"foreign key under a known kid", foreignTok, core.ReasonSignature},
+		{"tampered payload", h + "." + tampered + "." + s, core.ReasonSignature},
+		{"payload of another token", h + "." + func() string { _, p2, _ := segments(t, srv.User("bob@example.com")); return p2 }() + "." + s, core.ReasonSignature},
+		{"flipped signature bit", h + "." + p + "." + b64.EncodeToString(flipped), core.ReasonSignature},
+		{"truncated signature", h + "." + p + "." + b64.EncodeToString(sig[:len(sig)-1]), core.ReasonSignature},
+		{"empty signature", h + "." + p + ".", core.ReasonSignature},
+		{"signature of zeros", h + "." + p + "." + b64.EncodeToString(make([]byte, len(sig))), core.ReasonSignature},
+		{"critical header", encodeJSON(t, map[string]any{"alg": "RS256", "kid": kid, "crit": []string{"exp"}}) + "." + p + "." + s, core.ReasonCritical},
+		{"no kid", encodeJSON(t, map[string]string{"alg": "RS256"}) + "." + p + "." + s, core.ReasonNoKeyID},
+		{"empty kid", encodeJSON(t, map[string]string{"alg": "RS256", "kid": ""}) + "." + p + "." + s, core.ReasonNoKeyID},
+		{"kid not a string", encodeJSON(t, map[string]any{"alg": "RS256", "kid": 1}) + "." + p + "." + s, core.ReasonMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.Verify(context.Background(), tc.token)
+			if c != nil {
+				t.Fatalf("forgery accepted: %+v", c)
+			}
+			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+			if !errors.Is(err, core.ErrInvalidToken) || errors.Is(err, core.ErrUnavailable) {
+				t.Errorf("errors.Is mismatch for %v", err)
+			}
+			if strings.Contains(err.Error(), tc.token) || strings.Contains(err.Error(), s) {
+				t.Errorf("error text contains the token: %v", err)
+			}
+		})
+	}
+	if _, err := v.Verify(context.Background(), valid); err != nil {
+		t.Fatalf("the untouched token no longer verifies: %v", err)
+	}
+}
+
+func TestVerifyRejectsMalformed(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	valid := srv.User("ann@example.com")
+	h, p, s := segments(t, valid)
+	kid := srv.KeyIDs()[0]
+	hdr := []byte(`{"alg":"RS256","kid":"` + kid + `"}`)
+	exp := time.Now().Add(time.Hour).Unix()
+	good := func(extra string) []byte {
+		b, _ := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "exp": exp, "sub": "x"})
+		return append(b[:len(b)-1], []byte(extra+"}")...)
+	}
+	// Sanity: the hand-built payload verifies when well formed.
+	if _, err := v.Verify(context.Background(), srv.SignRaw(hdr, good(""))); err != nil {
+		t.Fatalf("hand-built token: %v", err)
+	}
+
+	for _, tc := range []struct {
+		name, token string
+		code        core.Code
+		reason      core.Reason
+	}{
+		{"empty", "", core.CodeMissingToken, ""},
+		{"one segment", h, core.CodeInvalidToken, core.ReasonMalformed},
+		{"two segments", h + "." + p, core.CodeInvalidToken, core.ReasonMalformed},
+		{"four segments", valid + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
+		{"dots only", "..", core.CodeInvalidToken, core.ReasonMalformed},
+		{"padded signature", valid + "==", core.CodeInvalidToken, core.ReasonMalformed},
+		{"standard base64 alphabet", h + "." + p + "." + strings.NewReplacer("-", "+", "_", "/").Replace(s) + "+/", core.CodeInvalidToken, core.ReasonMalformed},
+		{"space inside", h + " ." + p + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
+		{"header not JSON", b64.EncodeToString([]byte("RS256")) + "." + p + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
+		{"header a JSON array", b64.EncodeToString([]byte(`["RS256"]`)) + "." + p + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
+		{"header with trailing data", b64.EncodeToString(append(hdr, 'x')) + "." + p + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
+		{"signed payload not JSON", srv.SignRaw(hdr, []byte("hello")), core.CodeInvalidToken, core.ReasonMalformed},
+		{"signed payload with trailing data", srv.SignRaw(hdr, append(good(""), " {}"...)), core.CodeInvalidToken, core.ReasonMalformed},
+		{"signed payload with invalid UTF-8", srv.SignRaw(hdr, good(`,"email":"`+"\xff"+`"`)), core.CodeInvalidToken, core.ReasonMalformed},
+		{"signed payload nested too deep", srv.SignRaw(hdr, good(`,"x":`+strings.Repeat("[", 1000)+strings.Repeat("]", 1000))), core.CodeInvalidToken, core.ReasonMalformed},
+		{"signed payload a JSON array", srv.SignRaw(hdr, []byte(`[1]`)), core.CodeInvalidToken, core.ReasonMalformed},
+		{"oversized", strings.Repeat("a", core.DefaultMaxTokenSize+1), core.CodeInvalidToken, core.ReasonTooLarge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.Verify(context.Background(), tc.token)
+			if c != nil {
+				t.Fatalf("accepted: %+v", c)
+			}
+			wantCode(t, err, tc.code, tc.reason)
+		})
+	}
+	// A signed payload may carry escapes and unknown claims of any shape.
+	odd := good(`,"email":"\u0061nn@example.com","x":{"y":[1,2.5e3,true,null,"z"]}`)
+	c, err := v.Verify(context.Background(), srv.SignRaw(hdr, odd))
+	if err != nil || c.Email != "ann@example.com" {
+		t.Fatalf("escaped payload: %v, %+v", err, c)
+	}
+	if n := srv.CertsRequests(); n != 1 {
+		t.Errorf("malformed tokens caused %d key fetches, want only the one at boot", n)
+	}
+}
+
+func TestVerifyUnknownKeyID(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "not-a-key"}))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	if n := srv.CertsRequests(); n != 2 {
+		t.Errorf("certs fetched %d times, want 2 (boot, then once for the unknown kid)", n)
+	}
+}
