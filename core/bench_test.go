@@ -5,10 +5,12 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 )
 
@@ -78,4 +80,38 @@ func BenchmarkVerifyParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkGuard is a whole decision on a warm cache: token lookup, cached verification,
+// the Caller, and the policy (its identity lookup from the cache for groups).
+//
+//	go test ./core -run '^$' -bench BenchmarkGuard -benchmem
+func BenchmarkGuard(b *testing.B) {
+	srv := newServer(b)
+	v := newVerifier(b, testConfig(srv, nil))
+	r := httptest.NewRequest("GET", "/admin", nil)
+	r.Header.Set(core.HeaderName, srv.User("ann@example.com", "staff", "admins"))
+	req := core.HTTPRequest(r)
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name string
+		opts []core.GuardOption
+	}{
+		{"no_policy", nil},
+		{"email_domain_policy", []core.GuardOption{core.WithPolicy(core.EmailDomains("example.com"))}},
+		{"group_policy", []core.GuardOption{core.WithPolicy(core.Groups("admins"))}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			g := newGuard(b, v, bc.opts...)
+			if d := g.Check(ctx, req); !d.Allowed() {
+				b.Fatal(d.Err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if !g.Check(ctx, req).Allowed() {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
 }

@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -28,6 +27,9 @@ type Claims struct {
 	// identity provider passes through, when configured in Access.
 	Custom json.RawMessage
 
+	// Groups are read from custom[Config.GroupsClaim] when that is set; nil otherwise.
+	Groups []Group
+
 	// Raw is the whole verified payload, as signed. Any claim without a field above is here.
 	Raw json.RawMessage
 }
@@ -35,7 +37,7 @@ type Claims struct {
 // IsServiceToken reports whether the caller is a service token rather than a user: Access
 // puts the client ID in common_name and leaves sub empty.
 func (c *Claims) IsServiceToken() bool {
-	return c.Subject == "" && c.CommonName != ""
+	return c != nil && c.Subject == "" && c.CommonName != ""
 }
 
 // MarshalJSON writes the claims with the token's own field names: the verified payload itself
@@ -163,18 +165,4 @@ func numericTime(d *jwt.NumericDate) time.Time {
 		return time.Time{}
 	}
 	return d.Time
-}
-
-type claimsKey struct{}
-
-// NewContext returns a copy of ctx that carries c. Every adapter stores the verified claims
-// this way as well as in its framework's own store, so FromContext works in any handler.
-func NewContext(ctx context.Context, c *Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
-}
-
-// FromContext returns the claims stored by NewContext, if any.
-func FromContext(ctx context.Context) (*Claims, bool) {
-	c, ok := ctx.Value(claimsKey{}).(*Claims)
-	return c, ok && c != nil
 }

@@ -17,6 +17,8 @@ const (
 	DefaultUnknownKeyCooldown = 10 * time.Second
 	DefaultTokenCacheSize     = 10_000
 	DefaultMaxTokenSize       = 16 << 10
+	DefaultIdentityCacheSize  = 10_000
+	DefaultIdentityTTL        = 5 * time.Minute
 )
 
 // maxBodySize bounds every document read from the team domain.
@@ -68,6 +70,22 @@ type Config struct {
 	// Zero means DefaultMaxTokenSize (16 KiB).
 	MaxTokenSize int
 
+	// IdentityCacheSize is the number of get-identity answers remembered, one per token.
+	// Zero means DefaultIdentityCacheSize; a negative value turns the cache off (concurrent
+	// lookups for one token still share one call).
+	IdentityCacheSize int
+
+	// IdentityTTL is how long a get-identity answer is reused; never past the token's exp.
+	// Group changes at the identity provider show after at most this long.
+	// Zero means DefaultIdentityTTL (5 min).
+	IdentityTTL time.Duration
+
+	// GroupsClaim, when set, names a key of the token's "custom" claim that holds the
+	// caller's groups (an array of strings, or of {id, name, email} objects), as an identity
+	// provider's SAML attribute or OIDC claim passed through by Access. Groups are then read
+	// from the token, with no call to get-identity; Claims.Groups holds them.
+	GroupsClaim string
+
 	// Logger receives key refresh failures and recoveries. Tokens are never logged.
 	// Nil means slog.Default().
 	Logger *slog.Logger
@@ -88,6 +106,9 @@ type settings struct {
 	unknownKeyCooldown time.Duration
 	tokenCacheSize     int
 	maxTokenSize       int
+	identityCacheSize  int
+	identityTTL        time.Duration
+	groupsClaim        string
 	log                *slog.Logger
 	now                func() time.Time
 }
@@ -106,6 +127,9 @@ func (c Config) settings() (settings, error) {
 		unknownKeyCooldown: orDefault(c.UnknownKeyCooldown, DefaultUnknownKeyCooldown),
 		tokenCacheSize:     orDefault(c.TokenCacheSize, DefaultTokenCacheSize),
 		maxTokenSize:       orDefault(c.MaxTokenSize, DefaultMaxTokenSize),
+		identityCacheSize:  orDefault(c.IdentityCacheSize, DefaultIdentityCacheSize),
+		identityTTL:        orDefault(c.IdentityTTL, DefaultIdentityTTL),
+		groupsClaim:        c.GroupsClaim,
 		log:                c.Logger,
 		now:                c.Now,
 	}
@@ -130,6 +154,7 @@ func (c Config) settings() (settings, error) {
 		{"RequestTimeout", s.requestTimeout},
 		{"RefreshInterval", s.refreshInterval},
 		{"UnknownKeyCooldown", s.unknownKeyCooldown},
+		{"IdentityTTL", s.identityTTL},
 	} {
 		if d.v < 0 {
 			return settings{}, fmt.Errorf("%w: %s is negative (%s)", ErrConfig, d.name, d.v)

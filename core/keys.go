@@ -188,7 +188,7 @@ func (ks *keySource) install(prev *map[string]*signingKey, keys map[string]*sign
 }
 
 func (ks *keySource) fetch() (map[string]*signingKey, error) {
-	body, err := ks.cfg.get(context.Background(), certsPath, "")
+	body, _, err := ks.cfg.get(context.Background(), certsPath, "")
 	if err != nil {
 		return nil, err
 	}

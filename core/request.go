@@ -18,6 +18,12 @@ type Request interface {
 	Header(name string) string
 	// Cookie returns the value of the named cookie (exact, case-sensitive name), or "".
 	Cookie(name string) string
+	// Method returns the HTTP method.
+	Method() string
+	// Host returns the host (and port, if any) the client addressed.
+	Host() string
+	// URI returns the path and query as the client sent them, e.g. "/a%20b?x=1".
+	URI() string
 }
 
 // TokenSource tells where a token was found.
@@ -62,6 +68,17 @@ type httpRequest struct{ r *http.Request }
 func (h httpRequest) Header(name string) string { return h.r.Header.Get(name) }
 
 func (h httpRequest) Cookie(name string) string { return CookieValue(h.r.Header["Cookie"], name) }
+
+func (h httpRequest) Method() string { return h.r.Method }
+
+func (h httpRequest) Host() string { return h.r.Host }
+
+func (h httpRequest) URI() string {
+	if h.r.RequestURI != "" {
+		return h.r.RequestURI
+	}
+	return h.r.URL.RequestURI() // a request built in a test, not read from the wire
+}
 
 // CookieValue finds the first cookie called name in Cookie header values, without allocating.
 // Names are matched exactly (CF_Authorization is case-sensitive); a value wrapped in double

@@ -4,10 +4,11 @@ import "time"
 
 // Stats is a snapshot of a Verifier's state, for health checks and metrics.
 type Stats struct {
-	CachedTokens int       // tokens in the verified-token cache
-	KeyIDs       []string  // kids of the current key set, sorted; empty until keys load
-	KeysLoadedAt time.Time // when the current key set was fetched; zero until then
-	KeyError     error     // why the latest key fetch failed; nil after a success
+	CachedTokens     int       // tokens in the verified-token cache
+	CachedIdentities int       // get-identity answers in the identity cache
+	KeyIDs           []string  // kids of the current key set, sorted; empty until keys load
+	KeysLoadedAt     time.Time // when the current key set was fetched; zero until then
+	KeyError         error     // why the latest key fetch failed; nil after a success
 }
 
 // Stats returns a snapshot of v's state.
@@ -16,6 +17,7 @@ func (v *Verifier) Stats() Stats {
 	if v.cache != nil {
 		st.CachedTokens = v.cache.len()
 	}
+	st.CachedIdentities = v.identities.len()
 	v.keys.mu.Lock()
 	st.KeysLoadedAt, st.KeyError = v.keys.loadedAt, v.keys.lastErr
 	v.keys.mu.Unlock()

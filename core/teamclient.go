@@ -41,15 +41,16 @@ func teamClient(c *http.Client, origin string) *http.Client {
 	return &cp
 }
 
-// get fetches path from the team domain and returns the body of a 200 answer. It never waits
-// longer than the request timeout, whatever the server does, and never reads more than
-// maxBodySize bytes. token, when not empty, is sent as the CF_Authorization cookie.
-func (s *settings) get(ctx context.Context, path, token string) ([]byte, error) {
+// get fetches path from the team domain and returns the body of a 200 answer, or an error
+// and the status (0 when there was no answer). It never waits longer than the request
+// timeout, whatever the server does, and never reads more than maxBodySize bytes. token, when
+// not empty, is sent as the CF_Authorization cookie.
+func (s *settings) get(ctx context.Context, path, token string) ([]byte, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.requestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.teamDomain+path, nil)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	req.Header.Set("Accept", "application/json")
 	if token != "" {
@@ -61,18 +62,18 @@ func (s *settings) get(ctx context.Context, path, token string) ([]byte, error) 
 		if errors.As(err, &uerr) {
 			err = uerr.Err // the URL is known; keep the message short
 		}
-		return nil, fmt.Errorf("GET %s: %w", path, err)
+		return nil, 0, fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: status %s", path, resp.Status)
+		return nil, resp.StatusCode, fmt.Errorf("GET %s: status %s", path, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodySize+1))
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: reading body: %w", path, err)
+		return nil, resp.StatusCode, fmt.Errorf("GET %s: reading body: %w", path, err)
 	}
 	if len(body) > maxBodySize {
-		return nil, fmt.Errorf("GET %s: body larger than %d bytes", path, maxBodySize)
+		return nil, resp.StatusCode, fmt.Errorf("GET %s: body larger than %d bytes", path, maxBodySize)
 	}
-	return body, nil
+	return body, resp.StatusCode, nil
 }

@@ -16,10 +16,11 @@ import (
 // Verifier checks Access tokens for one application. It is safe for concurrent use and owns
 // no goroutine while idle: the key set is refreshed by the requests that need it.
 type Verifier struct {
-	cfg       settings
-	keys      *keySource
-	cache     *tokenCache // nil when disabled
-	validator *jwt.Validator
+	cfg        settings
+	keys       *keySource
+	cache      *tokenCache // nil when disabled
+	identities *identityCache
+	validator  *jwt.Validator
 }
 
 // NewVerifier validates cfg and starts loading the team's signing keys. It waits for them at
@@ -34,7 +35,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	v := &Verifier{
 		cfg:   s,
-		cache: newTokenCache(s.tokenCacheSize),
+		cache: newTokenCache(s.tokenCacheSize, s.leeway),
 		validator: jwt.NewValidator(
 			jwt.WithLeeway(s.leeway),
 			jwt.WithExpirationRequired(),
@@ -45,6 +46,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		),
 	}
 	v.keys = newKeySource(&v.cfg)
+	v.identities = newIdentityCache(&v.cfg)
 	boot := v.keys.boot()
 	if s.startupWait > 0 {
 		t := time.NewTimer(s.startupWait)
@@ -73,11 +75,17 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 // lookup, with exp and nbf checked again and the signing key still required to be in the
 // team's current set.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
+	c, _, err := v.check(ctx, token)
+	return c, err
+}
+
+// check is Verify, also reporting whether the token came from the cache.
+func (v *Verifier) check(ctx context.Context, token string) (c *Claims, cached bool, err error) {
 	if token == "" {
-		return nil, errMissingToken
+		return nil, false, errMissingToken
 	}
 	if len(token) > v.cfg.maxTokenSize {
-		return nil, invalid(ReasonTooLarge, "the token is too large", nil)
+		return nil, false, invalid(ReasonTooLarge, "the token is too large", nil)
 	}
 	now := v.cfg.now()
 	v.keys.refreshIfDue(now)
@@ -86,21 +94,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 			if !e.key.withdrawn.Load() {
 				if err := v.checkTimes(e.claims, now); err != nil {
 					v.cache.remove(token)
-					return nil, err
+					return nil, true, err
 				}
-				return e.claims, nil
+				return e.claims, true, nil
 			}
 			v.cache.remove(token)
 		}
 	}
 	c, key, err := v.verify(ctx, token)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if v.cache != nil {
-		v.cache.put(token, cacheEntry{claims: c, key: key}, now, v.cfg.leeway)
+		v.cache.put(token, cacheEntry{claims: c, key: key}, now)
 	}
-	return c, nil
+	return c, false, nil
 }
 
 // checkTimes repeats, for a cached token, the time checks the validator made when it first
@@ -157,7 +165,11 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *signingK
 	if err := v.validator.Validate(&tc); err != nil {
 		return nil, nil, classify(err)
 	}
-	return tc.claims(payload), key, nil
+	c := tc.claims(payload)
+	if v.cfg.groupsClaim != "" {
+		c.Groups = groupsFromClaim(c.Custom, v.cfg.groupsClaim)
+	}
+	return c, key, nil
 }
 
 // b64 is the strict base64url of JWS: no padding, no stray bits, so one token has one spelling.

@@ -22,6 +22,7 @@ const (
 	SlowDrip                  // 200, then one byte of the real body every 100 ms
 	Reset                     // close the connection without answering
 	RedirectAway              // 302 to the same path on another origin (localhost instead of 127.0.0.1), which answers normally
+	Held                      // hold each request until the endpoint is set to another Fault, then answer as that says
 )
 
 // redirectedParam marks a request that RedirectAway sent away, so that it is answered.
@@ -35,15 +36,33 @@ func (s *Server) FailIdentity(f Fault) { s.setFault(identityEndpoint, f) }
 
 func (s *Server) setFault(e endpoint, f Fault) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults[e] == Held && f != Held {
+		close(s.held[e])
+	}
+	if f == Held && s.faults[e] != Held {
+		s.held[e] = make(chan struct{})
+	}
 	s.faults[e] = f
-	s.mu.Unlock()
 }
 
 // serve writes body with status, or the endpoint's fault instead.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, e endpoint, status int, body []byte) {
 	s.mu.Lock()
-	f := s.faults[e]
+	f, held := s.faults[e], s.held[e]
 	s.mu.Unlock()
+	if f == Held {
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return
+		case <-s.closing:
+			return
+		}
+		s.mu.Lock()
+		f = s.faults[e]
+		s.mu.Unlock()
+	}
 	if r.URL.Query().Has(redirectedParam) {
 		f = Healthy
 	}

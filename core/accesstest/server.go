@@ -36,10 +36,12 @@ type Server struct {
 	once    sync.Once
 
 	mu         sync.Mutex
+	current    *signingKey             // signs new tokens, published or not
 	published  []*signingKey           // the key set served, current first
 	all        map[string]*signingKey  // every key this server ever had, by kid
 	identities map[string]identityInfo // by identity_nonce
 	faults     [2]Fault                // by endpoint
+	held       [2]chan struct{}        // closed when a Held endpoint is let go
 
 	requests [2]atomic.Int64 // by endpoint
 }
@@ -66,7 +68,8 @@ func NewServer() *Server {
 		all:        make(map[string]*signingKey),
 		identities: make(map[string]identityInfo),
 	}
-	s.published = []*signingKey{s.newKey()}
+	s.current = s.newKey()
+	s.published = []*signingKey{s.current}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cdn-cgi/access/certs", s.serveCerts)
 	mux.HandleFunc("GET /cdn-cgi/access/get-identity", s.serveIdentity)
@@ -99,7 +102,11 @@ func (s *Server) RotateKeys() string {
 	k := s.newKey()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.published = []*signingKey{k, s.published[0]}
+	next := []*signingKey{k}
+	if slices.Contains(s.published, s.current) { // unless it was removed, the old current key stays
+		next = append(next, s.current)
+	}
+	s.current, s.published = k, next
 	return k.kid
 }
 
@@ -109,6 +116,14 @@ func (s *Server) RemoveKey(kid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.published = slices.DeleteFunc(s.published, func(k *signingKey) bool { return k.kid == kid })
+}
+
+// CurrentKeyID returns the kid of the key that signs new tokens. It is normally the first of
+// KeyIDs, unless RemoveKey took it out of the published set.
+func (s *Server) CurrentKeyID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current.kid
 }
 
 // KeyIDs returns the kids of the published set, current first.

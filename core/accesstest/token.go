@@ -132,7 +132,7 @@ func (s *Server) Mint(t Token) string {
 // sign encodes claims under an RS256 header naming kid (the current key's when empty).
 func (s *Server) sign(kid string, claims map[string]any) string {
 	s.mu.Lock()
-	key := s.published[0]
+	key := s.current
 	if k := s.all[kid]; k != nil {
 		key = k
 	}
@@ -241,10 +241,10 @@ func stableHex(s string) string {
 
 // SignRaw signs header.payload with the current key, whatever the two contain, and returns the
 // compact token. It is for tests of tokens that are validly signed but malformed inside; the
-// header should name the current key (KeyIDs()[0]) for the signature to verify.
+// header should name the current key (CurrentKeyID) for the signature to verify.
 func (s *Server) SignRaw(header, payload []byte) string {
 	s.mu.Lock()
-	key := s.published[0]
+	key := s.current
 	s.mu.Unlock()
 	return signWith(key, b64(header)+"."+b64(payload))
 }

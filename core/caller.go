@@ -1,0 +1,95 @@
+package core
+
+import (
+	"context"
+	"sync"
+)
+
+// Caller is who made a request: its verified claims, and its identity, looked up on first
+// use. A Caller belongs to its request; handlers get it from the request's context.
+type Caller struct {
+	Claims *Claims
+	Source TokenSource // where the token was found
+
+	v     *Verifier
+	token string
+
+	mu          sync.Mutex
+	id          *Identity
+	idErr       error
+	idDone      bool
+	idFromCache bool
+}
+
+// NewCaller returns a Caller with the given claims and, optionally, identity, for tests of
+// handlers and for integrations that verify tokens themselves. Its Identity is id, or an
+// error when id is nil.
+func NewCaller(c *Claims, id *Identity) *Caller {
+	caller := &Caller{Claims: c, id: id, idDone: true}
+	if id == nil {
+		caller.idErr = unavailable(ReasonIdentityUnavailable, "no identity was given for this caller", nil)
+	}
+	return caller
+}
+
+// Identity returns the caller's identity from get-identity: looked up on the first call,
+// from the Verifier's cache when another request of the same token already did. A service
+// token has none ([ErrForbidden], [ReasonServiceToken]).
+func (c *Caller) Identity(ctx context.Context) (*Identity, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.idDone {
+		if c.v == nil || c.Claims == nil {
+			return nil, unavailable(ReasonIdentityUnavailable, "this caller was not verified here", nil)
+		}
+		c.id, c.idFromCache, c.idErr = c.v.identity(ctx, c.token, c.Claims)
+		// A lookup cut short by this request's context may be tried again by the same request.
+		c.idDone = ctx.Err() == nil
+	}
+	return c.id, c.idErr
+}
+
+// Groups returns the caller's identity-provider groups: from the token when
+// Config.GroupsClaim is set, otherwise from get-identity. A service token has none.
+func (c *Caller) Groups(ctx context.Context) ([]Group, error) {
+	switch {
+	case c.Claims.IsServiceToken():
+		return nil, nil
+	case c.v == nil && c.id == nil, c.v != nil && c.v.cfg.groupsClaim != "":
+		return c.Claims.Groups, nil
+	}
+	id, err := c.Identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return id.Groups, nil
+}
+
+type callerKey struct{}
+
+// ContextWithCaller returns a copy of ctx that carries c. Every adapter stores the caller
+// this way, as well as in its framework's own store, so that FromContext and
+// CallerFromContext work in any handler.
+func ContextWithCaller(ctx context.Context, c *Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFromContext returns the caller stored by ContextWithCaller, if any.
+func CallerFromContext(ctx context.Context) (*Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(*Caller)
+	return c, ok && c != nil && c.Claims != nil
+}
+
+// NewContext returns a copy of ctx carrying a caller with claims c and no identity: a short
+// way to set up a handler's test.
+func NewContext(ctx context.Context, c *Claims) context.Context {
+	return ContextWithCaller(ctx, NewCaller(c, nil))
+}
+
+// FromContext returns the verified claims of the request's caller, if any.
+func FromContext(ctx context.Context) (*Claims, bool) {
+	if c, ok := CallerFromContext(ctx); ok {
+		return c.Claims, true
+	}
+	return nil, false
+}

@@ -1,0 +1,166 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Reasons for [CodeForbidden] and the guard's own failures.
+const (
+	ReasonPolicy      Reason = "policy"       // the policy said no
+	ReasonPolicyError Reason = "policy_error" // the policy could not decide (a custom policy's error)
+	ReasonNoCaller    Reason = "no_caller"    // Authorize found no verified caller in the context
+)
+
+// Guard turns a request into a Decision: find the token, verify it, apply the policy. It
+// holds every rule the adapters share, so that each adapter only translates. Build one with
+// NewGuard; it is safe for concurrent use.
+type Guard struct {
+	v             *Verifier
+	policy        *Policy
+	loginRedirect bool
+	observe       func(Event)
+}
+
+// GuardOption configures a Guard.
+type GuardOption interface{ applyGuard(*Guard) }
+
+type guardOption func(*Guard)
+
+func (f guardOption) applyGuard(g *Guard) { f(g) }
+
+// WithPolicy makes the guard refuse, with 403, the verified callers that p does not allow.
+func WithPolicy(p Policy) GuardOption {
+	return guardOption(func(g *Guard) { g.policy = &p })
+}
+
+// WithLoginRedirect answers a browser's page navigation (a GET or HEAD whose Sec-Fetch-Mode
+// is "navigate", or, from browsers that do not send it, whose Accept names text/html) that
+// has no token or an expired one with a 302 to the Access login page, which sends the user
+// back afterwards. API clients keep getting 401.
+func WithLoginRedirect() GuardOption {
+	return guardOption(func(g *Guard) { g.loginRedirect = true })
+}
+
+// WithObserver calls f with an Event for every decision, for logs and metrics. f runs on the
+// request's goroutine: keep it quick.
+func WithObserver(f func(Event)) GuardOption {
+	return guardOption(func(g *Guard) { g.observe = f })
+}
+
+// NewGuard returns a guard over v. A policy built with a mistake (see Policy.Err) is an
+// error here, wrapping ErrConfig.
+func NewGuard(v *Verifier, opts ...GuardOption) (*Guard, error) {
+	if v == nil {
+		return nil, fmt.Errorf("%w: NewGuard: nil Verifier", ErrConfig)
+	}
+	g := &Guard{v: v}
+	for _, o := range opts {
+		if o != nil {
+			o.applyGuard(g)
+		}
+	}
+	if g.policy != nil {
+		if err := g.policy.Err(); err != nil {
+			return nil, fmt.Errorf("policy %s: %w", g.policy, err)
+		}
+	}
+	return g, nil
+}
+
+// Verifier returns the guard's verifier.
+func (g *Guard) Verifier() *Verifier { return g.v }
+
+// Check decides about r. An allowed decision carries the Caller, which the adapter stores
+// in the request's context (ContextWithCaller) and its framework's store; a refusal carries
+// the error, and Response renders it.
+func (g *Guard) Check(ctx context.Context, r Request) Decision {
+	var start time.Time
+	if g.observe != nil {
+		start = time.Now()
+	}
+	token, src := TokenFrom(r)
+	claims, cached, err := g.v.check(ctx, token)
+	var d Decision
+	var caller *Caller
+	if err != nil {
+		d = g.v.refuse(err)
+		if g.loginRedirect && redirectable(d.Err) && isNavigation(r) {
+			if u, err := g.v.LoginURL(r.Host(), r.URI()); err == nil {
+				d.Redirect = u
+			}
+		}
+	} else {
+		caller = &Caller{Claims: claims, Source: src, v: g.v, token: token}
+		d = Decision{Caller: caller}
+		if g.policy != nil {
+			d = authorize(ctx, caller, *g.policy)
+		}
+	}
+	if g.observe != nil {
+		g.observe(newEvent(d, caller, src, cached, time.Since(start), token))
+	}
+	return d
+}
+
+// Authorize applies p to the caller that an earlier Check stored in ctx: the second step of
+// a route-level requirement after a global authenticate middleware. Without a caller in ctx
+// the decision is a 401.
+func Authorize(ctx context.Context, p Policy) Decision {
+	c, ok := CallerFromContext(ctx)
+	if !ok {
+		return Decision{Err: &Error{Code: CodeMissingToken, Reason: ReasonNoCaller,
+			Message: "no verified caller: authenticate before authorizing"}}
+	}
+	return authorize(ctx, c, p)
+}
+
+func authorize(ctx context.Context, c *Caller, p Policy) Decision {
+	ok, err := p.Allow(ctx, c)
+	switch {
+	case err != nil:
+		if e, isErr := err.(*Error); isErr {
+			return c.v.refuse(e)
+		}
+		return c.v.refuse(unavailable(ReasonPolicyError, "the access policy could not be evaluated", err))
+	case !ok:
+		return Decision{Err: &Error{Code: CodeForbidden, Reason: ReasonPolicy, Message: "access denied"}}
+	}
+	return Decision{Caller: c}
+}
+
+// refuse makes the decision for err, with the Retry-After a 503 should carry.
+func (v *Verifier) refuse(err error) Decision {
+	e, ok := err.(*Error)
+	if !ok {
+		e = unavailable("", "the request could not be checked", err)
+	}
+	d := Decision{Err: e}
+	if e.Code == CodeUnavailable {
+		if v == nil {
+			d.retryAfter = DefaultUnknownKeyCooldown
+		} else {
+			d.retryAfter = v.cfg.unknownKeyCooldown
+		}
+	}
+	return d
+}
+
+// redirectable reports whether logging in again can help: no token, or an expired one.
+func redirectable(e *Error) bool {
+	return e.Code == CodeMissingToken || (e.Code == CodeInvalidToken && e.Reason == ReasonExpired)
+}
+
+// isNavigation reports whether r is a browser loading a page, which a redirect can serve,
+// rather than a script or API client, which needs the status.
+func isNavigation(r Request) bool {
+	if m := r.Method(); m != "GET" && m != "HEAD" {
+		return false
+	}
+	if mode := r.Header("Sec-Fetch-Mode"); mode != "" {
+		return mode == "navigate"
+	}
+	return strings.Contains(r.Header("Accept"), "text/html")
+}

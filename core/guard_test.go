@@ -1,0 +1,374 @@
+package core_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+// requestWith is a GET carrying token in the Access header.
+func requestWith(token string) core.Request {
+	r := httptest.NewRequest("GET", "https://app.example.com/admin?tab=1", nil)
+	if token != "" {
+		r.Header.Set(core.HeaderName, token)
+	}
+	return core.HTTPRequest(r)
+}
+
+func newGuard(t testing.TB, v *core.Verifier, opts ...core.GuardOption) *core.Guard {
+	t.Helper()
+	g, err := core.NewGuard(v, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// serve runs a guard decision through Response.Write, as a net/http adapter does.
+func serve(g *core.Guard, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	if d := g.Check(r.Context(), core.HTTPRequest(r)); d.Allowed() {
+		rec.WriteHeader(http.StatusOK)
+	} else {
+		d.Response().Write(rec)
+	}
+	return rec
+}
+
+func TestGuardGroupPolicy(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	g := newGuard(t, v, core.WithPolicy(core.Groups("admins")))
+	ctx := context.Background()
+
+	member := g.Check(ctx, requestWith(srv.User("ann@example.com", "admins", "ops")))
+	if !member.Allowed() || member.Caller.Claims.Email != "ann@example.com" {
+		t.Fatalf("member refused: %+v", member.Err)
+	}
+	id, err := member.Caller.Identity(ctx) // already looked up by the policy: no second call
+	if err != nil || id.Email != "ann@example.com" || srv.IdentityRequests() != 1 {
+		t.Fatalf("caller identity = %v, %v after %d calls", id, err, srv.IdentityRequests())
+	}
+
+	outsider := g.Check(ctx, requestWith(srv.User("bob@example.com", "ops")))
+	wantCode(t, outsider.Err, core.CodeForbidden, core.ReasonPolicy)
+	if outsider.Caller != nil || outsider.Response().Status != http.StatusForbidden {
+		t.Errorf("outsider decision = %+v", outsider)
+	}
+
+	before := srv.IdentityRequests()
+	svc := g.Check(ctx, requestWith(srv.ServiceToken("")))
+	wantCode(t, svc.Err, core.CodeForbidden, core.ReasonPolicy)
+	if n := srv.IdentityRequests() - before; n != 0 {
+		t.Errorf("a group policy looked up a service token's identity (%d calls)", n)
+	}
+}
+
+func TestGuardServiceTokenPolicy(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	const id = "0123456789abcdef0123456789abcdef.access"
+	g := newGuard(t, v, core.WithPolicy(core.AnyOf(core.ServiceTokens(id), core.Groups("admins"))))
+	ctx := context.Background()
+	if d := g.Check(ctx, requestWith(srv.ServiceToken(id))); !d.Allowed() || !d.Caller.Claims.IsServiceToken() {
+		t.Fatalf("listed service token refused: %v", d.Err)
+	}
+	d := g.Check(ctx, requestWith(srv.ServiceToken("ffffffffffffffffffffffffffffffff.access")))
+	wantCode(t, d.Err, core.CodeForbidden, core.ReasonPolicy)
+	if d := g.Check(ctx, requestWith(srv.User("ann@example.com", "admins"))); !d.Allowed() {
+		t.Fatalf("admin refused: %v", d.Err)
+	}
+	if n := srv.IdentityRequests(); n != 1 {
+		t.Errorf("identity calls = %d, want 1 (only for the user)", n)
+	}
+}
+
+// TestGuardIdentityOutage: a group policy that cannot get groups fails closed with 503 and
+// Retry-After, within the request timeout.
+func TestGuardIdentityOutage(t *testing.T) {
+	for _, fault := range []accesstest.Fault{accesstest.Status500, accesstest.Garbage, accesstest.Hang} {
+		t.Run(fmt.Sprint(fault), func(t *testing.T) {
+			srv := newServer(t)
+			cfg := testConfig(srv, nil)
+			cfg.RequestTimeout = 250 * time.Millisecond
+			g := newGuard(t, newVerifier(t, cfg), core.WithPolicy(core.Groups("admins")))
+			srv.FailIdentity(fault)
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set(core.HeaderName, srv.User("ann@example.com", "admins"))
+			start := time.Now()
+			rec := serve(g, r)
+			if took := time.Since(start); took > 3*cfg.RequestTimeout {
+				t.Errorf("took %v, beyond the request timeout", took)
+			}
+			if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "10" {
+				t.Fatalf("status %d, Retry-After %q, body %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+			var body map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["error"] != "unavailable" || body["message"] == "" {
+				t.Errorf("body = %s (%v)", rec.Body, err)
+			}
+		})
+	}
+}
+
+func TestGuardConcurrentFirstRequestsShareOneLookup(t *testing.T) {
+	srv := newServer(t)
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.WithPolicy(core.Groups("admins")))
+	tok := srv.User("ann@example.com", "admins")
+	srv.FailIdentity(accesstest.Held)
+	var wg sync.WaitGroup
+	allowed := make([]bool, 20)
+	for i := range allowed {
+		wg.Go(func() { allowed[i] = g.Check(context.Background(), requestWith(tok)).Allowed() })
+	}
+	eventually(t, "the identity call", func() bool { return srv.IdentityRequests() == 1 })
+	srv.FailIdentity(accesstest.Healthy)
+	wg.Wait()
+	for i, ok := range allowed {
+		if !ok {
+			t.Fatalf("request %d refused", i)
+		}
+	}
+	for range 100 {
+		if !g.Check(context.Background(), requestWith(tok)).Allowed() {
+			t.Fatal("refused on a warm cache")
+		}
+	}
+	if n := srv.IdentityRequests(); n != 1 {
+		t.Errorf("%d identity calls for one token, want 1", n)
+	}
+}
+
+// TestGuardStatusTable checks every row of the behaviour table, body and headers included.
+func TestGuardStatusTable(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	g := newGuard(t, v, core.WithPolicy(core.Emails("ann@example.com")))
+	down := accesstest.NewServer()
+	down.FailCerts(accesstest.Status500)
+	defer down.Close()
+	cfgDown := testConfig(down, nil)
+	gDown := newGuard(t, newVerifier(t, cfgDown))
+
+	for _, tc := range []struct {
+		name   string
+		g      *core.Guard
+		setup  func(r *http.Request)
+		status int
+		code   string
+	}{
+		{"allowed", g, func(r *http.Request) { r.Header.Set(core.HeaderName, srv.User("ann@example.com")) }, 200, ""},
+		{"allowed by cookie", g, func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: core.CookieName, Value: srv.User("ann@example.com")})
+		}, 200, ""},
+		{"no token", g, func(*http.Request) {}, 401, "missing_token"},
+		{"only the e-mail header, which is never trusted", g, func(r *http.Request) {
+			r.Header.Set("Cf-Access-Authenticated-User-Email", "ann@example.com")
+		}, 401, "missing_token"},
+		{"invalid token", g, func(r *http.Request) { r.Header.Set(core.HeaderName, "a.b.c") }, 401, "invalid_token"},
+		{"bad header beats a good cookie", g, func(r *http.Request) {
+			r.Header.Set(core.HeaderName, "a.b.c")
+			r.AddCookie(&http.Cookie{Name: core.CookieName, Value: srv.User("ann@example.com")})
+		}, 401, "invalid_token"},
+		{"refused by policy", g, func(r *http.Request) { r.Header.Set(core.HeaderName, srv.User("bob@example.com")) }, 403, "forbidden"},
+		{"keys unavailable", gDown, func(r *http.Request) { r.Header.Set(core.HeaderName, down.User("ann@example.com")) }, 503, "unavailable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/x", nil)
+			tc.setup(r)
+			rec := serve(tc.g, r)
+			if rec.Code != tc.status {
+				t.Fatalf("status = %d, want %d (%s)", rec.Code, tc.status, rec.Body)
+			}
+			if tc.status == 200 {
+				return
+			}
+			var body struct{ Error, Message string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != tc.code || body.Message == "" {
+				t.Errorf("body = %s (%v), want error %q", rec.Body, err, tc.code)
+			}
+			h := rec.Header()
+			if h.Get("Content-Type") != "application/json; charset=utf-8" || h.Get("Cache-Control") != "no-store" {
+				t.Errorf("headers = %v", h)
+			}
+			if (h.Get("Retry-After") != "") != (tc.status == 503) {
+				t.Errorf("Retry-After = %q with status %d", h.Get("Retry-After"), tc.status)
+			}
+		})
+	}
+}
+
+func TestGuardLoginRedirect(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	g := newGuard(t, v, core.WithLoginRedirect())
+	plain := newGuard(t, v)
+	expired := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now().Add(-3 * time.Hour)})
+	wrongAud := srv.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"other"}})
+	login, err := v.LoginURL("app.example.com", "/docs/a%20b?x=1&y=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		g       *core.Guard
+		method  string
+		headers map[string]string
+		token   string
+		status  int
+	}{
+		{"navigation, no token", g, "GET", map[string]string{"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}, "", 302},
+		{"HEAD navigation", g, "HEAD", map[string]string{"Sec-Fetch-Mode": "navigate"}, "", 302},
+		{"old browser asking for HTML", g, "GET", map[string]string{"Accept": "text/html,application/xhtml+xml"}, "", 302},
+		{"navigation, expired token", g, "GET", map[string]string{"Sec-Fetch-Mode": "navigate"}, expired, 302},
+		{"script fetch accepting HTML", g, "GET", map[string]string{"Sec-Fetch-Mode": "cors", "Accept": "text/html"}, "", 401},
+		{"API client", g, "GET", map[string]string{"Accept": "application/json"}, "", 401},
+		{"no Accept at all", g, "GET", nil, "", 401},
+		{"form POST navigation", g, "POST", map[string]string{"Sec-Fetch-Mode": "navigate"}, "", 401},
+		{"navigation, token for another app", g, "GET", map[string]string{"Sec-Fetch-Mode": "navigate"}, wrongAud, 401},
+		{"navigation, forged token", g, "GET", map[string]string{"Sec-Fetch-Mode": "navigate"}, "a.b.c", 401},
+		{"redirect not enabled", plain, "GET", map[string]string{"Sec-Fetch-Mode": "navigate"}, "", 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, "/docs/a%20b?x=1&y=2", nil)
+			r.Host = "app.example.com"
+			for k, v := range tc.headers {
+				r.Header.Set(k, v)
+			}
+			if tc.token != "" {
+				r.Header.Set(core.HeaderName, tc.token)
+			}
+			rec := serve(tc.g, r)
+			if rec.Code != tc.status {
+				t.Fatalf("status = %d, want %d", rec.Code, tc.status)
+			}
+			if tc.status == 302 {
+				if got := rec.Header().Get("Location"); got != login {
+					t.Errorf("Location = %q, want %q", got, login)
+				}
+				if rec.Body.Len() != 0 || rec.Header().Get("Cache-Control") != "no-store" {
+					t.Errorf("redirect body %q, headers %v", rec.Body, rec.Header())
+				}
+			}
+		})
+	}
+	// A Host that is not a host name gets no redirect (and no crafted login path).
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Host = "evil.example/../x"
+	r.Header.Set("Sec-Fetch-Mode", "navigate")
+	if rec := serve(g, r); rec.Code != 401 {
+		t.Errorf("bad Host: status %d, Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+func TestGuardObserver(t *testing.T) {
+	srv := newServer(t)
+	var mu sync.Mutex
+	var events []core.Event
+	var logs logBuffer
+	observe := core.LogEvents(slogTo(&logs))
+	v := newVerifier(t, testConfig(srv, nil))
+	g := newGuard(t, v, core.WithPolicy(core.AnyUser()), core.WithObserver(func(e core.Event) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+		observe(e)
+	}))
+	ann := srv.User("ann@example.com")
+	svc := srv.ServiceToken("0123456789abcdef0123456789abcdef.access")
+	for _, tok := range []string{ann, ann, "", svc, "x.y.z"} {
+		g.Check(context.Background(), requestWith(tok))
+	}
+	want := []struct {
+		outcome core.Outcome
+		cached  bool
+		code    core.Code
+		subject string
+	}{
+		{core.OutcomeAllowed, false, "", "ann@example.com"},
+		{core.OutcomeAllowed, true, "", "ann@example.com"},
+		{core.OutcomeDenied, false, core.CodeMissingToken, ""},
+		{core.OutcomeDenied, false, core.CodeForbidden, "0123456789abcdef0123456789abcdef.access"},
+		{core.OutcomeDenied, false, core.CodeInvalidToken, ""},
+	}
+	if len(events) != len(want) {
+		t.Fatalf("%d events, want %d", len(events), len(want))
+	}
+	for i, w := range want {
+		e := events[i]
+		if e.Outcome != w.outcome || e.TokenCached != w.cached || e.Code != w.code || e.Subject != w.subject || e.Latency <= 0 {
+			t.Errorf("event %d = %+v, want %+v", i, e, w)
+		}
+		if (e.TokenID == "") != (i == 2) || (e.TokenID != "" && len(e.TokenID) != 12) {
+			t.Errorf("event %d TokenID = %q", i, e.TokenID)
+		}
+	}
+	if events[0].TokenID != events[1].TokenID || events[0].TokenID == events[3].TokenID {
+		t.Error("TokenID does not tell tokens apart")
+	}
+	out := logs.String()
+	for _, tok := range []string{ann, svc} {
+		_, p, s := segments(t, tok)
+		if strings.Contains(out, p) || strings.Contains(out, s) {
+			t.Fatalf("a token leaked into the decision log:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, "outcome=allowed") || !strings.Contains(out, "reason=policy") {
+		t.Errorf("decision log:\n%s", out)
+	}
+}
+
+func TestAuthorize(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	g := newGuard(t, v)
+	d := g.Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
+	if !d.Allowed() {
+		t.Fatal(d.Err)
+	}
+	ctx := core.ContextWithCaller(context.Background(), d.Caller)
+	if d := core.Authorize(ctx, core.Groups("admins")); !d.Allowed() {
+		t.Errorf("member: %v", d.Err)
+	}
+	wantCode(t, core.Authorize(ctx, core.Groups("ops")).Err, core.CodeForbidden, core.ReasonPolicy)
+	wantCode(t, core.Authorize(context.Background(), core.AnyUser()).Err, core.CodeMissingToken, core.ReasonNoCaller)
+	// A mistaken policy allows nobody.
+	wantCode(t, core.Authorize(ctx, core.Groups()).Err, core.CodeUnavailable, core.ReasonPolicyError)
+
+	if c, ok := core.FromContext(ctx); !ok || c.Email != "ann@example.com" {
+		t.Errorf("FromContext = %+v, %v", c, ok)
+	}
+}
+
+func TestNewGuardRejectsMistakes(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	for name, p := range map[string]core.Policy{
+		"zero":        {},
+		"no groups":   core.Groups(),
+		"blank group": core.Groups("admins", " "),
+		"empty AnyOf": core.AnyOf(),
+		"empty AllOf": core.AllOf(),
+		"nested":      core.AnyOf(core.AnyUser(), core.Emails("")),
+		"nil func":    core.PolicyFunc("f", nil),
+	} {
+		if _, err := core.NewGuard(v, core.WithPolicy(p)); err == nil || !errors.Is(err, core.ErrConfig) {
+			t.Errorf("%s: NewGuard error = %v, want ErrConfig", name, err)
+		}
+	}
+	if _, err := core.NewGuard(nil); !errors.Is(err, core.ErrConfig) {
+		t.Errorf("nil verifier: %v", err)
+	}
+}

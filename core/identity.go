@@ -1,0 +1,232 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Identity is what Access's get-identity endpoint reports about a user: the identity
+// provider's view, with groups. Common fields are typed; the open-ended parts stay raw JSON,
+// and Raw holds the whole document. An Identity handed out by a Verifier is shared: treat it
+// as read-only.
+type Identity struct {
+	ID                 string
+	Name               string
+	Email              string
+	Groups             []Group
+	IdP                IdP
+	Geo                Geo
+	UserUUID           string
+	AccountID          string
+	IssuedAt           time.Time // iat; zero when absent
+	IP                 string
+	AMR                []string // authentication methods, e.g. "pwd", "mfa"
+	IsWarp             bool
+	IsGateway          bool
+	DeviceID           string
+	ServiceTokenID     string
+	ServiceTokenStatus bool
+	Version            int
+
+	Custom         json.RawMessage // custom: SAML attributes / OIDC claims
+	DevicePosture  json.RawMessage // devicePosture
+	DeviceSessions json.RawMessage // device_sessions
+	OIDCFields     json.RawMessage // oidc_fields
+	SAMLAttributes json.RawMessage // saml_attributes
+	MTLSAuth       json.RawMessage // mtls_auth
+
+	// Raw is the whole document as get-identity sent it.
+	Raw json.RawMessage
+}
+
+// Group is one identity-provider group. Providers that report groups as plain strings give
+// a Group with only Name set.
+type Group struct {
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+}
+
+// IdP names the identity provider the user logged in with.
+type IdP struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// Geo is where the user logged in from.
+type Geo struct {
+	Country string `json:"country"`
+}
+
+// MarshalJSON writes the document as get-identity sent it.
+func (id *Identity) MarshalJSON() ([]byte, error) {
+	if len(id.Raw) > 0 {
+		return id.Raw, nil
+	}
+	type plain Identity // drops this method
+	return json.Marshal((*plain)(id))
+}
+
+// Reasons for identity lookups.
+const (
+	ReasonIdentityUnavailable Reason = "identity_unavailable" // get-identity failed or timed out
+	ReasonIdentityRefused     Reason = "identity_refused"     // get-identity refused the token (401/403)
+	ReasonServiceToken        Reason = "service_token"        // service tokens have no identity or groups
+)
+
+var errServiceTokenIdentity = &Error{Code: CodeForbidden, Reason: ReasonServiceToken,
+	Message: "a service token has no identity"}
+
+// Identity verifies token and returns the caller's identity from get-identity. The answer is
+// cached per token (see Config.IdentityTTL), and concurrent lookups for one token share a
+// single call. A service token has no identity: the error is then [ErrForbidden] with
+// [ReasonServiceToken]. A failed lookup is [ErrUnavailable]; a lookup that Access refuses
+// (401/403, e.g. a revoked session) is [ErrInvalidToken] with [ReasonIdentityRefused].
+func (v *Verifier) Identity(ctx context.Context, token string) (*Identity, error) {
+	c, err := v.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := v.identity(ctx, token, c)
+	return id, err
+}
+
+// identity looks up the identity of a token that has verified; hit reports a cache hit.
+func (v *Verifier) identity(ctx context.Context, token string, c *Claims) (id *Identity, hit bool, err error) {
+	if c.IsServiceToken() {
+		return nil, false, errServiceTokenIdentity
+	}
+	return v.identities.get(ctx, token, c.ExpiresAt)
+}
+
+// fetchIdentity calls get-identity, on the team domain only, with the token as Access's own
+// cookie.
+func (s *settings) fetchIdentity(ctx context.Context, token string) (*Identity, error) {
+	body, status, err := s.get(ctx, identityPath, token)
+	switch {
+	case status == 401 || status == 403:
+		return nil, invalid(ReasonIdentityRefused, "Access refused to tell who this token belongs to", err)
+	case err != nil:
+		return nil, unavailable(ReasonIdentityUnavailable, "the caller's identity could not be looked up", err)
+	}
+	id, err := decodeIdentity(body)
+	if err != nil {
+		return nil, unavailable(ReasonIdentityUnavailable, "the caller's identity could not be looked up", err)
+	}
+	return id, nil
+}
+
+// identityWire is the document as decoded; decodeIdentity turns it into an Identity.
+type identityWire struct {
+	ID                 string          `json:"id"`
+	Name               string          `json:"name"`
+	Email              string          `json:"email"`
+	Groups             groupList       `json:"groups"`
+	IdP                IdP             `json:"idp"`
+	Geo                Geo             `json:"geo"`
+	UserUUID           string          `json:"user_uuid"`
+	AccountID          string          `json:"account_id"`
+	IAT                float64         `json:"iat"`
+	IP                 string          `json:"ip"`
+	AMR                []string        `json:"amr"`
+	IsWarp             bool            `json:"is_warp"`
+	IsGateway          bool            `json:"is_gateway"`
+	DeviceID           string          `json:"device_id"`
+	ServiceTokenID     string          `json:"service_token_id"`
+	ServiceTokenStatus bool            `json:"service_token_status"`
+	Version            int             `json:"version"`
+	Custom             json.RawMessage `json:"custom"`
+	DevicePosture      json.RawMessage `json:"devicePosture"`
+	DeviceSessions     json.RawMessage `json:"device_sessions"`
+	OIDCFields         json.RawMessage `json:"oidc_fields"`
+	SAMLAttributes     json.RawMessage `json:"saml_attributes"`
+	MTLSAuth           json.RawMessage `json:"mtls_auth"`
+}
+
+// decodeIdentity reads a get-identity document permissively: it must be a JSON object, but a
+// field of an unexpected type is left empty rather than failing the whole lookup. Permissive
+// is still closed: a group that cannot be read is no group.
+func decodeIdentity(body []byte) (*Identity, error) {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, errors.New("get-identity: the answer is not a JSON object")
+	}
+	var w identityWire
+	if err := json.Unmarshal(body, &w); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) {
+			return nil, fmt.Errorf("get-identity: %w", err)
+		}
+	}
+	id := &Identity{
+		ID: w.ID, Name: w.Name, Email: w.Email, Groups: w.Groups, IdP: w.IdP, Geo: w.Geo,
+		UserUUID: w.UserUUID, AccountID: w.AccountID, IP: w.IP, AMR: w.AMR,
+		IsWarp: w.IsWarp, IsGateway: w.IsGateway, DeviceID: w.DeviceID,
+		ServiceTokenID: w.ServiceTokenID, ServiceTokenStatus: w.ServiceTokenStatus, Version: w.Version,
+		Custom: w.Custom, DevicePosture: w.DevicePosture, DeviceSessions: w.DeviceSessions,
+		OIDCFields: w.OIDCFields, SAMLAttributes: w.SAMLAttributes, MTLSAuth: w.MTLSAuth,
+		Raw: body,
+	}
+	if w.IAT > 0 && w.IAT < maxNumericDate {
+		id.IssuedAt = time.Unix(int64(w.IAT), 0)
+	}
+	return id, nil
+}
+
+// groupList reads groups in either shape Access uses: strings, or {id, name, email} objects.
+// Anything else in the list is skipped.
+type groupList []Group
+
+func (g *groupList) UnmarshalJSON(b []byte) error {
+	var items []json.RawMessage
+	if json.Unmarshal(b, &items) != nil {
+		return nil // not a list: no groups
+	}
+	out := make(groupList, 0, len(items))
+	for _, item := range items {
+		var name string
+		if json.Unmarshal(item, &name) == nil {
+			if name != "" {
+				out = append(out, Group{Name: name})
+			}
+			continue
+		}
+		var obj struct {
+			ID, Name, Email any
+		}
+		if json.Unmarshal(item, &obj) == nil {
+			grp := Group{ID: asString(obj.ID), Name: asString(obj.Name), Email: asString(obj.Email)}
+			if grp != (Group{}) {
+				out = append(out, grp)
+			}
+		}
+	}
+	*g = out
+	return nil
+}
+
+func asString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// groupsFromClaim reads the groups a token carries under custom[name], in either shape.
+func groupsFromClaim(custom json.RawMessage, name string) []Group {
+	if len(custom) == 0 {
+		return nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(custom, &fields) != nil {
+		return nil
+	}
+	raw, ok := fields[name]
+	if !ok {
+		return nil
+	}
+	var g groupList
+	_ = g.UnmarshalJSON(raw)
+	return g
+}

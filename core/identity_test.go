@@ -1,0 +1,306 @@
+package core_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+func TestIdentityDocument(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	tok := srv.Mint(accesstest.Token{
+		Email:  "ann@example.com",
+		Groups: []string{"admins", "ops"},
+		Custom: map[string]any{"team": "blue"},
+		Identity: map[string]any{
+			"devicePosture":   map[string]any{"disk": "encrypted"},
+			"saml_attributes": map[string]any{"role": "lead"},
+			"oidc_fields":     map[string]any{"sub": "x"},
+			"mtls_auth":       map[string]any{"cert_issuer_dn": "CN=ca"},
+			"device_id":       "dev-1",
+			"iat":             1700000000,
+		},
+	})
+	id, err := v.Identity(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Email != "ann@example.com" || id.Name != "ann" || id.ID == "" || id.UserUUID != id.ID || id.AccountID == "" {
+		t.Errorf("identity = %+v", id)
+	}
+	if len(id.Groups) != 2 || id.Groups[0].Name != "admins" || id.Groups[0].ID == "" || id.Groups[0].Email != "admins@example.com" {
+		t.Errorf("groups = %+v", id.Groups)
+	}
+	if id.IdP.Type != "onetimepin" || id.Geo.Country != "US" || id.IP != "127.0.0.1" || id.Version != 2 || id.DeviceID != "dev-1" {
+		t.Errorf("idp/geo/ip/version/device = %+v/%+v/%q/%d/%q", id.IdP, id.Geo, id.IP, id.Version, id.DeviceID)
+	}
+	if len(id.AMR) != 1 || id.AMR[0] != "pwd" || id.IsWarp || id.IsGateway || id.IssuedAt.Unix() != 1700000000 {
+		t.Errorf("amr/warp/gateway/iat = %v/%v/%v/%v", id.AMR, id.IsWarp, id.IsGateway, id.IssuedAt)
+	}
+	for name, raw := range map[string]json.RawMessage{
+		"custom": id.Custom, "devicePosture": id.DevicePosture, "saml_attributes": id.SAMLAttributes,
+		"oidc_fields": id.OIDCFields, "mtls_auth": id.MTLSAuth, "device_sessions": id.DeviceSessions,
+	} {
+		if !json.Valid(raw) || len(raw) < 2 {
+			t.Errorf("%s = %q, want its raw JSON", name, raw)
+		}
+	}
+	out, _ := json.Marshal(id)
+	if string(out) != string(id.Raw) || !strings.Contains(string(out), `"saml_attributes"`) {
+		t.Errorf("MarshalJSON = %s, want the document as sent", out)
+	}
+}
+
+// TestIdentityDecodesPermissively: odd field types leave fields empty instead of failing
+// the lookup; groups arrive as strings, objects or a mix.
+func TestIdentityDecodesPermissively(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	for _, tc := range []struct {
+		name   string
+		groups any
+		extra  map[string]any
+		want   []core.Group
+	}{
+		{"string groups", []string{"admins", "ops"}, nil, []core.Group{{Name: "admins"}, {Name: "ops"}}},
+		{"object groups", []map[string]string{{"id": "g1", "name": "admins", "email": "a@x.io"}}, nil, []core.Group{{ID: "g1", Name: "admins", Email: "a@x.io"}}},
+		{"mixed and junk", []any{"admins", 7, nil, map[string]any{"name": "ops", "id": 3}, []string{"x"}, ""}, nil, []core.Group{{Name: "admins"}, {Name: "ops"}}},
+		{"groups not a list", "admins", nil, []core.Group{}},
+		{"wrong types elsewhere", []string{"admins"}, map[string]any{"version": "two", "iat": "yesterday", "is_warp": "yes", "amr": "pwd", "idp": "okta"}, []core.Group{{Name: "admins"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := map[string]any{"groups": tc.groups}
+			for k, v := range tc.extra {
+				doc[k] = v
+			}
+			id, err := v.Identity(context.Background(), srv.Mint(accesstest.Token{Email: "ann@example.com", Identity: doc}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(id.Groups) != fmt.Sprint(tc.want) && !(len(id.Groups) == 0 && len(tc.want) == 0) {
+				t.Errorf("groups = %+v, want %+v", id.Groups, tc.want)
+			}
+			if id.Email != "ann@example.com" {
+				t.Errorf("email = %q: a bad field spoiled the rest", id.Email)
+			}
+		})
+	}
+}
+
+func TestIdentityFailures(t *testing.T) {
+	for _, tc := range []struct {
+		fault  accesstest.Fault
+		code   core.Code
+		reason core.Reason
+	}{
+		{accesstest.Status500, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.Status404, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.Garbage, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.Truncated, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.Huge, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.Hang, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.SlowDrip, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.Reset, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+		{accesstest.RedirectAway, core.CodeUnavailable, core.ReasonIdentityUnavailable},
+	} {
+		t.Run(fmt.Sprint(tc.fault), func(t *testing.T) {
+			srv := newServer(t)
+			cfg := testConfig(srv, nil)
+			cfg.RequestTimeout = 300 * time.Millisecond
+			v := newVerifier(t, cfg)
+			tok := srv.User("ann@example.com", "admins")
+			srv.FailIdentity(tc.fault)
+			start := time.Now()
+			id, err := v.Identity(context.Background(), tok)
+			if id != nil {
+				t.Fatalf("identity despite fault: %+v", id)
+			}
+			wantCode(t, err, tc.code, tc.reason)
+			if took := time.Since(start); took > 3*cfg.RequestTimeout {
+				t.Errorf("took %v, beyond the request timeout %v", took, cfg.RequestTimeout)
+			}
+			// Failures are not cached: once healed, the next lookup succeeds.
+			srv.FailIdentity(accesstest.Healthy)
+			if _, err := v.Identity(context.Background(), tok); err != nil {
+				t.Fatalf("after healing: %v", err)
+			}
+		})
+	}
+}
+
+func TestIdentityRefusedByAccess(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	// A validly signed token whose nonce Access does not know: get-identity answers 401.
+	payload, _ := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "sub": "u", "email": "ann@example.com",
+		"identity_nonce": "unknown", "exp": time.Now().Add(time.Hour).Unix()})
+	tok := srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), payload)
+	_, err := v.Identity(context.Background(), tok)
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonIdentityRefused)
+}
+
+func TestIdentityOfServiceToken(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	_, err := v.Identity(context.Background(), srv.ServiceToken(""))
+	wantCode(t, err, core.CodeForbidden, core.ReasonServiceToken)
+	if n := srv.IdentityRequests(); n != 0 {
+		t.Errorf("get-identity called %d times for a service token", n)
+	}
+}
+
+func TestIdentityOnlyForVerifiedTokens(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	tok := srv.User("ann@example.com")
+	_, err := v.Identity(context.Background(), tok[:len(tok)-3]+"AAA")
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
+	_, err = v.Identity(context.Background(), "")
+	wantCode(t, err, core.CodeMissingToken, "")
+	if n := srv.IdentityRequests(); n != 0 {
+		t.Errorf("get-identity called %d times for tokens that did not verify", n)
+	}
+}
+
+// TestIdentityCoalescedAndCached: twenty concurrent first lookups of one token make one call;
+// later ones make none until the TTL, or the token's exp if sooner, has passed.
+func TestIdentityCoalescedAndCached(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	cfg := testConfig(srv, clk)
+	cfg.IdentityTTL = time.Minute
+	v := newVerifier(t, cfg)
+	base := clk.Now()
+	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{"admins"}, IssuedAt: base, ExpiresAt: base.Add(90 * time.Second)})
+
+	srv.FailIdentity(accesstest.Held) // keep the first call in flight while the others arrive
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = v.Identity(context.Background(), tok) })
+	}
+	eventually(t, "the first call", func() bool { return srv.IdentityRequests() == 1 })
+	srv.FailIdentity(accesstest.Healthy)
+	wg.Wait()
+	if n := srv.IdentityRequests(); n != 1 {
+		t.Fatalf("20 concurrent lookups made %d calls", n)
+	}
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for range 50 {
+		if _, err := v.Identity(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.IdentityRequests(); n != 1 {
+		t.Fatalf("repeated lookups made %d calls", n)
+	}
+	clk.Advance(time.Minute) // the TTL ends
+	if _, err := v.Identity(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.IdentityRequests(); n != 2 {
+		t.Fatalf("after the TTL: %d calls, want 2", n)
+	}
+	clk.Advance(30 * time.Second) // the token's exp passes (its leeway keeps it valid)
+	if _, err := v.Identity(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.IdentityRequests(); n != 3 {
+		t.Fatalf("past exp: %d calls, want 3 (never cached beyond the token's exp)", n)
+	}
+	if n := v.Stats().CachedIdentities; n != 0 {
+		t.Errorf("an identity past its token's exp stays cached (%d)", n)
+	}
+}
+
+// TestIdentityWaiterMayGiveUp: a caller whose context ends stops waiting, without cancelling
+// the call that other callers share.
+func TestIdentityWaiterMayGiveUp(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	tok := srv.User("ann@example.com", "admins")
+	srv.FailIdentity(accesstest.Held)
+	done := make(chan error, 1)
+	go func() { _, err := v.Identity(context.Background(), tok); done <- err }()
+	eventually(t, "the shared call", func() bool { return srv.IdentityRequests() == 1 })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := v.Identity(ctx, tok)
+	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+
+	srv.FailIdentity(accesstest.Healthy)
+	if err := <-done; err != nil {
+		t.Fatalf("the patient caller: %v", err)
+	}
+}
+
+func TestIdentityCacheIsBounded(t *testing.T) {
+	srv := newServer(t)
+	cfg := testConfig(srv, nil)
+	cfg.IdentityCacheSize = 4
+	v := newVerifier(t, cfg)
+	for i := range 12 {
+		if _, err := v.Identity(context.Background(), srv.User(fmt.Sprintf("u%d@example.com", i))); err != nil {
+			t.Fatal(err)
+		}
+		if n := v.Stats().CachedIdentities; n > 4 {
+			t.Fatalf("CachedIdentities = %d", n)
+		}
+	}
+	cfg.IdentityCacheSize = -1
+	v = newVerifier(t, cfg)
+	tok := srv.User("ann@example.com")
+	before := srv.IdentityRequests()
+	for range 3 {
+		if _, err := v.Identity(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := srv.IdentityRequests() - before; n != 3 || v.Stats().CachedIdentities != 0 {
+		t.Errorf("with the cache off: %d calls for 3 lookups", n)
+	}
+}
+
+func TestGroupsFromTokenClaim(t *testing.T) {
+	srv := newServer(t)
+	cfg := testConfig(srv, nil)
+	cfg.GroupsClaim = "groups"
+	v := newVerifier(t, cfg)
+	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Custom: map[string]any{"groups": []any{"admins", map[string]string{"id": "g2", "name": "ops"}}}})
+	c, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []core.Group{{Name: "admins"}, {ID: "g2", Name: "ops"}}; fmt.Sprint(c.Groups) != fmt.Sprint(want) {
+		t.Fatalf("Claims.Groups = %+v, want %+v", c.Groups, want)
+	}
+	g, err := core.NewGuard(v, core.WithPolicy(core.Groups("ops")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := g.Check(context.Background(), requestWith(tok)); !d.Allowed() {
+		t.Fatalf("member by token claim refused: %v", d.Err)
+	}
+	if n := srv.IdentityRequests(); n != 0 {
+		t.Errorf("get-identity called %d times although groups come from the token", n)
+	}
+	// No such claim: no groups, refused.
+	d := g.Check(context.Background(), requestWith(srv.User("bob@example.com", "ops")))
+	if d.Allowed() || d.Err.Code != core.CodeForbidden {
+		t.Errorf("without the claim: %+v", d)
+	}
+}

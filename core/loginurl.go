@@ -1,0 +1,64 @@
+package core
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// LoginURL returns the Access login page for the application at host, which sends the user
+// back to requestURI (path and query) once logged in:
+//
+//	<team>/cdn-cgi/access/login/<host>?kid=<aud>&redirect_url=<url-encoded requestURI>
+//
+// kid is the first configured audience. host comes from the request's Host header, so it is
+// checked to be a host name or address with an optional port; anything else is an error
+// rather than a crafted path on the team domain. A requestURI that is not a path becomes "/".
+func (v *Verifier) LoginURL(host, requestURI string) (string, error) {
+	if !validHostPort(host) {
+		return "", fmt.Errorf("cfaccess: login URL: %q is not a host", host)
+	}
+	if !strings.HasPrefix(requestURI, "/") || strings.HasPrefix(requestURI, "//") {
+		requestURI = "/"
+	}
+	return v.cfg.teamDomain + loginPathPrefix + host +
+		"?kid=" + url.QueryEscape(v.cfg.audiences[0]) +
+		"&redirect_url=" + url.QueryEscape(requestURI), nil
+}
+
+// LogoutURL returns the Access logout page of the team: <team>/cdn-cgi/access/logout.
+func (v *Verifier) LogoutURL() string {
+	return v.cfg.teamDomain + logoutPath
+}
+
+// validHostPort accepts a DNS name or IPv4 address, or a bracketed IPv6 address, with an
+// optional numeric port.
+func validHostPort(hp string) bool {
+	if hp == "" || len(hp) > 260 {
+		return false
+	}
+	host, port := hp, ""
+	if strings.HasPrefix(hp, "[") {
+		end := strings.IndexByte(hp, ']')
+		if end < 0 {
+			return false
+		}
+		host, port = hp[1:end], hp[end+1:]
+		for _, c := range host {
+			if !(c == ':' || c == '.' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'f')) {
+				return false
+			}
+		}
+	} else if i := strings.LastIndexByte(hp, ':'); i >= 0 {
+		host, port = hp[:i], hp[i:]
+		if !validDNSName(strings.ToLower(host)) {
+			return false
+		}
+	} else if !validDNSName(strings.ToLower(host)) {
+		return false
+	}
+	if port == "" {
+		return host != ""
+	}
+	return port[0] == ':' && validPort(port[1:])
+}

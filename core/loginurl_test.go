@@ -1,0 +1,40 @@
+package core_test
+
+import (
+	"testing"
+
+	"github.com/cfaccess/cfaccess/core"
+)
+
+// TestLoginURL compares login URLs byte for byte:
+// <team>/cdn-cgi/access/login/<host>?kid=<aud>&redirect_url=<url-encoded path+query>.
+func TestLoginURL(t *testing.T) {
+	v := newVerifier(t, core.Config{TeamDomain: "myteam", Audiences: []string{"aud1", "aud2"}, StartupWait: -1, Logger: discardLogger()})
+	const base = "https://myteam.cloudflareaccess.com/cdn-cgi/access/login/"
+	for _, tc := range []struct{ host, uri, want string }{
+		{"app.example.com", "/", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/admin?tab=users&sort=name", base + "app.example.com?kid=aud1&redirect_url=%2Fadmin%3Ftab%3Dusers%26sort%3Dname"},
+		{"app.example.com", "/a%20b/caf%C3%A9?q=x+y&r=%2F", base + "app.example.com?kid=aud1&redirect_url=%2Fa%2520b%2Fcaf%25C3%25A9%3Fq%3Dx%2By%26r%3D%252F"},
+		{"app.example.com", "/?next=https://evil.example/&x=#frag", base + "app.example.com?kid=aud1&redirect_url=%2F%3Fnext%3Dhttps%3A%2F%2Fevil.example%2F%26x%3D%23frag"},
+		{"app.example.com:8443", "/x", base + "app.example.com:8443?kid=aud1&redirect_url=%2Fx"},
+		{"APP.Example.com", "/x", base + "APP.Example.com?kid=aud1&redirect_url=%2Fx"},
+		{"127.0.0.1:8080", "/x", base + "127.0.0.1:8080?kid=aud1&redirect_url=%2Fx"},
+		{"[::1]:8080", "/x", base + "[::1]:8080?kid=aud1&redirect_url=%2Fx"},
+		{"app.example.com", "", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "http://app.example.com/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "//evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+	} {
+		got, err := v.LoginURL(tc.host, tc.uri)
+		if err != nil || got != tc.want {
+			t.Errorf("LoginURL(%q, %q) =\n  %q, %v\nwant\n  %q", tc.host, tc.uri, got, err, tc.want)
+		}
+	}
+	for _, host := range []string{"", "evil.example/..", "a b", "host:abc", "host:0", "host:99999", "[::1", "[zz::1]", "ex ample.com", "ex%61mple.com", "user@host", "host?x", "host#y", "-bad.com"} {
+		if got, err := v.LoginURL(host, "/"); err == nil {
+			t.Errorf("LoginURL(%q) = %q, want an error", host, got)
+		}
+	}
+	if got := v.LogoutURL(); got != "https://myteam.cloudflareaccess.com/cdn-cgi/access/logout" {
+		t.Errorf("LogoutURL = %q", got)
+	}
+}

@@ -1,0 +1,87 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"time"
+)
+
+// Outcome is how a request was decided.
+type Outcome string
+
+const (
+	OutcomeAllowed    Outcome = "allowed"
+	OutcomeDenied     Outcome = "denied"
+	OutcomeRedirected Outcome = "redirected"
+)
+
+// Event describes one decision of a Guard, for logs and metrics. It never holds the token:
+// TokenID tells the requests of one token apart without revealing it.
+type Event struct {
+	Outcome     Outcome
+	Code        Code   // empty when allowed
+	Reason      Reason // empty when allowed
+	Source      TokenSource
+	TokenCached bool          // the token was verified from the cache
+	Latency     time.Duration // of the whole decision, identity lookup included
+	Subject     string        // the user's e-mail, or a service token's client ID
+	TokenID     string        // the first 12 hex digits of the token's SHA-256
+	Err         error         // the refusal, with its cause
+}
+
+func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.Duration, token string) Event {
+	e := Event{Outcome: OutcomeAllowed, Source: src, TokenCached: cached, Latency: latency}
+	if token != "" {
+		sum := sha256.Sum256([]byte(token))
+		e.TokenID = hex.EncodeToString(sum[:6])
+	}
+	if c != nil {
+		e.Subject = c.Claims.Email
+		if e.Subject == "" {
+			e.Subject = c.Claims.CommonName
+		}
+	}
+	if d.Err != nil {
+		e.Outcome, e.Code, e.Reason, e.Err = OutcomeDenied, d.Err.Code, d.Err.Reason, d.Err
+		if d.Redirect != "" {
+			e.Outcome = OutcomeRedirected
+		}
+	}
+	return e
+}
+
+// LogEvents returns an observer for WithObserver that logs each decision to l: allowed
+// requests at Debug, refusals at Info, and unavailability, which an operator must see, at
+// Warn.
+func LogEvents(l *slog.Logger) func(Event) {
+	return func(e Event) {
+		level := slog.LevelDebug
+		switch {
+		case e.Code == CodeUnavailable:
+			level = slog.LevelWarn
+		case e.Outcome != OutcomeAllowed:
+			level = slog.LevelInfo
+		}
+		attrs := []slog.Attr{
+			slog.String("outcome", string(e.Outcome)),
+			slog.String("source", e.Source.String()),
+			slog.Bool("token_cached", e.TokenCached),
+			slog.Duration("latency", e.Latency),
+		}
+		if e.Code != "" {
+			attrs = append(attrs, slog.String("code", string(e.Code)), slog.String("reason", string(e.Reason)))
+		}
+		if e.Subject != "" {
+			attrs = append(attrs, slog.String("subject", e.Subject))
+		}
+		if e.TokenID != "" {
+			attrs = append(attrs, slog.String("token_id", e.TokenID))
+		}
+		if e.Err != nil && level != slog.LevelDebug {
+			attrs = append(attrs, slog.String("error", e.Err.Error()))
+		}
+		l.LogAttrs(context.Background(), level, "cfaccess: request "+string(e.Outcome), attrs...)
+	}
+}

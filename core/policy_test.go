@@ -1,0 +1,125 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/cfaccess/cfaccess/core"
+)
+
+func TestPolicies(t *testing.T) {
+	ann := core.NewCaller(&core.Claims{Subject: "u1", Email: "Ann@Example.com",
+		Groups: []core.Group{{ID: "g-1", Name: "admins", Email: "Admins@Example.com"}}}, nil)
+	noEmail := core.NewCaller(&core.Claims{Subject: "u2"}, nil)
+	svc := core.NewCaller(&core.Claims{CommonName: "abc.access",
+		Groups: []core.Group{{Name: "admins"}}}, nil) // groups on a service token never count
+
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		p      core.Policy
+		caller *core.Caller
+		want   bool
+	}{
+		{"group by name", core.Groups("ops", "admins"), ann, true},
+		{"group by id", core.Groups("g-1"), ann, true},
+		{"group by e-mail, any case", core.Groups("admins@example.COM"), ann, true},
+		{"group name is case-sensitive", core.Groups("Admins"), ann, false},
+		{"other group", core.Groups("ops"), ann, false},
+		{"service token in a group", core.Groups("admins"), svc, false},
+		{"e-mail, any case", core.Emails("ann@example.com"), ann, true},
+		{"other e-mail", core.Emails("bob@example.com"), ann, false},
+		{"no e-mail", core.Emails("ann@example.com"), noEmail, false},
+		{"domain", core.EmailDomains("EXAMPLE.com"), ann, true},
+		{"domain with @", core.EmailDomains("@example.com"), ann, true},
+		{"parent domain only", core.EmailDomains("ample.com"), ann, false},
+		{"subdomain is another domain", core.EmailDomains("sub.example.com"), ann, false},
+		{"domain of a service token", core.EmailDomains("access"), svc, false},
+		{"listed service token", core.ServiceTokens("abc.access"), svc, true},
+		{"unlisted service token", core.ServiceTokens("xyz.access"), svc, false},
+		{"user for a service-token policy", core.ServiceTokens("abc.access"), ann, false},
+		{"any user", core.AnyUser(), ann, true},
+		{"any user, service token", core.AnyUser(), svc, false},
+		{"any service token", core.AnyServiceToken(), svc, true},
+		{"any service token, user", core.AnyServiceToken(), ann, false},
+		{"any of, second", core.AnyOf(core.Emails("x@y.z"), core.Groups("admins")), ann, true},
+		{"any of, none", core.AnyOf(core.Emails("x@y.z"), core.Groups("ops")), ann, false},
+		{"all of", core.AllOf(core.AnyUser(), core.Groups("admins"), core.EmailDomains("example.com")), ann, true},
+		{"all of, one fails", core.AllOf(core.AnyUser(), core.Groups("ops")), ann, false},
+		{"func", core.PolicyFunc("subject u1", func(_ context.Context, c *core.Caller) (bool, error) { return c.Claims.Subject == "u1", nil }), ann, true},
+		{"zero policy", core.Policy{}, ann, false},
+		{"empty list", core.Groups(), ann, false},
+		{"blank entry matching an empty e-mail", core.Emails(""), noEmail, false},
+		{"blank entry among good ones", core.Emails("ann@example.com", ""), ann, false},
+		{"empty AllOf", core.AllOf(), ann, false},
+		{"mistake inside AnyOf", core.AnyOf(core.AnyUser(), core.Groups()), ann, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := tc.p.Allow(ctx, tc.caller)
+			if got != tc.want {
+				t.Errorf("%s.Allow = %v, want %v", tc.p, got, tc.want)
+			}
+		})
+	}
+	if got, _ := core.AnyUser().Allow(ctx, nil); got {
+		t.Error("a nil caller allowed")
+	}
+}
+
+// TestPolicyErrors: an error refuses, and AnyOf forgives it only when another policy says yes.
+func TestPolicyErrors(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("boom")
+	failing := core.PolicyFunc("failing", func(context.Context, *core.Caller) (bool, error) { return true, boom })
+	ann := core.NewCaller(&core.Claims{Subject: "u", Email: "ann@example.com"}, nil)
+
+	if ok, err := failing.Allow(ctx, ann); !errors.Is(err, boom) || ok {
+		t.Fatalf("Allow = %v, %v; want a refusal with the error", ok, err)
+	}
+	if ok, err := core.AnyOf(failing, core.AnyUser()).Allow(ctx, ann); !ok || err != nil {
+		t.Errorf("AnyOf with a yes after the error = %v, %v", ok, err)
+	}
+	if ok, err := core.AnyOf(core.Emails("x@y.z"), core.AnyUser(), failing).Allow(ctx, ann); !ok || err != nil {
+		t.Errorf("AnyOf with a yes before the error = %v, %v", ok, err)
+	}
+	if ok, err := core.AnyOf(core.Emails("x@y.z"), failing).Allow(ctx, ann); ok || !errors.Is(err, boom) {
+		t.Errorf("AnyOf with no yes = %v, %v; want the error", ok, err)
+	}
+	if ok, err := core.AllOf(core.AnyUser(), failing).Allow(ctx, ann); ok || !errors.Is(err, boom) {
+		t.Errorf("AllOf with an error = %v, %v", ok, err)
+	}
+
+	// Groups of a caller without a verifier or groups: an error, hence a refusal.
+	if ok, _ := core.Groups("admins").Allow(ctx, core.NewCaller(&core.Claims{Subject: "u"}, nil)); ok {
+		t.Error("no groups, yet allowed")
+	}
+	if err := core.Groups().Err(); !errors.Is(err, core.ErrConfig) {
+		t.Errorf("Err() = %v", err)
+	}
+	if err := core.AnyOf(core.AnyUser(), core.Emails("a@b.c")).Err(); err != nil {
+		t.Errorf("Err() of a sound policy = %v", err)
+	}
+	if s := core.AnyOf(core.Groups("a", "b"), core.AnyServiceToken()).String(); s != "any_of(groups(a, b), any_service_token)" {
+		t.Errorf("String() = %q", s)
+	}
+}
+
+// TestAnyOfShortCircuits: a cheap yes spares the identity lookup of a later group policy.
+func TestAnyOfShortCircuits(t *testing.T) {
+	srv := newServer(t)
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)),
+		core.WithPolicy(core.AnyOf(core.EmailDomains("example.com"), core.Groups("admins"))))
+	if d := g.Check(context.Background(), requestWith(srv.User("ann@example.com"))); !d.Allowed() {
+		t.Fatal(d.Err)
+	}
+	if n := srv.IdentityRequests(); n != 0 {
+		t.Errorf("%d identity calls, want none", n)
+	}
+	if d := g.Check(context.Background(), requestWith(srv.User("bob@other.org", "admins"))); !d.Allowed() {
+		t.Fatal(d.Err)
+	}
+	if n := srv.IdentityRequests(); n != 1 {
+		t.Errorf("%d identity calls, want 1", n)
+	}
+}

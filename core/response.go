@@ -1,0 +1,111 @@
+package core
+
+import (
+	"encoding/json"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Decision is what the guard decided about one request.
+type Decision struct {
+	// Caller is the verified caller when the request may proceed; nil otherwise.
+	Caller *Caller
+	// Err says why the request may not proceed; nil when it may.
+	Err *Error
+	// Redirect, when set, is the Access login URL the refusal should send a browser to.
+	Redirect string
+
+	retryAfter time.Duration
+}
+
+// Allowed reports whether the request may proceed.
+func (d Decision) Allowed() bool { return d.Err == nil && d.Caller != nil }
+
+// Status returns the HTTP status of err's code: 401 for a missing or invalid token, 403 for
+// a refusal by policy, 503 when keys or identity are unavailable.
+func (e *Error) Status() int {
+	switch e.Code {
+	case CodeMissingToken, CodeInvalidToken:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
+	}
+	return http.StatusServiceUnavailable
+}
+
+// Response is the HTTP answer to a refused request: the same status, headers and body from
+// every adapter, which only writes it in its framework's idiom.
+type Response struct {
+	Status int
+	Body   []byte // JSON {"error": code, "message": …}; nil for a redirect
+
+	location   string
+	retryAfter string
+}
+
+// Response renders a refusal. For an allowed decision it returns a zero Response.
+func (d Decision) Response() Response {
+	switch {
+	case d.Err == nil:
+		return Response{}
+	case d.Redirect != "":
+		return Response{Status: http.StatusFound, location: d.Redirect}
+	}
+	r := Response{Status: d.Err.Status(), Body: errorBody(d.Err)}
+	if d.Err.Code == CodeUnavailable {
+		secs := int((d.retryAfter + time.Second - 1) / time.Second)
+		r.retryAfter = strconv.Itoa(max(secs, 1))
+	}
+	return r
+}
+
+// Headers yields the response's headers: Content-Type for a body, Location for a redirect,
+// Retry-After for a 503, and Cache-Control: no-store always, so that no cache between the
+// origin and the client keeps a refusal meant for one caller.
+func (r Response) Headers() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if !yield("Cache-Control", "no-store") {
+			return
+		}
+		if r.Body != nil && !yield("Content-Type", "application/json; charset=utf-8") {
+			return
+		}
+		if r.location != "" && !yield("Location", r.location) {
+			return
+		}
+		if r.retryAfter != "" {
+			yield("Retry-After", r.retryAfter)
+		}
+	}
+}
+
+// Write writes r to w: the whole of an adapter built on net/http.
+func (r Response) Write(w http.ResponseWriter) {
+	h := w.Header()
+	for k, v := range r.Headers() {
+		h.Set(k, v)
+	}
+	w.WriteHeader(r.Status)
+	if r.Body != nil {
+		_, _ = w.Write(r.Body)
+	}
+}
+
+// ErrorResponse renders err alone, as Decision.Response does: for error handlers that
+// want the default answer in some cases.
+func ErrorResponse(err *Error) Response {
+	return Decision{Err: err, retryAfter: DefaultUnknownKeyCooldown}.Response()
+}
+
+func errorBody(e *Error) []byte {
+	b, err := json.Marshal(struct {
+		Error   Code   `json:"error"`
+		Message string `json:"message"`
+	}{e.Code, e.Message})
+	if err != nil { // strings always encode; keep the shape if that ever changes
+		return []byte(`{"error":"` + string(e.Code) + `"}`)
+	}
+	return b
+}
