@@ -2,6 +2,7 @@ package core
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -123,7 +124,7 @@ func (tc *tokenClaims) decode(payload []byte) error {
 }
 
 // numericDate reads a NumericDate the way golang-jwt does: seconds, fractions allowed,
-// truncated to the second.
+// rounded down to the second (its expression, so that dates before 1970 agree too).
 func numericDate(r *jsonReader) (*jwt.NumericDate, error) {
 	v, ok, err := r.num()
 	if err != nil || !ok {
@@ -132,7 +133,8 @@ func numericDate(r *jsonReader) (*jwt.NumericDate, error) {
 	if v > maxNumericDate || v < -maxNumericDate {
 		return nil, errJSON
 	}
-	return jwt.NewNumericDate(time.Unix(int64(v), 0)), nil
+	secs, frac := math.Modf(v)
+	return jwt.NewNumericDate(time.Unix(int64(secs), int64(frac*1e9))), nil
 }
 
 func (tc *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return tc.exp, nil }

@@ -108,7 +108,8 @@ func (r *jsonReader) str() (string, error) {
 	return string(b), err
 }
 
-// strs reads a string or an array of strings (or null, as nil): the two shapes of aud.
+// strs reads a string or an array of strings (or null, as nil): the two shapes of aud. Every
+// element of the array must be a string; null is not one, as golang-jwt's ClaimStrings has it.
 func (r *jsonReader) strs() ([]string, error) {
 	if r.null() {
 		return nil, nil
@@ -123,11 +124,11 @@ func (r *jsonReader) strs() ([]string, error) {
 		return out, nil
 	}
 	for {
-		s, err := r.str()
+		s, err := r.stringBytes()
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, s)
+		out = append(out, string(s))
 		r.space()
 		if r.consume(']') {
 			return out, nil

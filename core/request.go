@@ -48,9 +48,10 @@ func (s TokenSource) String() string {
 // TokenFrom returns the request's Access token: the Cf-Access-Jwt-Assertion header when it is
 // present, otherwise the CF_Authorization cookie. A present header always wins, even when it
 // turns out invalid and the cookie would have verified: the two are never tried in turn.
-// An empty header counts as absent, since it carries no credential at all.
+// An empty header counts as absent, since it carries no credential at all. Only the first
+// value of a repeated header is read.
 func TokenFrom(r Request) (string, TokenSource) {
-	if t := strings.TrimSpace(r.Header(HeaderName)); t != "" {
+	if t := strings.Trim(r.Header(HeaderName), " \t"); t != "" { // HTTP's optional white space
 		return t, SourceHeader
 	}
 	if t := r.Cookie(CookieName); t != "" {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 const accessSuffix = ".cloudflareaccess.com"
@@ -27,6 +28,13 @@ func ParseTeamDomain(s string) (string, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
 		return "", teamDomainError(s, "it is empty")
+	}
+	for i := 0; i < len(in); i++ {
+		// Before any lower-casing: strings.ToLower would turn some non-ASCII runes, such as
+		// the Kelvin sign, into ASCII letters and make a different host of them.
+		if in[i] >= utf8.RuneSelf || in[i] < ' ' {
+			return "", teamDomainError(s, "it must be plain ASCII")
+		}
 	}
 	if !strings.Contains(in, "://") {
 		return parseBareTeamDomain(s, strings.ToLower(in))
@@ -61,6 +69,9 @@ func ParseTeamDomain(s string) (string, error) {
 	}
 	if port != "" && !validPort(port) {
 		return "", teamDomainError(s, "the port is not a number from 1 to 65535")
+	}
+	if port != "" {
+		port = strings.TrimLeft(port, "0") // ":0080" is ":80", as an iss would spell it
 	}
 	hostport := host
 	if strings.Contains(host, ":") { // IPv6 literal

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -175,15 +174,37 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *signingK
 // b64 is the strict base64url of JWS: no padding, no stray bits, so one token has one spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
-// splitToken cuts a compact JWS into its three segments, refusing any other number of dots.
+// splitToken cuts a compact JWS into its three segments. It refuses any other number of
+// dots and any byte outside the base64url alphabet: Go's decoder skips CR and LF even in
+// strict mode, and the signature segment is not itself signed, so without this one valid
+// token would have endless spellings, each verified and cached apart.
 func splitToken(token string) (header, payload, signature string, ok bool) {
-	header, rest, ok1 := strings.Cut(token, ".")
-	payload, signature, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.Contains(signature, ".") {
+	dots := [2]int{}
+	n := 0
+	for i := 0; i < len(token); i++ {
+		switch c := token[i]; {
+		case c == '.':
+			if n == 2 {
+				return "", "", "", false
+			}
+			dots[n] = i
+			n++
+		case !base64URL[c]:
+			return "", "", "", false
+		}
+	}
+	if n != 2 {
 		return "", "", "", false
 	}
-	return header, payload, signature, true
+	return token[:dots[0]], token[dots[0]+1 : dots[1]], token[dots[1]+1:], true
 }
+
+var base64URL = func() (t [256]bool) {
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		t[c] = true
+	}
+	return t
+}()
 
 type jwsHeader struct {
 	alg, kid string
