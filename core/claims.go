@@ -42,8 +42,9 @@ func (c *Claims) IsServiceToken() bool {
 }
 
 // MarshalJSON writes the claims with the token's own field names: the verified payload itself
-// when there is one, otherwise the fields above.
-func (c *Claims) MarshalJSON() ([]byte, error) {
+// when there is one, otherwise the fields above. (A value receiver, so that a Claims held by
+// value marshals the same way.)
+func (c Claims) MarshalJSON() ([]byte, error) {
 	if len(c.Raw) > 0 {
 		return c.Raw, nil
 	}

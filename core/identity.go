@@ -63,12 +63,12 @@ type Geo struct {
 }
 
 // MarshalJSON writes the document as get-identity sent it.
-func (id *Identity) MarshalJSON() ([]byte, error) {
+func (id Identity) MarshalJSON() ([]byte, error) {
 	if len(id.Raw) > 0 {
 		return id.Raw, nil
 	}
 	type plain Identity // drops this method
-	return json.Marshal((*plain)(id))
+	return json.Marshal(plain(id))
 }
 
 // Reasons for identity lookups.

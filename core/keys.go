@@ -157,7 +157,8 @@ func (ks *keySource) run(f *keyFetch) {
 	}
 	ks.flight = nil
 	ks.mu.Unlock()
-	close(f.done)
+	// Log before releasing the waiters, so that what they do next comes after it in the log.
+	defer close(f.done)
 
 	log := ks.cfg.log
 	switch {

@@ -34,14 +34,22 @@ func (s *Server) FailCerts(f Fault) { s.setFault(certsEndpoint, f) }
 // FailIdentity makes /cdn-cgi/access/get-identity misbehave until told Healthy again.
 func (s *Server) FailIdentity(f Fault) { s.setFault(identityEndpoint, f) }
 
+// hold is one spell of the Held fault: the requests it holds answer as `to` says once
+// released, whatever the endpoint is set to afterwards.
+type hold struct {
+	released chan struct{}
+	to       Fault
+}
+
 func (s *Server) setFault(e endpoint, f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.faults[e] == Held && f != Held {
-		close(s.held[e])
+		s.held[e].to = f
+		close(s.held[e].released)
 	}
 	if f == Held && s.faults[e] != Held {
-		s.held[e] = make(chan struct{})
+		s.held[e] = &hold{released: make(chan struct{})}
 	}
 	s.faults[e] = f
 }
@@ -49,19 +57,17 @@ func (s *Server) setFault(e endpoint, f Fault) {
 // serve writes body with status, or the endpoint's fault instead.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, e endpoint, status int, body []byte) {
 	s.mu.Lock()
-	f, held := s.faults[e], s.held[e]
+	f, spell := s.faults[e], s.held[e]
 	s.mu.Unlock()
 	if f == Held {
 		select {
-		case <-held:
+		case <-spell.released:
 		case <-r.Context().Done():
 			return
 		case <-s.closing:
 			return
 		}
-		s.mu.Lock()
-		f = s.faults[e]
-		s.mu.Unlock()
+		f = spell.to // written before released was closed
 	}
 	if r.URL.Query().Has(redirectedParam) {
 		f = Healthy

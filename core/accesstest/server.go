@@ -41,7 +41,7 @@ type Server struct {
 	all        map[string]*signingKey  // every key this server ever had, by kid
 	identities map[string]identityInfo // by identity_nonce
 	faults     [2]Fault                // by endpoint
-	held       [2]chan struct{}        // closed when a Held endpoint is let go
+	held       [2]*hold                // the current spell of Held, by endpoint
 
 	requests [2]atomic.Int64 // by endpoint
 }
