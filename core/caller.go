@@ -86,6 +86,16 @@ func NewContext(ctx context.Context, c *Claims) context.Context {
 	return ContextWithCaller(ctx, NewCaller(c, nil))
 }
 
+// IdentityFromContext returns the identity of the request's caller (see Caller.Identity).
+// Without a caller in ctx the error is [ErrMissingToken] with [ReasonNoCaller].
+func IdentityFromContext(ctx context.Context) (*Identity, error) {
+	c, ok := CallerFromContext(ctx)
+	if !ok {
+		return nil, errNoCaller
+	}
+	return c.Identity(ctx)
+}
+
 // FromContext returns the verified claims of the request's caller, if any.
 func FromContext(ctx context.Context) (*Claims, bool) {
 	if c, ok := CallerFromContext(ctx); ok {

@@ -3,16 +3,21 @@ package core
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
 
 // Reasons for [CodeForbidden] and the guard's own failures.
 const (
-	ReasonPolicy      Reason = "policy"       // the policy said no
-	ReasonPolicyError Reason = "policy_error" // the policy could not decide (a custom policy's error)
-	ReasonNoCaller    Reason = "no_caller"    // Authorize found no verified caller in the context
+	ReasonPolicy        Reason = "policy"        // the policy said no
+	ReasonPolicyError   Reason = "policy_error"  // the policy could not decide (a custom policy's error)
+	ReasonNoCaller      Reason = "no_caller"     // no verified caller in the context: authenticate first
+	ReasonMisconfigured Reason = "misconfigured" // MiddlewareGuard was given a bad configuration
 )
+
+var errNoCaller = &Error{Code: CodeMissingToken, Reason: ReasonNoCaller,
+	Message: "no verified caller: authenticate before authorizing"}
 
 // Guard turns a request into a Decision: find the token, verify it, apply the policy. It
 // holds every rule the adapters share, so that each adapter only translates. Build one with
@@ -22,6 +27,7 @@ type Guard struct {
 	policy        *Policy
 	loginRedirect bool
 	observe       func(Event)
+	broken        *Error // set by MiddlewareGuard on a configuration error: refuse everything
 }
 
 // GuardOption configures a Guard.
@@ -70,6 +76,18 @@ func NewGuard(v *Verifier, opts ...GuardOption) (*Guard, error) {
 	return g, nil
 }
 
+// MiddlewareGuard is NewGuard for adapters, whose middleware constructors return no error in
+// their framework's idiom. On a configuration error it logs the error to slog.Default and
+// returns a guard that refuses every request with 503: never one that lets requests through.
+func MiddlewareGuard(v *Verifier, opts ...GuardOption) *Guard {
+	g, err := NewGuard(v, opts...)
+	if err != nil {
+		slog.Default().Error("cfaccess: middleware misconfigured; every request will be refused", "error", err)
+		return &Guard{v: v, broken: unavailable(ReasonMisconfigured, "access control is misconfigured", err)}
+	}
+	return g
+}
+
 // Verifier returns the guard's verifier.
 func (g *Guard) Verifier() *Verifier { return g.v }
 
@@ -80,6 +98,9 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 	var start time.Time
 	if g.observe != nil {
 		start = time.Now()
+	}
+	if g.broken != nil {
+		return g.v.refuse(g.broken)
 	}
 	token, src := TokenFrom(r)
 	claims, cached, err := g.v.check(ctx, token)
@@ -111,8 +132,7 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 func Authorize(ctx context.Context, p Policy) Decision {
 	c, ok := CallerFromContext(ctx)
 	if !ok {
-		return Decision{Err: &Error{Code: CodeMissingToken, Reason: ReasonNoCaller,
-			Message: "no verified caller: authenticate before authorizing"}}
+		return Decision{Err: errNoCaller}
 	}
 	return authorize(ctx, c, p)
 }

@@ -1,0 +1,67 @@
+package chiaccess_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/cfaccess/cfaccess/chiaccess"
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+func ExampleMiddleware() {
+	team := accesstest.NewServer() // stands in for https://myteam.cloudflareaccess.com
+	defer team.Close()
+	v, err := core.NewVerifier(core.Config{TeamDomain: team.URL, Audiences: []string{team.AUD}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := chi.NewRouter()
+	r.Use(chiaccess.Middleware(v))
+	r.Get("/whoami", func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := chiaccess.Claims(r)
+		fmt.Fprintln(w, "hello", claims.Email)
+	})
+	r.With(chiaccess.RequireGroups("admins")).Get("/admin", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "welcome, admin")
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	get := func(path, token string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Cf-Access-Jwt-Assertion", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%s %d %s", path, resp.StatusCode, body)
+	}
+	get("/whoami", team.User("ann@example.com"))
+	get("/admin", team.User("ann@example.com", "admins"))
+	get("/admin", team.User("bob@example.com", "staff"))
+	// Output:
+	// /whoami 200 hello ann@example.com
+	// /admin 200 welcome, admin
+	// /admin 403 {"error":"forbidden","message":"access denied"}
+}
+
+func ExampleIdentity() {
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		id, err := chiaccess.Identity(r) // get-identity, looked up once per token and cached
+		if err != nil {
+			http.Error(w, "no identity", http.StatusForbidden)
+			return
+		}
+		fmt.Fprintln(w, id.Name, id.Groups)
+	}
+	_ = handler
+}

@@ -1,0 +1,269 @@
+package conformance
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+// Case is one request and the answer every adapter must give.
+type Case struct {
+	Name    string
+	Path    string
+	Method  string            // default GET
+	Header  map[string]string // request headers
+	Token   string            // sent in Cf-Access-Jwt-Assertion
+	Cookie  string            // sent as the CF_Authorization cookie
+	Status  int
+	Code    core.Code // the "error" of a JSON refusal
+	Body    string    // when set, the exact body
+	Contain string    // when set, a string the body must contain
+	// Location, when set, is the exact Location of a redirect.
+	Location string
+}
+
+// Run runs the whole suite against the server start builds.
+func Run(t *testing.T, start Start) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	v := newVerifier(t, team, time.Minute)
+	base := start(t, v)
+
+	admin := team.User("ann@example.com", AdminGroup)
+	user := team.User("bob@example.com", "staff")
+	svc := team.ServiceToken(ServiceClientID)
+	otherSvc := team.ServiceToken("")
+	expired := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, IssuedAt: time.Now().Add(-3 * time.Hour)})
+	wrongAud := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-application"}})
+	forged := forge(admin, `"email":"ann@example.com"`, `"email":"eve@example.com"`)
+	unsigned := algNone(admin)
+
+	host := strings.TrimPrefix(base, "http://")
+	login, err := v.LoginURL(host, "/web/page?x=1&y=%2F")
+	if err != nil {
+		t.Fatal(err)
+	}
+	navigate := map[string]string{"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+
+	cases := []Case{
+		{Name: "public route, no token", Path: "/public", Status: 200, Body: `{"public":true}`},
+		{Name: "no token", Path: "/api/whoami", Status: 401, Code: core.CodeMissingToken},
+		{Name: "token in the header", Path: "/api/whoami", Token: admin, Status: 200, Contain: `"email":"ann@example.com"`},
+		{Name: "token in the cookie", Path: "/api/whoami", Cookie: admin, Status: 200, Contain: `"email":"ann@example.com"`},
+		{Name: "a bad header wins over a good cookie", Path: "/api/whoami", Token: forged, Cookie: admin, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "the e-mail header alone is never trusted", Path: "/api/whoami", Header: map[string]string{"Cf-Access-Authenticated-User-Email": "ann@example.com"}, Status: 401, Code: core.CodeMissingToken},
+		{Name: "cookie name in the wrong case", Path: "/api/whoami", Header: map[string]string{"Cookie": "cf_authorization=" + admin}, Status: 401, Code: core.CodeMissingToken},
+		{Name: "expired token", Path: "/api/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "token for another application", Path: "/api/whoami", Token: wrongAud, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "tampered payload", Path: "/api/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "alg none", Path: "/api/whoami", Token: unsigned, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "garbage token", Path: "/api/whoami", Token: "not-a-token", Status: 401, Code: core.CodeInvalidToken},
+		{Name: "service token", Path: "/api/whoami", Token: svc, Status: 200, Contain: `"common_name":"` + ServiceClientID + `"`},
+
+		{Name: "group member", Path: "/api/admin", Token: admin, Status: 200, Contain: `"email":"ann@example.com"`},
+		{Name: "not a group member", Path: "/api/admin", Token: user, Status: 403, Code: core.CodeForbidden},
+		{Name: "service token on a group route", Path: "/api/admin", Token: svc, Status: 403, Code: core.CodeForbidden},
+		{Name: "no token on a group route", Path: "/api/admin", Status: 401, Code: core.CodeMissingToken},
+		{Name: "listed service token", Path: "/api/service", Token: svc, Status: 200, Contain: ServiceClientID},
+		{Name: "unlisted service token", Path: "/api/service", Token: otherSvc, Status: 403, Code: core.CodeForbidden},
+		{Name: "user on a service-token route", Path: "/api/service", Token: admin, Status: 403, Code: core.CodeForbidden},
+
+		{Name: "identity of a user", Path: "/api/me", Token: admin, Status: 200, Contain: `"name":"` + AdminGroup + `"`},
+		{Name: "identity of a service token", Path: "/api/me", Token: svc, Status: 403, Code: core.CodeForbidden},
+
+		{Name: "browser navigation without token", Path: "/web/page?x=1&y=%2F", Header: navigate, Status: 302, Location: login},
+		{Name: "browser navigation with an expired token", Path: "/web/page?x=1&y=%2F", Header: navigate, Token: expired, Status: 302, Location: login},
+		{Name: "browser navigation with a forged token", Path: "/web/page?x=1&y=%2F", Header: navigate, Token: forged, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "API call without token on a redirecting route", Path: "/web/page", Header: map[string]string{"Accept": "application/json"}, Status: 401, Code: core.CodeMissingToken},
+		{Name: "form POST without token on a redirecting route", Path: "/web/page", Method: "POST", Header: navigate, Status: 401, Code: core.CodeMissingToken},
+		{Name: "browser navigation with a token", Path: "/web/page", Header: navigate, Token: admin, Status: 200},
+
+		{Name: "custom error handler, no token", Path: "/custom/admin", Status: 418, Body: "custom:missing_token"},
+		{Name: "custom error handler, not a member", Path: "/custom/admin", Token: user, Status: 418, Body: "custom:forbidden"},
+		{Name: "custom error handler, member", Path: "/custom/admin", Token: admin, Status: 200},
+
+		{Name: "skipped route", Path: "/skip/open", Status: 200, Body: `{"caller":null}`},
+		{Name: "route next to a skipped one", Path: "/skip/closed", Status: 401, Code: core.CodeMissingToken},
+		{Name: "requirement without authentication", Path: "/bare/admin", Token: admin, Status: 401, Code: core.CodeMissingToken},
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) { Check(t, base, c) })
+	}
+
+	t.Run("identity outage", func(t *testing.T) {
+		fresh := team.User("cy@example.com", AdminGroup) // not in the identity cache
+		team.FailIdentity(accesstest.Status500)
+		Check(t, base, Case{Path: "/api/admin", Token: fresh, Status: 503, Code: core.CodeUnavailable})
+		Check(t, base, Case{Path: "/api/me", Token: fresh, Status: 503, Code: core.CodeUnavailable})
+		Check(t, base, Case{Path: "/api/whoami", Token: fresh, Status: 200}) // needs no identity
+		team.FailIdentity(accesstest.Healthy)
+		Check(t, base, Case{Path: "/api/admin", Token: fresh, Status: 200})
+	})
+
+	t.Run("key rotation", func(t *testing.T) {
+		team.RotateKeys()
+		Check(t, base, Case{Path: "/api/admin", Token: team.User("dee@example.com", AdminGroup), Status: 200})
+		Check(t, base, Case{Path: "/api/admin", Token: admin, Status: 200}) // the previous key is still published
+	})
+
+	t.Run("keys unavailable, then healed without restart", func(t *testing.T) {
+		down := accesstest.NewServer()
+		t.Cleanup(down.Close)
+		down.FailCerts(accesstest.Status500)
+		base := start(t, newVerifier(t, down, 50*time.Millisecond))
+		tok := down.User("ann@example.com", AdminGroup)
+		Check(t, base, Case{Path: "/api/whoami", Token: tok, Status: 503, Code: core.CodeUnavailable})
+		Check(t, base, Case{Path: "/public", Status: 200})
+		down.FailCerts(accesstest.Healthy)
+		deadline := time.Now().Add(5 * time.Second)
+		for status(t, base, Case{Path: "/api/whoami", Token: tok}) != 200 {
+			if time.Now().After(deadline) {
+				t.Fatal("still unavailable after the certs endpoint healed")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
+	t.Run("concurrent mixed traffic", func(t *testing.T) {
+		mixed := []Case{
+			{Path: "/api/admin", Token: admin, Status: 200},
+			{Path: "/api/admin", Token: user, Status: 403, Code: core.CodeForbidden},
+			{Path: "/api/admin", Status: 401, Code: core.CodeMissingToken},
+			{Path: "/api/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
+			{Path: "/api/service", Token: svc, Status: 200},
+			{Path: "/api/whoami", Cookie: user, Status: 200},
+		}
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Go(func() {
+				for i := range 40 {
+					Check(t, base, mixed[(w+i)%len(mixed)])
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
+
+func newVerifier(t *testing.T, team *accesstest.Server, cooldown time.Duration) *core.Verifier {
+	t.Helper()
+	cfg := team.Config()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.RequestTimeout = 2 * time.Second
+	cfg.UnknownKeyCooldown = cooldown
+	v, err := core.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+var client = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// Check sends c's request to base and checks the answer. It may run on any goroutine.
+func Check(t testing.TB, base string, c Case) {
+	t.Helper()
+	resp, body, err := do(base, c)
+	if err != nil {
+		t.Errorf("%s %s: %v", method(c), c.Path, err)
+		return
+	}
+	where := fmt.Sprintf("%s %s", method(c), c.Path)
+	if resp.StatusCode != c.Status {
+		t.Errorf("%s: status %d, want %d; body %s", where, resp.StatusCode, c.Status, body)
+		return
+	}
+	h := resp.Header
+	if c.Code != "" {
+		var got struct{ Error, Message string }
+		if err := json.Unmarshal(body, &got); err != nil || got.Error != string(c.Code) || got.Message == "" {
+			t.Errorf("%s: body %s, want error %q with a message", where, body, c.Code)
+		}
+		if ct := h.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			t.Errorf("%s: Content-Type %q", where, ct)
+		}
+	}
+	if c.Status >= 300 && c.Status != 418 && h.Get("Cache-Control") != "no-store" {
+		t.Errorf("%s: Cache-Control %q, want no-store", where, h.Get("Cache-Control"))
+	}
+	if (h.Get("Retry-After") != "") != (c.Status == 503) {
+		t.Errorf("%s: Retry-After %q with status %d", where, h.Get("Retry-After"), c.Status)
+	}
+	if c.Location != "" && h.Get("Location") != c.Location {
+		t.Errorf("%s: Location\n  %q\nwant\n  %q", where, h.Get("Location"), c.Location)
+	}
+	if c.Body != "" && string(body) != c.Body {
+		t.Errorf("%s: body %q, want %q", where, body, c.Body)
+	}
+	if c.Contain != "" && !strings.Contains(string(body), c.Contain) {
+		t.Errorf("%s: body %s lacks %s", where, body, c.Contain)
+	}
+}
+
+func status(t testing.TB, base string, c Case) int {
+	resp, _, err := do(base, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode
+}
+
+func do(base string, c Case) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(method(c), base+c.Path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range c.Header {
+		req.Header.Set(k, v)
+	}
+	if c.Token != "" {
+		req.Header.Set(core.HeaderName, c.Token)
+	}
+	if c.Cookie != "" {
+		req.AddCookie(&http.Cookie{Name: core.CookieName, Value: c.Cookie})
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+func method(c Case) string {
+	if c.Method == "" {
+		return http.MethodGet
+	}
+	return c.Method
+}
+
+// forge swaps old for new in the token's payload, keeping its signature.
+func forge(token, old, new string) string {
+	p := strings.Split(token, ".")
+	payload, _ := b64Decode(p[1])
+	return p[0] + "." + b64Encode([]byte(strings.Replace(string(payload), old, new, 1))) + "." + p[2]
+}
+
+// algNone re-labels the token as unsigned and drops its signature.
+func algNone(token string) string {
+	p := strings.Split(token, ".")
+	return b64Encode([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + p[1] + "."
+}
+
+func b64Decode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+func b64Encode(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
