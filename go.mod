@@ -1,6 +1,6 @@
 module github.com/cfaccess/cfaccess
 
-go 1.25
+go 1.25.0
 
 require (
 	github.com/MicahParks/jwkset v0.11.4

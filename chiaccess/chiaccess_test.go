@@ -18,7 +18,14 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 	conformance.WhoAmI(c, r.Context()).Write(w)
 }
 
-func me(w http.ResponseWriter, r *http.Request) { conformance.Me(chiaccess.Identity(r)).Write(w) }
+func me(w http.ResponseWriter, r *http.Request) {
+	id, err := chiaccess.Identity(r)
+	if err != nil {
+		chiaccess.WriteError(w, err)
+		return
+	}
+	conformance.Me(id).Write(w)
+}
 
 func public(w http.ResponseWriter, _ *http.Request) { conformance.Public().Write(w) }
 

@@ -1,6 +1,6 @@
 module github.com/cfaccess/cfaccess/chiaccess
 
-go 1.25
+go 1.25.0
 
 require (
 	github.com/cfaccess/cfaccess v0.0.0

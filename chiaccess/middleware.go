@@ -56,3 +56,7 @@ func Claims(r *http.Request) (*core.Claims, bool) { return core.FromContext(r.Co
 // Identity returns the identity of r's caller from get-identity, looked up on first use and
 // cached (see core.Caller.Identity).
 func Identity(r *http.Request) (*core.Identity, error) { return core.IdentityFromContext(r.Context()) }
+
+// WriteError answers with err as the middleware answers a refusal: for handlers that meet an
+// error of cfaccess, such as Identity's for a service token (403) or an outage (503).
+func WriteError(w http.ResponseWriter, err error) { core.ErrorResponse(err).Write(w) }

@@ -93,10 +93,11 @@ func (r Response) Write(w http.ResponseWriter) {
 	}
 }
 
-// ErrorResponse renders err alone, as Decision.Response does: for error handlers that
-// want the default answer in some cases.
-func ErrorResponse(err *Error) Response {
-	return Decision{Err: err, retryAfter: DefaultUnknownKeyCooldown}.Response()
+// ErrorResponse renders err as Decision.Response renders a refusal: for handlers that meet
+// an error of this package (from Caller.Identity, say) and for error handlers that want the
+// default answer in some cases. An error that is not an *Error is answered 503.
+func ErrorResponse(err error) Response {
+	return (*Verifier)(nil).refuse(err).Response()
 }
 
 func errorBody(e *Error) []byte {

@@ -8,7 +8,8 @@
 //
 //	GET /public          no middleware                          → Public
 //	GET /api/whoami      Middleware(v)                          → WhoAmI(claims from the framework's store, request context)
-//	GET /api/me          Middleware(v)                          → Me(identity from the adapter's accessor)
+//	GET /api/me          Middleware(v)                          → Me(identity from the adapter's accessor),
+//	                     or, on error, the adapter's own error writer
 //	GET /api/admin       Middleware(v), RequireGroups(AdminGroup) → WhoAmI
 //	GET /api/service     Middleware(v), Require(core.ServiceTokens(ServiceClientID)) → WhoAmI
 //	GET /web/page        Middleware(v, WithLoginRedirect())     → WhoAmI
@@ -66,15 +67,8 @@ func WhoAmI(fromStore *core.Claims, ctx context.Context) core.Response {
 	return answerJSON(map[string]any{"caller": fromStore})
 }
 
-// Me is the answer of /api/me: the identity, or the error rendered as the guard renders it.
-func Me(id *core.Identity, err error) core.Response {
-	if err != nil {
-		e, ok := err.(*core.Error)
-		if !ok {
-			return core.Response{Status: http.StatusInternalServerError, Body: []byte(`{"error":"not a *core.Error"}`)}
-		}
-		return core.ErrorResponse(e)
-	}
+// Me is the answer of /api/me when the adapter's accessor found the identity.
+func Me(id *core.Identity) core.Response {
 	return answerJSON(map[string]any{"identity": id})
 }
 
