@@ -13,12 +13,13 @@ import (
 //
 // kid is the first configured audience. host comes from the request's Host header, so it is
 // checked to be a host name or address with an optional port; anything else is an error
-// rather than a crafted path on the team domain. A requestURI that is not a path becomes "/".
+// rather than a crafted path on the team domain. A requestURI that is not a local path
+// becomes "/": "//host/…" and "/\host/…" are read by browsers as another site.
 func (v *Verifier) LoginURL(host, requestURI string) (string, error) {
 	if !validHostPort(host) {
 		return "", fmt.Errorf("cfaccess: login URL: %q is not a host", host)
 	}
-	if !strings.HasPrefix(requestURI, "/") || strings.HasPrefix(requestURI, "//") {
+	if !strings.HasPrefix(requestURI, "/") || strings.HasPrefix(requestURI, "//") || strings.HasPrefix(requestURI, "/\\") {
 		requestURI = "/"
 	}
 	return v.cfg.teamDomain + loginPathPrefix + host +

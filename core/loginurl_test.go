@@ -1,6 +1,8 @@
 package core_test
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
@@ -23,6 +25,7 @@ func TestLoginURL(t *testing.T) {
 		{"app.example.com", "", base + "app.example.com?kid=aud1&redirect_url=%2F"},
 		{"app.example.com", "http://app.example.com/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
 		{"app.example.com", "//evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/\\evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
 	} {
 		got, err := v.LoginURL(tc.host, tc.uri)
 		if err != nil || got != tc.want {
@@ -37,4 +40,46 @@ func TestLoginURL(t *testing.T) {
 	if got := v.LogoutURL(); got != "https://myteam.cloudflareaccess.com/cdn-cgi/access/logout" {
 		t.Errorf("LogoutURL = %q", got)
 	}
+}
+
+// FuzzLoginURL: whatever Host and URI a request carries, a login URL is either refused or
+// points at the team's login path for exactly that host, with the audience as kid and a
+// redirect_url that decodes to a local path: never another site, never a crafted path.
+func FuzzLoginURL(f *testing.F) {
+	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{"aud 1&x"}, StartupWait: -1, Logger: discardLogger()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][2]string{
+		{"app.example.com", "/"}, {"app.example.com:8443", "/a%20b?x=1&y=2#z"}, {"[::1]:80", "//evil.example/"},
+		{"evil.example/..", "/"}, {"a b", "/"}, {"x", "http://evil.example/"}, {"", ""}, {"h", "/\\evil"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	const prefix = "https://myteam.cloudflareaccess.com/cdn-cgi/access/login/"
+	f.Fuzz(func(t *testing.T, host, uri string) {
+		got, err := v.LoginURL(host, uri)
+		if err != nil {
+			return
+		}
+		rest, ok := strings.CutPrefix(got, prefix)
+		if !ok {
+			t.Fatalf("LoginURL(%q, %q) = %q: not the team's login path", host, uri, got)
+		}
+		gotHost, query, _ := strings.Cut(rest, "?")
+		if gotHost != host || strings.ContainsAny(host, "/?#@ \\%") {
+			t.Fatalf("LoginURL(%q, %q): host part %q", host, uri, gotHost)
+		}
+		q, err := url.ParseQuery(query)
+		if err != nil || len(q) != 2 || q.Get("kid") != "aud 1&x" {
+			t.Fatalf("LoginURL(%q, %q): query %q (%v)", host, uri, query, err)
+		}
+		want := uri
+		if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") {
+			want = "/"
+		}
+		if q.Get("redirect_url") != want {
+			t.Fatalf("LoginURL(%q, %q): redirect_url %q, want %q", host, uri, q.Get("redirect_url"), want)
+		}
+	})
 }
