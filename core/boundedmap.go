@@ -1,9 +1,6 @@
 package core
 
-import (
-	"strings"
-	"time"
-)
+import "time"
 
 // boundedMap is the storage of both caches: a map of at most max entries. When full, it
 // first drops stale entries (at most once a second, since that walks the map), then
@@ -19,13 +16,14 @@ func newBoundedMap[V any](max int, stale func(V, time.Time) bool) boundedMap[V] 
 	return boundedMap[V]{entries: make(map[string]V), max: max, stale: stale}
 }
 
-// set stores v under a copy of key: the caller's string may alias a buffer its framework
-// reuses for the next request (fasthttp does), which would rewrite the key in the map.
+// set stores v under key. The key must be the caller's own copy (strings.Clone): a token
+// from the request may alias a buffer its framework reuses for the next request (fasthttp
+// does), which would rewrite the key in the map.
 func (m *boundedMap[V]) set(key string, v V, now time.Time) {
 	if _, ok := m.entries[key]; !ok && len(m.entries) >= m.max {
 		m.makeRoom(now)
 	}
-	m.entries[strings.Clone(key)] = v
+	m.entries[key] = v
 }
 
 func (m *boundedMap[V]) makeRoom(now time.Time) {

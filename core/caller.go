@@ -6,7 +6,9 @@ import (
 )
 
 // Caller is who made a request: its verified claims, and its identity, looked up on first
-// use. A Caller belongs to its request; handlers get it from the request's context.
+// use. Handlers get it from the request's context (or their adapter's accessor); it owns a
+// copy of the token, so it stays valid after the request, whatever the framework does with
+// its buffers.
 type Caller struct {
 	Claims *Claims
 	Source TokenSource // where the token was found

@@ -103,7 +103,7 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 		return g.v.refuse(g.broken)
 	}
 	token, src := TokenFrom(r)
-	claims, cached, err := g.v.check(ctx, token)
+	res, err := g.v.check(ctx, token)
 	var d Decision
 	var caller *Caller
 	if err != nil {
@@ -114,14 +114,20 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 			}
 		}
 	} else {
-		caller = &Caller{Claims: claims, Source: src, v: g.v, token: token}
+		// The Caller may outlive the request (a handler's goroutine): it keeps a copy of the
+		// token, not a string that may alias the framework's buffers.
+		owned := res.token
+		if owned == "" {
+			owned = strings.Clone(token)
+		}
+		caller = &Caller{Claims: res.claims, Source: src, v: g.v, token: owned}
 		d = Decision{Caller: caller}
 		if g.policy != nil {
 			d = authorize(ctx, caller, *g.policy)
 		}
 	}
 	if g.observe != nil {
-		g.observe(newEvent(d, caller, src, cached, time.Since(start), token))
+		g.observe(newEvent(d, caller, src, res.cached, time.Since(start), token))
 	}
 	return d
 }

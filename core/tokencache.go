@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,6 +17,7 @@ type tokenCache struct {
 type cacheEntry struct {
 	claims *Claims
 	key    *signingKey // the key that signed the token; withdrawn ⇒ the entry is void
+	token  string      // the cache's own copy of the token, safe to keep past the request
 }
 
 func newTokenCache(max int, leeway time.Duration) *tokenCache {
@@ -34,10 +36,14 @@ func (c *tokenCache) get(token string) (cacheEntry, bool) {
 	return e, ok
 }
 
-func (c *tokenCache) put(token string, e cacheEntry, now time.Time) {
+// put stores e under token and returns the cache's own copy of the token.
+func (c *tokenCache) put(token string, e cacheEntry, now time.Time) string {
+	token = strings.Clone(token)
+	e.token = token
 	c.mu.Lock()
 	c.m.set(token, e, now)
 	c.mu.Unlock()
+	return token
 }
 
 func (c *tokenCache) remove(token string) {

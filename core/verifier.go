@@ -74,17 +74,24 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 // lookup, with exp and nbf checked again and the signing key still required to be in the
 // team's current set.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, _, err := v.check(ctx, token)
-	return c, err
+	r, err := v.check(ctx, token)
+	return r.claims, err
 }
 
-// check is Verify, also reporting whether the token came from the cache.
-func (v *Verifier) check(ctx context.Context, token string) (c *Claims, cached bool, err error) {
+// checked is what check found out about a token.
+type checked struct {
+	claims *Claims
+	token  string // the cache's own copy of the token, which outlives the request; "" without a cache
+	cached bool   // answered from the cache
+}
+
+// check is Verify for the guard, which needs more than the claims.
+func (v *Verifier) check(ctx context.Context, token string) (checked, error) {
 	if token == "" {
-		return nil, false, errMissingToken
+		return checked{}, errMissingToken
 	}
 	if len(token) > v.cfg.maxTokenSize {
-		return nil, false, invalid(ReasonTooLarge, "the token is too large", nil)
+		return checked{}, invalid(ReasonTooLarge, "the token is too large", nil)
 	}
 	now := v.cfg.now()
 	v.keys.refreshIfDue(now)
@@ -93,21 +100,21 @@ func (v *Verifier) check(ctx context.Context, token string) (c *Claims, cached b
 			if !e.key.withdrawn.Load() {
 				if err := v.checkTimes(e.claims, now); err != nil {
 					v.cache.remove(token)
-					return nil, true, err
+					return checked{cached: true}, err
 				}
-				return e.claims, true, nil
+				return checked{claims: e.claims, token: e.token, cached: true}, nil
 			}
 			v.cache.remove(token)
 		}
 	}
 	c, key, err := v.verify(ctx, token)
 	if err != nil {
-		return nil, false, err
+		return checked{}, err
 	}
-	if v.cache != nil {
-		v.cache.put(token, cacheEntry{claims: c, key: key}, now)
+	if v.cache == nil {
+		return checked{claims: c}, nil
 	}
-	return c, false, nil
+	return checked{claims: c, token: v.cache.put(token, cacheEntry{claims: c, key: key}, now)}, nil
 }
 
 // checkTimes repeats, for a cached token, the time checks the validator made when it first

@@ -74,7 +74,7 @@ func Me(id *core.Identity) core.Response {
 
 // Custom is what the custom error handler of /custom/... answers.
 func Custom(err *core.Error) core.Response {
-	return core.Response{Status: http.StatusTeapot, Body: []byte("custom:" + string(err.Code))}
+	return core.Response{Status: http.StatusTeapot, Body: []byte(`{"custom":"` + string(err.Code) + `"}`)}
 }
 
 func answerJSON(v any) core.Response {

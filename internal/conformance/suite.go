@@ -24,6 +24,7 @@ type Case struct {
 	Header  map[string]string // request headers
 	Token   string            // sent in Cf-Access-Jwt-Assertion
 	Cookie  string            // sent as the CF_Authorization cookie
+	Cookies []string          // Cookie header lines, sent as they are
 	Status  int
 	Code    core.Code // the "error" of a JSON refusal
 	Body    string    // when set, the exact body
@@ -63,6 +64,9 @@ func Run(t *testing.T, start Start) {
 		{Name: "a bad header wins over a good cookie", Path: "/api/whoami", Token: forged, Cookie: admin, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "the e-mail header alone is never trusted", Path: "/api/whoami", Header: map[string]string{"Cf-Access-Authenticated-User-Email": "ann@example.com"}, Status: 401, Code: core.CodeMissingToken},
 		{Name: "cookie name in the wrong case", Path: "/api/whoami", Header: map[string]string{"Cookie": "cf_authorization=" + admin}, Status: 401, Code: core.CodeMissingToken},
+		{Name: "token cookie among others", Path: "/api/whoami", Header: map[string]string{"Cookie": "a=1; " + core.CookieName + "=" + admin + "; b=2"}, Status: 200},
+		{Name: "the first of two token cookies counts", Path: "/api/whoami", Header: map[string]string{"Cookie": core.CookieName + "=" + forged + "; " + core.CookieName + "=" + admin}, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "the first of two Cookie lines counts", Path: "/api/whoami", Cookies: []string{core.CookieName + "=", core.CookieName + "=" + admin}, Status: 401, Code: core.CodeMissingToken},
 		{Name: "expired token", Path: "/api/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "token for another application", Path: "/api/whoami", Token: wrongAud, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "tampered payload", Path: "/api/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
@@ -88,8 +92,8 @@ func Run(t *testing.T, start Start) {
 		{Name: "form POST without token on a redirecting route", Path: "/web/page", Method: "POST", Header: navigate, Status: 401, Code: core.CodeMissingToken},
 		{Name: "browser navigation with a token", Path: "/web/page", Header: navigate, Token: admin, Status: 200},
 
-		{Name: "custom error handler, no token", Path: "/custom/admin", Status: 418, Body: "custom:missing_token"},
-		{Name: "custom error handler, not a member", Path: "/custom/admin", Token: user, Status: 418, Body: "custom:forbidden"},
+		{Name: "custom error handler, no token", Path: "/custom/admin", Status: 418, Body: `{"custom":"missing_token"}`},
+		{Name: "custom error handler, not a member", Path: "/custom/admin", Token: user, Status: 418, Body: `{"custom":"forbidden"}`},
 		{Name: "custom error handler, member", Path: "/custom/admin", Token: admin, Status: 200},
 
 		{Name: "skipped route", Path: "/skip/open", Status: 200, Body: `{"caller":null}`},
@@ -205,6 +209,9 @@ func Check(t testing.TB, base string, c Case) {
 	if c.Location != "" && h.Get("Location") != c.Location {
 		t.Errorf("%s: Location\n  %q\nwant\n  %q", where, h.Get("Location"), c.Location)
 	}
+	if c.Status == http.StatusFound && (len(body) != 0 || h.Get("Content-Type") != "") {
+		t.Errorf("%s: a redirect with Content-Type %q and body %q", where, h.Get("Content-Type"), body)
+	}
 	if c.Body != "" && string(body) != c.Body {
 		t.Errorf("%s: body %q, want %q", where, body, c.Body)
 	}
@@ -234,6 +241,9 @@ func do(base string, c Case) (*http.Response, []byte, error) {
 	}
 	if c.Cookie != "" {
 		req.AddCookie(&http.Cookie{Name: core.CookieName, Value: c.Cookie})
+	}
+	for _, line := range c.Cookies {
+		req.Header.Add("Cookie", line)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -1,0 +1,66 @@
+package echoaccess_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/echoaccess"
+)
+
+func ExampleMiddleware() {
+	team := accesstest.NewServer() // stands in for https://myteam.cloudflareaccess.com
+	defer team.Close()
+	v, err := core.NewVerifier(core.Config{TeamDomain: team.URL, Audiences: []string{team.AUD}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	e.Use(echoaccess.Middleware(v))
+	e.GET("/whoami", func(c echo.Context) error {
+		claims, _ := echoaccess.Claims(c)
+		return c.String(http.StatusOK, "hello "+claims.Email+"\n")
+	})
+	e.GET("/admin", func(c echo.Context) error {
+		return c.String(http.StatusOK, "welcome, admin\n")
+	}, echoaccess.RequireGroups("admins"))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	get := func(path, token string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Cf-Access-Jwt-Assertion", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%s %d %s", path, resp.StatusCode, body)
+	}
+	get("/whoami", team.User("ann@example.com"))
+	get("/admin", team.User("ann@example.com", "admins"))
+	get("/admin", team.User("bob@example.com", "staff"))
+	// Output:
+	// /whoami 200 hello ann@example.com
+	// /admin 200 welcome, admin
+	// /admin 403 {"error":"forbidden","message":"access denied"}
+}
+
+func ExampleIdentity() {
+	handler := func(c echo.Context) error {
+		id, err := echoaccess.Identity(c) // get-identity, looked up once per token and cached
+		if err != nil {
+			return echoaccess.WriteError(c, err) // 403 for a service token, 503 if Access is down
+		}
+		return c.JSON(http.StatusOK, map[string]any{"name": id.Name, "groups": id.Groups})
+	}
+	_ = handler
+}

@@ -1,0 +1,264 @@
+package examples_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/conformance"
+)
+
+// The example servers, one per framework, each in the directory of that name.
+var frameworks = []string{"chi", "echo", "fiber", "gin"}
+
+var binDir string
+
+// TestMain builds every example once; the tests run the binaries as a user would.
+// EXAMPLES=chi,gin narrows the run to some of them while working on one.
+func TestMain(m *testing.M) {
+	if only := os.Getenv("EXAMPLES"); only != "" {
+		frameworks = strings.Split(only, ",")
+	}
+	dir, err := os.MkdirTemp("", "cfaccess-examples")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	for _, fw := range frameworks {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, fw), "./"+fw)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintf(os.Stderr, "building the %s example: %v\n", fw, err)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// process is a running example server.
+type process struct {
+	cmd    *exec.Cmd
+	base   string // http://127.0.0.1:port
+	output string // stdout up to the "listening" line
+}
+
+var listening = regexp.MustCompile(`example listening on (http://\S+)`)
+
+// start runs the example fw with env (over an environment without CF_ACCESS_*) and waits
+// until it listens.
+func start(t *testing.T, fw string, env ...string) *process {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(binDir, fw))
+	cmd.Env = append(cleanEnv(), append([]string{"ADDR=127.0.0.1:0"}, env...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM) // the examples shut down gracefully
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("%s did not stop on SIGTERM", fw)
+		}
+	})
+
+	found := make(chan string, 1)
+	var out strings.Builder
+	var mu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			mu.Lock()
+			out.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case p.base = <-found:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s never said it was listening; stderr:\n%s", fw, stderr.String())
+	}
+	mu.Lock()
+	p.output = out.String()
+	mu.Unlock()
+	return p
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CF_ACCESS_") && !strings.HasPrefix(kv, "ADDR=") && !strings.HasPrefix(kv, "ADMIN_GROUP=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// TestExamples runs every example against a fake team domain over real HTTP and checks each
+// row of the behaviour table, across an identity outage, a certs outage, key rotation and
+// concurrent traffic: the same answers from all four.
+func TestExamples(t *testing.T) {
+	for _, fw := range frameworks {
+		t.Run(fw, func(t *testing.T) {
+			t.Parallel()
+			team := accesstest.NewServer()
+			t.Cleanup(team.Close)
+			const admins = "wheel"
+			p := start(t, fw, "CF_ACCESS_TEAM_DOMAIN="+team.URL,
+				"CF_ACCESS_AUD=0000000000000000000000000000000000000000000000000000000000000000, "+team.AUD,
+				"ADMIN_GROUP="+admins)
+			if strings.Contains(p.output, "DEMO") {
+				t.Fatalf("demo mode with CF_ACCESS_TEAM_DOMAIN set:\n%s", p.output)
+			}
+
+			member := team.User("ann@example.com", admins, "staff")
+			outsider := team.User("bob@example.com", "staff")
+			svc := team.ServiceToken("0123456789abcdef0123456789abcdef.access")
+			expired := team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour)})
+			otherApp := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-app"}})
+			forged := member[:strings.LastIndexByte(member, '.')] + ".c2lnbmF0dXJl"
+
+			for _, c := range []conformance.Case{
+				{Name: "health, no token", Path: "/healthz", Status: 200},
+				{Name: "whoami, no token", Path: "/whoami", Status: 401, Code: core.CodeMissingToken},
+				{Name: "whoami, member", Path: "/whoami", Token: member, Status: 200, Contain: `"email":"ann@example.com"`},
+				{Name: "whoami, by cookie", Path: "/whoami", Cookie: member, Status: 200, Contain: `"aud":["` + team.AUD + `"]`},
+				{Name: "whoami, service token", Path: "/whoami", Token: svc, Status: 200, Contain: `"common_name":"0123456789abcdef0123456789abcdef.access"`},
+				{Name: "whoami, expired", Path: "/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
+				{Name: "whoami, other application", Path: "/whoami", Token: otherApp, Status: 401, Code: core.CodeInvalidToken},
+				{Name: "whoami, forged", Path: "/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
+				{Name: "whoami, e-mail header only", Path: "/whoami", Header: map[string]string{"Cf-Access-Authenticated-User-Email": "ann@example.com"}, Status: 401, Code: core.CodeMissingToken},
+				{Name: "me, member", Path: "/me", Token: member, Status: 200, Contain: `"name":"` + admins + `"`},
+				{Name: "me, service token", Path: "/me", Token: svc, Status: 403, Code: core.CodeForbidden},
+				{Name: "me, no token", Path: "/me", Status: 401, Code: core.CodeMissingToken},
+				{Name: "admin, member", Path: "/admin", Token: member, Status: 200, Contain: `"admin":true`},
+				{Name: "admin, outsider", Path: "/admin", Token: outsider, Status: 403, Code: core.CodeForbidden},
+				{Name: "admin, service token", Path: "/admin", Token: svc, Status: 403, Code: core.CodeForbidden},
+				{Name: "admin, no token", Path: "/admin", Status: 401, Code: core.CodeMissingToken},
+			} {
+				conformance.Check(t, p.base, c)
+			}
+
+			// get-identity down: group routes fail closed with 503, the others carry on.
+			fresh := team.User("cy@example.com", admins)
+			team.FailIdentity(accesstest.Status500)
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: fresh, Status: 503, Code: core.CodeUnavailable})
+			conformance.Check(t, p.base, conformance.Case{Path: "/me", Token: fresh, Status: 503, Code: core.CodeUnavailable})
+			conformance.Check(t, p.base, conformance.Case{Path: "/whoami", Token: fresh, Status: 200})
+			team.FailIdentity(accesstest.Healthy)
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: fresh, Status: 200})
+
+			// Rotation: a token of the new key verifies after one refetch; the old key's too.
+			team.RotateKeys()
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: team.User("dee@example.com", admins), Status: 200})
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: member, Status: 200})
+
+			// Certs down after boot: known keys keep working.
+			team.FailCerts(accesstest.Status500)
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: team.User("eve@example.com", admins), Status: 200})
+			team.FailCerts(accesstest.Healthy)
+
+			// Concurrent mixed traffic: every answer the right one.
+			mixed := []conformance.Case{
+				{Path: "/admin", Token: member, Status: 200},
+				{Path: "/admin", Token: outsider, Status: 403, Code: core.CodeForbidden},
+				{Path: "/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
+				{Path: "/whoami", Status: 401, Code: core.CodeMissingToken},
+				{Path: "/me", Token: svc, Status: 403, Code: core.CodeForbidden},
+				{Path: "/healthz", Status: 200},
+			}
+			var wg sync.WaitGroup
+			for w := range 8 {
+				wg.Go(func() {
+					for i := range 30 {
+						conformance.Check(t, p.base, mixed[(w+i)%len(mixed)])
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
+
+var quoted = regexp.MustCompile(`(MEMBER|OUTSIDER)='([^']+)'`)
+
+// TestDemoMode: without CF_ACCESS_TEAM_DOMAIN each example says loudly that it is a demo and
+// prints tokens that work as advertised.
+func TestDemoMode(t *testing.T) {
+	for _, fw := range frameworks {
+		t.Run(fw, func(t *testing.T) {
+			t.Parallel()
+			p := start(t, fw)
+			if !strings.Contains(p.output, "DEMO MODE") || !strings.Contains(p.output, "NOT PROTECTED") {
+				t.Fatalf("no demo banner:\n%s", p.output)
+			}
+			tokens := map[string]string{}
+			for _, m := range quoted.FindAllStringSubmatch(p.output, -1) {
+				tokens[m[1]] = m[2]
+			}
+			if len(tokens) != 2 || !strings.Contains(p.output, "curl") {
+				t.Fatalf("no ready-to-paste commands:\n%s", p.output)
+			}
+			conformance.Check(t, p.base, conformance.Case{Path: "/healthz", Status: 200})
+			conformance.Check(t, p.base, conformance.Case{Path: "/whoami", Status: 401, Code: core.CodeMissingToken})
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: tokens["MEMBER"], Status: 200})
+			conformance.Check(t, p.base, conformance.Case{Path: "/me", Token: tokens["MEMBER"], Status: 200, Contain: `"admins"`})
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: tokens["OUTSIDER"], Status: 403, Code: core.CodeForbidden})
+		})
+	}
+}
+
+// TestConfigurationErrors: with CF_ACCESS_TEAM_DOMAIN set, even wrongly, there is no demo:
+// the example stops with an error.
+func TestConfigurationErrors(t *testing.T) {
+	for _, fw := range frameworks {
+		for _, env := range [][]string{
+			{"CF_ACCESS_TEAM_DOMAIN="},
+			{"CF_ACCESS_TEAM_DOMAIN=http://myteam.cloudflareaccess.com", "CF_ACCESS_AUD=x"},
+			{"CF_ACCESS_TEAM_DOMAIN=myteam"},
+			{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD= , "},
+		} {
+			t.Run(fw+"/"+strings.Join(env, "&"), func(t *testing.T) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, filepath.Join(binDir, fw))
+				cmd.Env = append(cleanEnv(), append([]string{"ADDR=127.0.0.1:0"}, env...)...)
+				out, err := cmd.CombinedOutput()
+				if err == nil || strings.Contains(string(out), "DEMO") || !strings.Contains(string(out), "invalid configuration") {
+					t.Fatalf("err = %v, output:\n%s", err, out)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package fiberaccess_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/fiberaccess"
+)
+
+func ExampleMiddleware() {
+	team := accesstest.NewServer() // stands in for https://myteam.cloudflareaccess.com
+	defer team.Close()
+	v, err := core.NewVerifier(core.Config{TeamDomain: team.URL, Audiences: []string{team.AUD}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	app := fiber.New()
+	app.Use(fiberaccess.Middleware(v))
+	app.Get("/whoami", func(c fiber.Ctx) error {
+		claims, _ := fiberaccess.Claims(c)
+		return c.SendString("hello " + claims.Email + "\n")
+	})
+	app.Get("/admin", fiberaccess.RequireGroups("admins"), func(c fiber.Ctx) error {
+		return c.SendString("welcome, admin\n")
+	})
+
+	get := func(path, token string) {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Cf-Access-Jwt-Assertion", token)
+		resp, err := app.Test(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%s %d %s", path, resp.StatusCode, body)
+	}
+	get("/whoami", team.User("ann@example.com"))
+	get("/admin", team.User("ann@example.com", "admins"))
+	get("/admin", team.User("bob@example.com", "staff"))
+	// Output:
+	// /whoami 200 hello ann@example.com
+	// /admin 200 welcome, admin
+	// /admin 403 {"error":"forbidden","message":"access denied"}
+}
+
+func ExampleIdentity() {
+	handler := func(c fiber.Ctx) error {
+		id, err := fiberaccess.Identity(c) // get-identity, looked up once per token and cached
+		if err != nil {
+			return fiberaccess.WriteError(c, err) // 403 for a service token, 503 if Access is down
+		}
+		return c.SendString(fmt.Sprintln(id.Name, id.Groups))
+	}
+	_ = handler
+}

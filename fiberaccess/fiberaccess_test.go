@@ -1,0 +1,338 @@
+package fiberaccess_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/fiberaccess"
+	"github.com/cfaccess/cfaccess/internal/conformance"
+)
+
+func whoami(c fiber.Ctx) error {
+	claims, _ := fiberaccess.Claims(c)
+	return send(c, conformance.WhoAmI(claims, c.Context()))
+}
+
+func me(c fiber.Ctx) error {
+	id, err := fiberaccess.Identity(c)
+	if err != nil {
+		return fiberaccess.WriteError(c, err)
+	}
+	return send(c, conformance.Me(id))
+}
+
+func public(c fiber.Ctx) error { return send(c, conformance.Public()) }
+
+func custom(c fiber.Ctx, err *core.Error) error { return send(c, conformance.Custom(err)) }
+
+// send writes a handler's answer as the middleware writes a refusal.
+func send(c fiber.Ctx, r core.Response) error {
+	for k, v := range r.Headers() {
+		c.Set(k, v)
+	}
+	return c.Status(r.Status).Send(r.Body)
+}
+
+// TestConformance runs the shared suite through a real fiber app on loopback.
+func TestConformance(t *testing.T) {
+	conformance.Run(t, func(t conformance.TB, v *core.Verifier) string {
+		app := fiber.New()
+		app.Get("/public", public)
+
+		api := app.Group("/api", fiberaccess.Middleware(v))
+		api.Get("/whoami", whoami)
+		api.Get("/me", me)
+		api.Get("/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
+		api.Get("/service", fiberaccess.Require(core.ServiceTokens(conformance.ServiceClientID)), whoami)
+
+		web := app.Group("/web", fiberaccess.Middleware(v, fiberaccess.WithLoginRedirect()))
+		web.Get("/page", whoami)
+		web.Post("/page", whoami)
+
+		withCustom := fiberaccess.WithErrorHandler(custom)
+		app.Group("/custom", fiberaccess.Middleware(v, withCustom)).
+			Get("/admin", fiberaccess.Require(core.Groups(conformance.AdminGroup), withCustom), whoami)
+
+		skip := fiberaccess.WithSkipper(func(c fiber.Ctx) bool { return c.Path() == "/skip/open" })
+		app.Group("/skip", fiberaccess.Middleware(v, skip)).
+			Get("/open", whoami).
+			Get("/closed", whoami)
+
+		app.Get("/bare/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
+		return serve(t, app)
+	})
+}
+
+func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
+	app := fiber.New()
+	app.Use(fiberaccess.Middleware(nil))
+	app.Get("/", func(fiber.Ctx) error {
+		t.Error("a request got through a middleware without a verifier")
+		return nil
+	})
+	resp, err := app.Test(httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"unavailable"`) || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q, body %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+}
+
+// TestRequestView checks what the middleware reads from a fasthttp request: the header and
+// the cookie by the rules of core.TokenFrom and core.CookieValue, quoted cookie values,
+// several Cookie lines, and the method, host and URI of the login redirect.
+func TestRequestView(t *testing.T) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	v := verifier(t, team)
+	good := team.User("ann@example.com")
+	bad := good[:strings.LastIndexByte(good, '.')] + ".c2lnbmF0dXJl"
+
+	app := fiber.New()
+	// parsed reads a cookie through fiber first, which makes fasthttp move the raw Cookie
+	// lines out of its header list: the view must still find the token.
+	parsed := app.Group("/parsed", func(c fiber.Ctx) error { _ = c.Cookies("x"); return c.Next() })
+	parsed.Use(fiberaccess.Middleware(v))
+	parsed.Get("/", source)
+	app.Use(fiberaccess.Middleware(v, fiberaccess.WithLoginRedirect()))
+	app.All("/*", source)
+	base := serve(t, app)
+	host := strings.TrimPrefix(base, "http://")
+
+	for _, c := range []struct {
+		name    string
+		method  string
+		path    string
+		header  [][2]string // in order; repeated names make repeated lines
+		status  int
+		want    string // the body: the token's source, or the error code
+		locFrom string // for a redirect: the URI the login URL must carry
+	}{
+		{name: "header", header: [][2]string{{core.HeaderName, good}}, status: 200, want: "header"},
+		{name: "header with spaces around", header: [][2]string{{core.HeaderName, " " + good + "\t"}}, status: 200, want: "header"},
+		{name: "cookie", header: [][2]string{{"Cookie", "CF_Authorization=" + good}}, status: 200, want: "cookie"},
+		{name: "cookie among others", header: [][2]string{{"Cookie", `a=1;CF_Authorization=` + good + `; b="2"`}}, status: 200, want: "cookie"},
+		{name: "quoted cookie", header: [][2]string{{"Cookie", `CF_Authorization="` + good + `"`}}, status: 200, want: "cookie"},
+		{name: "cookie on a second Cookie line", header: [][2]string{{"Cookie", "a=1"}, {"Cookie", "CF_Authorization=" + good}}, status: 200, want: "cookie"},
+		{name: "first cookie wins across lines", header: [][2]string{{"Cookie", "CF_Authorization=" + bad}, {"Cookie", "CF_Authorization=" + good}}, status: 401, want: "invalid_token"},
+		{name: "first cookie wins within a line", header: [][2]string{{"Cookie", "CF_Authorization=" + bad + "; CF_Authorization=" + good}}, status: 401, want: "invalid_token"},
+		{name: "many Cookie lines", header: [][2]string{{"Cookie", "a=1"}, {"Cookie", "b=2"}, {"Cookie", "c=3"}, {"Cookie", "d=4"}, {"Cookie", "e=5"}, {"Cookie", "CF_Authorization=" + good}}, status: 200, want: "cookie"},
+		{name: "cookie name in another case", header: [][2]string{{"Cookie", "cf_authorization=" + good}}, status: 401, want: "missing_token"},
+		{name: "bad header wins over good cookie", header: [][2]string{{core.HeaderName, bad}, {"Cookie", "CF_Authorization=" + good}}, status: 401, want: "invalid_token"},
+		{name: "empty header falls back to the cookie", header: [][2]string{{core.HeaderName, ""}, {"Cookie", "CF_Authorization=" + good}}, status: 200, want: "cookie"},
+		{name: "first of two headers", header: [][2]string{{core.HeaderName, bad}, {core.HeaderName, good}}, status: 401, want: "invalid_token"},
+		{name: "cookie after fiber parsed cookies", path: "/parsed/", header: [][2]string{{"Cookie", `x=1; CF_Authorization="` + good + `"`}}, status: 200, want: "cookie"},
+		{name: "navigation: the URI as sent", path: "/a%20b/c?q=%2F&r=a+b", header: [][2]string{{"Sec-Fetch-Mode", "navigate"}}, status: 302, locFrom: "/a%20b/c?q=%2F&r=a+b"},
+		{name: "navigation by HEAD", method: "HEAD", path: "/x?y=1", header: [][2]string{{"Sec-Fetch-Mode", "navigate"}}, status: 302, locFrom: "/x?y=1"},
+		{name: "no redirect for DELETE", method: "DELETE", path: "/x", header: [][2]string{{"Sec-Fetch-Mode", "navigate"}}, status: 401},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			method, path := c.method, c.path
+			if method == "" {
+				method = "GET"
+			}
+			if path == "" {
+				path = "/"
+			}
+			var req strings.Builder
+			fmt.Fprintf(&req, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", method, path, host)
+			for _, h := range c.header {
+				fmt.Fprintf(&req, "%s: %s\r\n", h[0], h[1])
+			}
+			req.WriteString("\r\n")
+			resp, body := roundTrip(t, base, req.String(), method)
+			if resp.StatusCode != c.status {
+				t.Fatalf("status %d, want %d; body %s", resp.StatusCode, c.status, body)
+			}
+			if c.want != "" && !strings.Contains(body, c.want) {
+				t.Errorf("body %s, want %s", body, c.want)
+			}
+			if c.locFrom != "" {
+				want, err := v.LoginURL(host, c.locFrom)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := resp.Header.Get("Location"); got != want {
+					t.Errorf("Location\n  %s\nwant\n  %s", got, want)
+				}
+			}
+		})
+	}
+}
+
+func source(c fiber.Ctx) error {
+	caller, ok := fiberaccess.Caller(c)
+	if !ok {
+		return c.SendString("no caller")
+	}
+	return c.SendString(caller.Source.String())
+}
+
+// TestKeepAliveTokensStayApart sends many requests with different tokens, of one length, one
+// after the other on one keep-alive connection, so that fasthttp reads each token into the
+// very bytes that held the previous one. If anything kept a token without copying it, the
+// cache would answer for the wrong user.
+func TestKeepAliveTokensStayApart(t *testing.T) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	v := verifier(t, team)
+
+	var mu sync.Mutex
+	cached := 0
+	app := fiber.New()
+	app.Use(fiberaccess.Middleware(v, fiberaccess.WithObserver(func(e core.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.TokenCached {
+			cached++
+		}
+	})))
+	app.Get("/whoami", func(c fiber.Ctx) error {
+		claims, _ := fiberaccess.Claims(c)
+		return c.SendString(claims.Email)
+	})
+	base := serve(t, app)
+
+	const users = 6 // few enough that the cache's map stays small, where keys are compared directly
+	var tokens, emails []string
+	for i := range users {
+		emails = append(emails, fmt.Sprintf("user%02d@example.com", i))
+		tokens = append(tokens, team.Mint(accesstest.Token{Email: emails[i], IssuedAt: time.Now().Truncate(time.Second)}))
+	}
+	for i := range tokens {
+		if len(tokens[i]) != len(tokens[0]) {
+			t.Fatalf("tokens of different lengths (%d, %d): the test needs one length", len(tokens[i]), len(tokens[0]))
+		}
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(conn)
+	const rounds = 20
+	for n := range rounds * users {
+		i := (n*5 + n/users) % users // a different neighbour each round
+		how := core.HeaderName + ": " + tokens[i]
+		if n%3 == 0 {
+			how = "Cookie: a=b; CF_Authorization=" + tokens[i]
+		}
+		if _, err := fmt.Fprintf(conn, "GET /whoami HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n", how); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", n, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != emails[i] {
+			t.Fatalf("request %d with %s's token: %d %s", n, emails[i], resp.StatusCode, body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := rounds*users - users; cached != want {
+		t.Errorf("%d answers from the cache, want %d: the test no longer exercises it", cached, want)
+	}
+}
+
+// roundTrip sends a raw request, so that header lines are exactly as written.
+func roundTrip(t *testing.T, base, raw, method string) (*http.Response, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), &http.Request{Method: method})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+func verifier(t *testing.T, team *accesstest.Server) *core.Verifier {
+	t.Helper()
+	cfg := team.Config()
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	v, err := core.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// serve runs app on a loopback listener until the test ends.
+func serve(t conformance.TB, app *fiber.App) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		if err := app.Shutdown(); err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+		_ = ln.Close() // in case Shutdown came before Listener started serving
+		<-done
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestCacheHitAllocations holds the middleware to what a cache hit must cost: the Caller and
+// the context that carries it, nothing for the request view or fiber's store.
+func TestCacheHitAllocations(t *testing.T) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	app := fiber.New()
+	app.Use(fiberaccess.Middleware(verifier(t, team)))
+	app.Get("/", func(c fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) })
+	handle := app.Handler()
+
+	for _, how := range []string{core.HeaderName + ": ", "Cookie: a=1; CF_Authorization="} {
+		var rc fasthttp.RequestCtx
+		raw := "GET /?q=1 HTTP/1.1\r\nHost: example.com\r\n" + how + team.User("ann@example.com") + "\r\n\r\n"
+		if err := rc.Request.Read(bufio.NewReader(strings.NewReader(raw))); err != nil {
+			t.Fatal(err)
+		}
+		handle(&rc) // verifies, and fills the cache
+		if rc.Response.StatusCode() != http.StatusNoContent {
+			t.Fatalf("%s: status %d", how, rc.Response.StatusCode())
+		}
+		allocs := testing.AllocsPerRun(100, func() {
+			rc.Response.Reset()
+			handle(&rc)
+		})
+		if allocs > 2 {
+			t.Errorf("%s: %.1f allocations per cache hit, want at most 2", how, allocs)
+		}
+	}
+}

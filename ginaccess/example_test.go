@@ -1,0 +1,67 @@
+package ginaccess_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/ginaccess"
+)
+
+func ExampleMiddleware() {
+	team := accesstest.NewServer() // stands in for https://myteam.cloudflareaccess.com
+	defer team.Close()
+	v, err := core.NewVerifier(core.Config{TeamDomain: team.URL, Audiences: []string{team.AUD}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	r := gin.New()
+	r.Use(ginaccess.Middleware(v))
+	r.GET("/whoami", func(c *gin.Context) {
+		claims, _ := ginaccess.Claims(c)
+		c.String(http.StatusOK, "hello %s\n", claims.Email)
+	})
+	r.GET("/admin", ginaccess.RequireGroups("admins"), func(c *gin.Context) {
+		c.String(http.StatusOK, "welcome, admin\n")
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+
+	get := func(path, token string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Cf-Access-Jwt-Assertion", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%s %d %s", path, resp.StatusCode, body)
+	}
+	get("/whoami", team.User("ann@example.com"))
+	get("/admin", team.User("ann@example.com", "admins"))
+	get("/admin", team.User("bob@example.com", "staff"))
+	// Output:
+	// /whoami 200 hello ann@example.com
+	// /admin 200 welcome, admin
+	// /admin 403 {"error":"forbidden","message":"access denied"}
+}
+
+func ExampleIdentity() {
+	handler := func(c *gin.Context) {
+		id, err := ginaccess.Identity(c) // get-identity, looked up once per token and cached
+		if err != nil {
+			ginaccess.AbortWithError(c, err) // 403 for a service token, 503 if Access is down
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"name": id.Name, "groups": id.Groups})
+	}
+	_ = handler
+}

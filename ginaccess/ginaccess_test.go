@@ -1,0 +1,181 @@
+package ginaccess_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/ginaccess"
+	"github.com/cfaccess/cfaccess/internal/conformance"
+)
+
+// TestMain quiets gin: in its default debug mode it prints every route to stdout, which
+// would also break the examples' Output.
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	os.Exit(m.Run())
+}
+
+func whoami(c *gin.Context) {
+	claims, _ := ginaccess.Claims(c)
+	conformance.WhoAmI(claims, c.Request.Context()).Write(c.Writer)
+}
+
+func me(c *gin.Context) {
+	id, err := ginaccess.Identity(c)
+	if err != nil {
+		ginaccess.AbortWithError(c, err)
+		return
+	}
+	conformance.Me(id).Write(c.Writer)
+}
+
+func public(c *gin.Context) { conformance.Public().Write(c.Writer) }
+
+func custom(c *gin.Context, err *core.Error) { conformance.Custom(err).Write(c.Writer) }
+
+// TestConformance runs the shared suite through a real gin router.
+func TestConformance(t *testing.T) {
+	conformance.Run(t, func(t conformance.TB, v *core.Verifier) string {
+		r := gin.New()
+		r.GET("/public", public)
+
+		api := r.Group("/api", ginaccess.Middleware(v))
+		api.GET("/whoami", whoami)
+		api.GET("/me", me)
+		api.GET("/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
+		api.GET("/service", ginaccess.Require(core.ServiceTokens(conformance.ServiceClientID)), whoami)
+
+		web := r.Group("/web", ginaccess.Middleware(v, ginaccess.WithLoginRedirect()))
+		web.GET("/page", whoami)
+		web.POST("/page", whoami)
+
+		withCustom := ginaccess.WithErrorHandler(custom)
+		r.Group("/custom", ginaccess.Middleware(v, withCustom)).
+			GET("/admin", ginaccess.Require(core.Groups(conformance.AdminGroup), withCustom), whoami)
+
+		skip := r.Group("/skip", ginaccess.Middleware(v, ginaccess.WithSkipper(func(c *gin.Context) bool {
+			return c.FullPath() == "/skip/open"
+		})))
+		skip.GET("/open", whoami)
+		skip.GET("/closed", whoami)
+
+		r.GET("/bare/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
+		return serve(t, r)
+	})
+}
+
+func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
+	r := gin.New()
+	r.GET("/", ginaccess.Middleware(nil), func(*gin.Context) {
+		t.Error("a request got through a middleware without a verifier")
+	})
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"unavailable"`) {
+		t.Errorf("status %d, body %s", rec.Code, rec.Body)
+	}
+}
+
+// TestRefusalsAbortTheChain checks what gin's own middleware sees of a refusal: an aborted
+// chain and the refusal's status, which is what gin's logger and recovery report.
+func TestRefusalsAbortTheChain(t *testing.T) {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v := verifier(t, team)
+
+	type seen struct {
+		aborted bool
+		status  int
+	}
+	var got seen
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		got = seen{c.IsAborted(), c.Writer.Status()}
+	})
+	api := r.Group("/", ginaccess.Middleware(v))
+	reached := func(c *gin.Context) { c.String(http.StatusOK, "reached") }
+	api.GET("/open", reached)
+	api.GET("/admin", ginaccess.RequireGroups("admins"), reached)
+	api.GET("/me", func(c *gin.Context) {
+		if _, err := ginaccess.Identity(c); err != nil {
+			ginaccess.AbortWithError(c, err)
+		}
+	}, reached)
+
+	for _, tc := range []struct {
+		path, token string
+		want        seen
+	}{
+		{"/open", "", seen{true, http.StatusUnauthorized}},
+		{"/open", team.User("ann@example.com"), seen{false, http.StatusOK}},
+		{"/admin", team.User("bob@example.com", "staff"), seen{true, http.StatusForbidden}},
+		{"/admin", team.User("ann@example.com", "admins"), seen{false, http.StatusOK}},
+		{"/me", team.ServiceToken(""), seen{true, http.StatusForbidden}},
+	} {
+		got = seen{}
+		req := httptest.NewRequest("GET", tc.path, nil)
+		if tc.token != "" {
+			req.Header.Set(core.HeaderName, tc.token)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if got != tc.want || rec.Code != tc.want.status {
+			t.Errorf("%s: gin saw %+v and answered %d, want %+v", tc.path, got, rec.Code, tc.want)
+		}
+		if reachedBody := rec.Body.String() == "reached"; reachedBody == tc.want.aborted {
+			t.Errorf("%s: body %q after aborted=%v", tc.path, rec.Body, got.aborted)
+		}
+	}
+}
+
+// TestLoginRedirectHasNoBody: gin's c.Data would send an empty Content-Type with the 302.
+func TestLoginRedirectHasNoBody(t *testing.T) {
+	team := accesstest.NewServer()
+	defer team.Close()
+	r := gin.New()
+	r.GET("/page", ginaccess.Middleware(verifier(t, team), ginaccess.WithLoginRedirect()), func(c *gin.Context) {
+		t.Error("a request without a token got through")
+	})
+	base := serve(t, r)
+
+	req, _ := http.NewRequest("GET", base+"/page", nil)
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	_, hasType := resp.Header["Content-Type"]
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") == "" || hasType || len(body) != 0 {
+		t.Errorf("status %d, headers %v, body %q", resp.StatusCode, resp.Header, body)
+	}
+}
+
+func verifier(t *testing.T, team *accesstest.Server) *core.Verifier {
+	t.Helper()
+	cfg := team.Config()
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	v, err := core.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func serve(t conformance.TB, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
