@@ -2,53 +2,45 @@ package core
 
 import (
 	"context"
-	"sync"
 )
 
-// Caller is who made a request: its verified claims, and its identity, looked up on first
-// use. Handlers get it from the request's context (or their adapter's accessor); it owns a
-// copy of the token, so it stays valid after the request, whatever the framework does with
-// its buffers.
+// Caller is who made a request: its verified claims, and its identity, looked up on demand.
+// A Caller is immutable and shared: every request that carries the same token gets the same
+// one (it lives in the verified-token cache, so a request costs no allocation for it). It
+// owns a copy of its token, so it stays valid after the request, whatever the framework does
+// with its buffers.
 type Caller struct {
 	Claims *Claims
-	Source TokenSource // where the token was found
 
 	v     *Verifier
 	token string
-
-	mu          sync.Mutex
-	id          *Identity
-	idErr       error
-	idDone      bool
-	idFromCache bool
+	id    *Identity // NewCaller's fixed identity
 }
 
 // NewCaller returns a Caller with the given claims and, optionally, identity, for tests of
 // handlers and for integrations that verify tokens themselves. Its Identity is id, or an
 // error when id is nil.
 func NewCaller(c *Claims, id *Identity) *Caller {
-	caller := &Caller{Claims: c, id: id, idDone: true}
-	if id == nil {
-		caller.idErr = unavailable(ReasonIdentityUnavailable, "no identity was given for this caller", nil)
-	}
-	return caller
+	return &Caller{Claims: c, id: id}
 }
 
-// Identity returns the caller's identity from get-identity: looked up on the first call,
-// from the Verifier's cache when another request of the same token already did. A service
-// token has none ([ErrForbidden], [ReasonServiceToken]).
+// Identity returns the caller's identity from get-identity: from the Verifier's cache when
+// this token's identity was looked up lately, otherwise looked up now, with one call however
+// many requests of the token ask at once. A service token has none ([ErrForbidden],
+// [ReasonServiceToken]).
 func (c *Caller) Identity(ctx context.Context) (*Identity, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.idDone {
-		if c.v == nil || c.Claims == nil {
-			return nil, unavailable(ReasonIdentityUnavailable, "this caller was not verified here", nil)
-		}
-		c.id, c.idFromCache, c.idErr = c.v.identity(ctx, c.token, c.Claims)
-		// A lookup cut short by this request's context may be tried again by the same request.
-		c.idDone = ctx.Err() == nil
+	id, _, err := c.identity(ctx)
+	return id, err
+}
+
+func (c *Caller) identity(ctx context.Context) (*Identity, bool, error) {
+	switch {
+	case c.v != nil && c.Claims != nil:
+		return c.v.identity(ctx, c.token, c.Claims)
+	case c.id != nil:
+		return c.id, true, nil
 	}
-	return c.id, c.idErr
+	return nil, false, unavailable(ReasonIdentityUnavailable, "this caller was not verified here", nil)
 }
 
 // Groups returns the caller's identity-provider groups: from the token when

@@ -91,7 +91,15 @@ type tokenClaims struct {
 const maxNumericDate = 1e12
 
 func (tc *tokenClaims) decode(payload []byte) error {
-	return readObject(payload, func(key []byte, r *jsonReader) (err error) {
+	r := jsonReader{data: payload}
+	if err := r.open(); err != nil {
+		return err
+	}
+	for {
+		key, done, err := r.next()
+		if err != nil || done {
+			return err
+		}
 		switch string(key) {
 		case "iss":
 			tc.iss, err = r.str()
@@ -100,11 +108,11 @@ func (tc *tokenClaims) decode(payload []byte) error {
 		case "aud":
 			tc.aud, err = r.strs()
 		case "exp":
-			tc.exp, err = numericDate(r)
+			tc.exp, err = numericDate(&r)
 		case "nbf":
-			tc.nbf, err = numericDate(r)
+			tc.nbf, err = numericDate(&r)
 		case "iat":
-			tc.iat, err = numericDate(r)
+			tc.iat, err = numericDate(&r)
 		case "email":
 			tc.email, err = r.str()
 		case "type":
@@ -120,8 +128,10 @@ func (tc *tokenClaims) decode(payload []byte) error {
 		default:
 			err = r.skip()
 		}
-		return err
-	})
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // numericDate reads a NumericDate the way golang-jwt does: seconds, fractions allowed,

@@ -16,9 +16,11 @@ import (
 // Object keys are matched exactly: JWT claim names are case-sensitive, unlike encoding/json's
 // field matching.
 type jsonReader struct {
-	data  []byte
-	pos   int
-	depth int
+	data    []byte
+	pos     int
+	depth   int  // nesting of the value being skipped
+	members int  // members of the top-level object read so far
+	empty   bool // the top-level object is {}
 }
 
 // maxJSONDepth bounds the nesting of skipped values, so that a hostile payload cannot make
@@ -27,40 +29,56 @@ const maxJSONDepth = 64
 
 var errJSON = errors.New("invalid JSON")
 
-// readObject reads data as one JSON object and calls member for each key, with r positioned
-// at the value; member must consume exactly that value with one of r's value methods.
-func readObject(data []byte, member func(key []byte, r *jsonReader) error) error {
-	r := &jsonReader{data: data}
+// The reader walks one top-level object, without callbacks (a closure would force the reader
+// and its input onto the heap):
+//
+//	r := jsonReader{data: data}
+//	if err := r.open(); err != nil { … }
+//	for {
+//		key, done, err := r.next()
+//		if err != nil || done { … }
+//		… consume the value with one of r's value methods …
+//	}
+
+// open reads the opening brace of the object.
+func (r *jsonReader) open() error {
 	r.space()
 	if !r.consume('{') {
 		return errJSON
 	}
 	r.space()
-	if !r.consume('}') {
-		for {
-			key, err := r.stringBytes()
-			if err != nil {
-				return err
-			}
-			r.space()
-			if !r.consume(':') {
-				return errJSON
-			}
-			r.space()
-			if err := member(key, r); err != nil {
-				return err
-			}
-			r.space()
-			if r.consume(',') {
-				r.space()
-				continue
-			}
-			if r.consume('}') {
-				break
-			}
-			return errJSON
+	r.empty = r.consume('}')
+	return nil
+}
+
+// next returns the next member's key, with r positioned at its value, which the caller must
+// consume; or done, at the closing brace, which must end the input.
+func (r *jsonReader) next() (key []byte, done bool, err error) {
+	if r.members > 0 {
+		r.space()
+		if r.consume('}') {
+			return nil, true, r.end()
 		}
+		if !r.consume(',') {
+			return nil, false, errJSON
+		}
+		r.space()
+	} else if r.empty {
+		return nil, true, r.end()
 	}
+	r.members++
+	if key, err = r.stringBytes(); err != nil {
+		return nil, false, err
+	}
+	r.space()
+	if !r.consume(':') {
+		return nil, false, errJSON
+	}
+	r.space()
+	return key, false, nil
+}
+
+func (r *jsonReader) end() error {
 	r.space()
 	if r.pos != len(r.data) {
 		return errJSON

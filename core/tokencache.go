@@ -1,7 +1,6 @@
 package core
 
 import (
-	"strings"
 	"sync"
 	"time"
 )
@@ -15,9 +14,8 @@ type tokenCache struct {
 }
 
 type cacheEntry struct {
-	claims *Claims
+	caller *Caller     // the claims, and the cache's own copy of the token
 	key    *signingKey // the key that signed the token; withdrawn ⇒ the entry is void
-	token  string      // the cache's own copy of the token, safe to keep past the request
 }
 
 func newTokenCache(max int, leeway time.Duration) *tokenCache {
@@ -25,7 +23,7 @@ func newTokenCache(max int, leeway time.Duration) *tokenCache {
 		return nil
 	}
 	return &tokenCache{m: newBoundedMap(max, func(e cacheEntry, now time.Time) bool {
-		return !now.Before(e.claims.ExpiresAt.Add(leeway)) || e.key.withdrawn.Load()
+		return !now.Before(e.caller.Claims.ExpiresAt.Add(leeway)) || e.key.withdrawn.Load()
 	})}
 }
 
@@ -36,14 +34,11 @@ func (c *tokenCache) get(token string) (cacheEntry, bool) {
 	return e, ok
 }
 
-// put stores e under token and returns the cache's own copy of the token.
-func (c *tokenCache) put(token string, e cacheEntry, now time.Time) string {
-	token = strings.Clone(token)
-	e.token = token
+// put stores e under its caller's token, which must be the caller's own copy.
+func (c *tokenCache) put(e cacheEntry, now time.Time) {
 	c.mu.Lock()
-	c.m.set(token, e, now)
+	c.m.set(e.caller.token, e, now)
 	c.mu.Unlock()
-	return token
 }
 
 func (c *tokenCache) remove(token string) {

@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -74,47 +76,47 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 // lookup, with exp and nbf checked again and the signing key still required to be in the
 // team's current set.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	r, err := v.check(ctx, token)
-	return r.claims, err
+	c, _, err := v.check(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return c.Claims, nil
 }
 
-// checked is what check found out about a token.
-type checked struct {
-	claims *Claims
-	token  string // the cache's own copy of the token, which outlives the request; "" without a cache
-	cached bool   // answered from the cache
-}
-
-// check is Verify for the guard, which needs more than the claims.
-func (v *Verifier) check(ctx context.Context, token string) (checked, error) {
+// check is Verify for the guard: it returns the token's Caller (shared by every request of
+// the token while it is cached) and whether it came from the cache.
+func (v *Verifier) check(ctx context.Context, token string) (*Caller, bool, error) {
 	if token == "" {
-		return checked{}, errMissingToken
+		return nil, false, errMissingToken
 	}
 	if len(token) > v.cfg.maxTokenSize {
-		return checked{}, invalid(ReasonTooLarge, "the token is too large", nil)
+		return nil, false, invalid(ReasonTooLarge, "the token is too large", nil)
 	}
 	now := v.cfg.now()
 	v.keys.refreshIfDue(now)
 	if v.cache != nil {
 		if e, ok := v.cache.get(token); ok {
 			if !e.key.withdrawn.Load() {
-				if err := v.checkTimes(e.claims, now); err != nil {
+				if err := v.checkTimes(e.caller.Claims, now); err != nil {
 					v.cache.remove(token)
-					return checked{cached: true}, err
+					return nil, true, err
 				}
-				return checked{claims: e.claims, token: e.token, cached: true}, nil
+				return e.caller, true, nil
 			}
 			v.cache.remove(token)
 		}
 	}
 	c, key, err := v.verify(ctx, token)
 	if err != nil {
-		return checked{}, err
+		return nil, false, err
 	}
-	if v.cache == nil {
-		return checked{claims: c}, nil
+	// The token may alias a buffer the framework reuses (fasthttp does): the Caller, which
+	// outlives the request, and the cache keep their own copy.
+	caller := &Caller{Claims: c, v: v, token: strings.Clone(token)}
+	if v.cache != nil {
+		v.cache.put(cacheEntry{caller: caller, key: key}, now)
 	}
-	return checked{claims: c, token: v.cache.put(token, cacheEntry{claims: c, key: key}, now)}, nil
+	return caller, false, nil
 }
 
 // checkTimes repeats, for a cached token, the time checks the validator made when it first
@@ -148,11 +150,12 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *signingK
 	case hdr.kid == "":
 		return nil, nil, invalid(ReasonNoKeyID, "the token header has no key ID", nil)
 	}
-	signature, err := b64.DecodeString(sig)
+	var sigBuf [512]byte // room for a 4096-bit signature: no allocation
+	signature, err := decodeSegment(sigBuf[:0], sig)
 	if err != nil {
 		return nil, nil, invalid(ReasonMalformed, "the token signature is not base64url", err)
 	}
-	payload, err := b64.DecodeString(p)
+	payload, err := decodeSegment(nil, p) // kept: it becomes Claims.Raw
 	if err != nil {
 		return nil, nil, invalid(ReasonMalformed, "the token payload is not base64url", err)
 	}
@@ -160,7 +163,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *signingK
 	if err != nil {
 		return nil, nil, err
 	}
-	digest := sha256.Sum256([]byte(token[:len(h)+1+len(p)]))
+	digest := sha256.Sum256(bytesOf(token[:len(h)+1+len(p)]))
 	if err := rsa.VerifyPKCS1v15(key.pub, crypto.SHA256, digest[:], signature); err != nil {
 		return nil, nil, invalid(ReasonSignature, "the token signature is invalid", err)
 	}
@@ -220,11 +223,20 @@ type jwsHeader struct {
 
 func decodeHeader(seg string) (jwsHeader, error) {
 	var h jwsHeader
-	b, err := b64.DecodeString(seg)
+	var buf [256]byte // a Cloudflare header is about 100 bytes: no allocation
+	b, err := decodeSegment(buf[:0], seg)
 	if err != nil {
 		return h, err
 	}
-	err = readObject(b, func(key []byte, r *jsonReader) (err error) {
+	r := jsonReader{data: b}
+	if err := r.open(); err != nil {
+		return h, err
+	}
+	for {
+		key, done, err := r.next()
+		if err != nil || done {
+			return h, err
+		}
 		switch string(key) {
 		case "alg":
 			h.alg, err = r.str()
@@ -236,10 +248,19 @@ func decodeHeader(seg string) (jwsHeader, error) {
 		default:
 			err = r.skip()
 		}
-		return err
-	})
-	return h, err
+		if err != nil {
+			return h, err
+		}
+	}
 }
+
+// decodeSegment appends the decoding of seg to dst, without copying seg first.
+func decodeSegment(dst []byte, seg string) ([]byte, error) {
+	return b64.AppendDecode(dst, bytesOf(seg))
+}
+
+// bytesOf views s as bytes without copying it; callers only read them.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // classify turns a Validator error into an *Error. The checks come in the order of how much
 // they tell: a token for another application is reported as such even if also expired.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ func TestConformance(t *testing.T) {
 		api.Get("/me", me)
 		api.Get("/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
 		api.Get("/service", fiberaccess.Require(core.ServiceTokens(conformance.ServiceClientID)), whoami)
+		api.Get("/broken", fiberaccess.Require(conformance.BrokenPolicy()), whoami)
 
 		web := app.Group("/web", fiberaccess.Middleware(v, fiberaccess.WithLoginRedirect()))
 		web.Get("/page", whoami)
@@ -109,9 +111,9 @@ func TestRequestView(t *testing.T) {
 	// parsed reads a cookie through fiber first, which makes fasthttp move the raw Cookie
 	// lines out of its header list: the view must still find the token.
 	parsed := app.Group("/parsed", func(c fiber.Ctx) error { _ = c.Cookies("x"); return c.Next() })
-	parsed.Use(fiberaccess.Middleware(v))
+	parsed.Use(fiberaccess.Middleware(v, fiberaccess.WithObserver(observeSource)))
 	parsed.Get("/", source)
-	app.Use(fiberaccess.Middleware(v, fiberaccess.WithLoginRedirect()))
+	app.Use(fiberaccess.Middleware(v, fiberaccess.WithLoginRedirect(), fiberaccess.WithObserver(observeSource)))
 	app.All("/*", source)
 	base := serve(t, app)
 	host := strings.TrimPrefix(base, "http://")
@@ -177,12 +179,17 @@ func TestRequestView(t *testing.T) {
 	}
 }
 
+// lastSource is where the middleware's observer says the token of the request under way was
+// found; the requests of TestRequestView go one at a time.
+var lastSource atomic.Value
+
+func observeSource(e core.Event) { lastSource.Store(e.Source.String()) }
+
 func source(c fiber.Ctx) error {
-	caller, ok := fiberaccess.Caller(c)
-	if !ok {
+	if _, ok := fiberaccess.Caller(c); !ok {
 		return c.SendString("no caller")
 	}
-	return c.SendString(caller.Source.String())
+	return c.SendString(lastSource.Load().(string))
 }
 
 // TestKeepAliveTokensStayApart sends many requests with different tokens, of one length, one
