@@ -44,6 +44,7 @@ func TestConformance(t *testing.T) {
 			r.Get("/me", me)
 			r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/admin", whoami)
 			r.With(chiaccess.Require(core.ServiceTokens(conformance.ServiceClientID))).Get("/service", whoami)
+			r.With(chiaccess.Require(conformance.BrokenPolicy())).Get("/broken", whoami)
 		})
 		r.Route("/web", func(r chi.Router) {
 			r.Use(chiaccess.Middleware(v, chiaccess.WithLoginRedirect()))
@@ -79,6 +80,7 @@ func TestConformanceServeMux(t *testing.T) {
 		mux.Handle("GET /api/me", auth(http.HandlerFunc(me)))
 		mux.Handle("GET /api/admin", auth(admins(http.HandlerFunc(whoami))))
 		mux.Handle("GET /api/service", auth(chiaccess.Require(core.ServiceTokens(conformance.ServiceClientID))(http.HandlerFunc(whoami))))
+		mux.Handle("GET /api/broken", auth(chiaccess.Require(conformance.BrokenPolicy())(http.HandlerFunc(whoami))))
 		mux.Handle("/web/page", chiaccess.Middleware(v, chiaccess.WithLoginRedirect())(http.HandlerFunc(whoami)))
 		mux.Handle("GET /custom/admin", chiaccess.Middleware(v, withCustom)(chiaccess.Require(core.Groups(conformance.AdminGroup), withCustom)(http.HandlerFunc(whoami))))
 		mux.Handle("GET /skip/", chiaccess.Middleware(v, skip)(http.HandlerFunc(whoami)))

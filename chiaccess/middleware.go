@@ -28,9 +28,11 @@ func Middleware(v *core.Verifier, opts ...Option) func(http.Handler) http.Handle
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware,
-// which puts the caller in the request's context; without one the answer is 401.
+// which puts the caller in the request's context; without one the answer is 401. A policy
+// built with a mistake (see core.Policy.Err) is logged now and refuses every request (503).
 func Require(p core.Policy, opts ...Option) func(http.Handler) http.Handler {
 	cfg := newConfig(opts)
+	p = core.MiddlewarePolicy(p)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if d := core.Authorize(r.Context(), p); !d.Allowed() {

@@ -88,6 +88,16 @@ func MiddlewareGuard(v *Verifier, opts ...GuardOption) *Guard {
 	return g
 }
 
+// MiddlewarePolicy is for adapters' route requirements, whose constructors return no error
+// either: it logs the mistake of a policy built with one (see Policy.Err) to slog.Default,
+// once, at construction, and returns p, which then refuses every request with 503.
+func MiddlewarePolicy(p Policy) Policy {
+	if err := p.Err(); err != nil {
+		slog.Default().Error("cfaccess: requirement misconfigured; every request will be refused", "policy", p.String(), "error", err)
+	}
+	return p
+}
+
 // Verifier returns the guard's verifier.
 func (g *Guard) Verifier() *Verifier { return g.v }
 
@@ -103,9 +113,8 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 		return g.v.refuse(g.broken)
 	}
 	token, src := TokenFrom(r)
-	res, err := g.v.check(ctx, token)
+	caller, cached, err := g.v.check(ctx, token)
 	var d Decision
-	var caller *Caller
 	if err != nil {
 		d = g.v.refuse(err)
 		if g.loginRedirect && redirectable(d.Err) && isNavigation(r) {
@@ -114,20 +123,13 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 			}
 		}
 	} else {
-		// The Caller may outlive the request (a handler's goroutine): it keeps a copy of the
-		// token, not a string that may alias the framework's buffers.
-		owned := res.token
-		if owned == "" {
-			owned = strings.Clone(token)
-		}
-		caller = &Caller{Claims: res.claims, Source: src, v: g.v, token: owned}
 		d = Decision{Caller: caller}
 		if g.policy != nil {
 			d = authorize(ctx, caller, *g.policy)
 		}
 	}
 	if g.observe != nil {
-		g.observe(newEvent(d, caller, src, res.cached, time.Since(start), token))
+		g.observe(newEvent(d, caller, src, cached, time.Since(start), token))
 	}
 	return d
 }

@@ -49,6 +49,7 @@ func TestConformance(t *testing.T) {
 		api.GET("/me", me)
 		api.GET("/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
 		api.GET("/service", whoami, echoaccess.Require(core.ServiceTokens(conformance.ServiceClientID)))
+		api.GET("/broken", whoami, echoaccess.Require(conformance.BrokenPolicy()))
 
 		web := e.Group("/web", echoaccess.Middleware(v, echoaccess.WithLoginRedirect()))
 		web.GET("/page", whoami)

@@ -34,9 +34,11 @@ func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware,
-// which puts the caller in the request's context; without one the answer is 401.
+// which puts the caller in the request's context; without one the answer is 401. A policy
+// built with a mistake (see core.Policy.Err) is logged now and refuses every request (503).
 func Require(p core.Policy, opts ...Option) echo.MiddlewareFunc {
 	cfg := newConfig(opts)
+	p = core.MiddlewarePolicy(p)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if d := core.Authorize(c.Request().Context(), p); !d.Allowed() {

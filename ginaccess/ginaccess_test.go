@@ -53,6 +53,7 @@ func TestConformance(t *testing.T) {
 		api.GET("/me", me)
 		api.GET("/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
 		api.GET("/service", ginaccess.Require(core.ServiceTokens(conformance.ServiceClientID)), whoami)
+		api.GET("/broken", ginaccess.Require(conformance.BrokenPolicy()), whoami)
 
 		web := r.Group("/web", ginaccess.Middleware(v, ginaccess.WithLoginRedirect()))
 		web.GET("/page", whoami)

@@ -12,6 +12,7 @@
 //	                     or, on error, the adapter's own error writer
 //	GET /api/admin       Middleware(v), RequireGroups(AdminGroup) → WhoAmI
 //	GET /api/service     Middleware(v), Require(core.ServiceTokens(ServiceClientID)) → WhoAmI
+//	GET /api/broken      Middleware(v), Require(BrokenPolicy())  → WhoAmI (must refuse: 503)
 //	GET /web/page        Middleware(v, WithLoginRedirect())     → WhoAmI
 //	GET /custom/admin    Middleware(v, WithErrorHandler(h)), RequireGroups(AdminGroup, WithErrorHandler(h)) → WhoAmI;
 //	                     h answers Custom(err)
@@ -47,6 +48,10 @@ type TB interface {
 
 // The handlers' answers are core.Response values, which every adapter's test already knows
 // how to write (that is its middleware's job too): status, Response.Headers, body.
+
+// BrokenPolicy is a policy built with a mistake (an empty group list), as a typo in
+// configuration makes one: a requirement with it must refuse everyone, never allow.
+func BrokenPolicy() core.Policy { return core.Groups() }
 
 // Public is the answer of /public.
 func Public() core.Response {

@@ -81,6 +81,7 @@ func Run(t *testing.T, start Start) {
 		{Name: "listed service token", Path: "/api/service", Token: svc, Status: 200, Contain: ServiceClientID},
 		{Name: "unlisted service token", Path: "/api/service", Token: otherSvc, Status: 403, Code: core.CodeForbidden},
 		{Name: "user on a service-token route", Path: "/api/service", Token: admin, Status: 403, Code: core.CodeForbidden},
+		{Name: "requirement with a broken policy", Path: "/api/broken", Token: admin, Status: 503, Code: core.CodeUnavailable},
 
 		{Name: "identity of a user", Path: "/api/me", Token: admin, Status: 200, Contain: `"name":"` + AdminGroup + `"`},
 		{Name: "identity of a service token", Path: "/api/me", Token: svc, Status: 403, Code: core.CodeForbidden},
