@@ -1,0 +1,127 @@
+package bench_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-chi/chi/v5"
+	"github.com/gofiber/fiber/v3"
+	"github.com/labstack/echo/v4"
+	"github.com/valyala/fasthttp"
+
+	"github.com/cfaccess/cfaccess/chiaccess"
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/echoaccess"
+	"github.com/cfaccess/cfaccess/fiberaccess"
+	"github.com/cfaccess/cfaccess/ginaccess"
+)
+
+var body = []byte(`{"ok":true}`)
+
+// BenchmarkAdapters serves one request through each framework's real router, twice: on a
+// public route, and on the same route behind the adapter's middleware with a token the
+// verifier has seen before (a browser session's steady state). The difference is what
+// cfaccess adds to a request; both handlers write the same body.
+//
+//	go test ./internal/bench -run '^$' -bench BenchmarkAdapters -benchmem
+func BenchmarkAdapters(b *testing.B) {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v := quietVerifier(b, team.Config())
+	token := accessToken(team)
+	if _, err := v.Verify(context.Background(), token); err != nil {
+		b.Fatal(err)
+	}
+
+	netHTTP := func(b *testing.B, h http.Handler) {
+		for _, route := range []string{"public", "whoami"} {
+			b.Run(route, func(b *testing.B) {
+				req := httptest.NewRequest("GET", "/"+route, nil)
+				req.Header.Set(core.HeaderName, token)
+				w := &discard{h: http.Header{}}
+				h.ServeHTTP(w, req)
+				if w.status != http.StatusOK {
+					b.Fatalf("status %d", w.status)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					clear(w.h)
+					w.status = 0
+					h.ServeHTTP(w, req)
+				}
+			})
+		}
+	}
+
+	b.Run("gin", func(b *testing.B) {
+		gin.SetMode(gin.ReleaseMode)
+		r := gin.New()
+		h := func(c *gin.Context) { c.Data(http.StatusOK, "application/json", body) }
+		r.GET("/public", h)
+		r.GET("/whoami", ginaccess.Middleware(v), h)
+		netHTTP(b, r)
+	})
+	b.Run("echo", func(b *testing.B) {
+		e := echo.New()
+		h := func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", body) }
+		e.GET("/public", h)
+		e.GET("/whoami", h, echoaccess.Middleware(v))
+		netHTTP(b, e)
+	})
+	b.Run("chi", func(b *testing.B) {
+		r := chi.NewRouter()
+		h := func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(body)
+		}
+		r.Get("/public", h)
+		r.With(chiaccess.Middleware(v)).Get("/whoami", h)
+		netHTTP(b, r)
+	})
+	b.Run("fiber", func(b *testing.B) {
+		app := fiber.New()
+		h := func(c fiber.Ctx) error {
+			c.Set("Content-Type", "application/json")
+			return c.Send(body)
+		}
+		app.Get("/public", h)
+		app.Get("/whoami", fiberaccess.Middleware(v), h)
+		handler := app.Handler()
+		for _, route := range []string{"public", "whoami"} {
+			b.Run(route, func(b *testing.B) {
+				var rc fasthttp.RequestCtx
+				rc.Request.SetRequestURI("/" + route)
+				rc.Request.Header.Set(core.HeaderName, token)
+				handler(&rc)
+				if rc.Response.StatusCode() != http.StatusOK {
+					b.Fatalf("status %d", rc.Response.StatusCode())
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					rc.Response.Reset()
+					handler(&rc)
+				}
+			})
+		}
+	})
+}
+
+// discard is a ResponseWriter that keeps nothing but the status, so that the benchmark
+// measures the router and the middleware, not a recorder.
+type discard struct {
+	h      http.Header
+	status int
+}
+
+func (d *discard) Header() http.Header { return d.h }
+func (d *discard) Write(p []byte) (int, error) {
+	if d.status == 0 {
+		d.status = http.StatusOK
+	}
+	return len(p), nil
+}
+func (d *discard) WriteHeader(s int) { d.status = s }
