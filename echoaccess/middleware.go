@@ -6,9 +6,9 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 )
 
-// callerKey is where Middleware keeps the caller in echo's store, whose keys are strings:
-// qualified by the import path so that no application key collides with it.
-const callerKey = "github.com/cfaccess/cfaccess/echoaccess.caller"
+// CallerKey is the key of the *core.Caller in echo's store, for handlers that prefer echo's
+// own idiom to Caller and Claims: c.Get(echoaccess.CallerKey).(*core.Caller).
+const CallerKey = "cfaccess.caller"
 
 // Middleware verifies the Access token of every request and refuses those without a valid
 // one. An allowed request reaches next with its core.Caller in echo's store and in the
@@ -26,7 +26,7 @@ func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
 			if !d.Allowed() {
 				return cfg.refuse(c, d)
 			}
-			c.Set(callerKey, d.Caller)
+			c.Set(CallerKey, d.Caller)
 			c.SetRequest(r.WithContext(core.ContextWithCaller(r.Context(), d.Caller)))
 			return next(c)
 		}
@@ -56,7 +56,7 @@ func RequireGroups(groups ...string) echo.MiddlewareFunc {
 
 // Caller returns the verified caller of c's request, if Middleware let it through.
 func Caller(c echo.Context) (*core.Caller, bool) {
-	caller, ok := c.Get(callerKey).(*core.Caller)
+	caller, ok := c.Get(CallerKey).(*core.Caller)
 	return caller, ok && caller != nil && caller.Claims != nil
 }
 

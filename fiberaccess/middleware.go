@@ -6,11 +6,12 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 )
 
-// callerKey is the caller's key in fiber's Locals, unexported so that no other package can
-// overwrite it. The caller goes in and out through the fasthttp user values that back Locals,
-// as c.Locals does itself: c.Locals(key, value) would put value in a variadic slice that
-// escapes through the interface call, an allocation per request for nothing.
-type callerKey struct{}
+// CallerKey is the key of the *core.Caller in fiber's Locals, for handlers that prefer
+// fiber's own idiom to Caller and Claims: c.Locals(fiberaccess.CallerKey).(*core.Caller).
+// The middleware goes through the fasthttp user values that back Locals, as c.Locals does
+// itself: c.Locals(key, value) would put value in a variadic slice that escapes through the
+// interface call, an allocation per request for nothing.
+const CallerKey = "cfaccess.caller"
 
 // Middleware verifies the Access token of every request and refuses those without a valid
 // one. An allowed request reaches the next handler with its core.Caller both in fiber's
@@ -27,7 +28,7 @@ func Middleware(v *core.Verifier, opts ...Option) fiber.Handler {
 		if !d.Allowed() {
 			return cfg.refuse(c, d)
 		}
-		c.RequestCtx().SetUserValue(callerKey{}, d.Caller)
+		c.RequestCtx().SetUserValue(CallerKey, d.Caller)
 		c.SetContext(core.ContextWithCaller(ctx, d.Caller))
 		return c.Next()
 	}
@@ -54,7 +55,7 @@ func RequireGroups(groups ...string) fiber.Handler {
 
 // Caller returns the verified caller of c, if Middleware let it through.
 func Caller(c fiber.Ctx) (*core.Caller, bool) {
-	caller, ok := c.RequestCtx().UserValue(callerKey{}).(*core.Caller)
+	caller, ok := c.RequestCtx().UserValue(CallerKey).(*core.Caller)
 	return caller, ok && caller != nil
 }
 

@@ -6,8 +6,9 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 )
 
-// callerKey keeps the caller in gin's store out of reach of other packages' string keys.
-type callerKey struct{}
+// CallerKey is the key of the *core.Caller in gin's store, for handlers that prefer gin's
+// own idiom to Caller and Claims: c.MustGet(ginaccess.CallerKey).(*core.Caller).
+const CallerKey = "cfaccess.caller"
 
 // Middleware verifies the Access token of every request and aborts those without a valid
 // one. An allowed request goes on with its core.Caller in gin's store and in its context.
@@ -24,7 +25,7 @@ func Middleware(v *core.Verifier, opts ...Option) gin.HandlerFunc {
 			cfg.refuse(c, d)
 			return
 		}
-		c.Set(callerKey{}, d.Caller)
+		c.Set(CallerKey, d.Caller)
 		c.Request = c.Request.WithContext(core.ContextWithCaller(c.Request.Context(), d.Caller))
 		c.Next()
 	}
@@ -52,7 +53,7 @@ func RequireGroups(groups ...string) gin.HandlerFunc {
 
 // Caller returns the verified caller of c, if Middleware let it through.
 func Caller(c *gin.Context) (*core.Caller, bool) {
-	v, _ := c.Get(callerKey{})
+	v, _ := c.Get(CallerKey)
 	caller, ok := v.(*core.Caller)
 	return caller, ok && caller != nil && caller.Claims != nil
 }
