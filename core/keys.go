@@ -46,10 +46,11 @@ type keySource struct {
 	due atomic.Int64                           // UnixNano after which a background refresh starts
 
 	mu         sync.Mutex
-	flight     *keyFetch // the fetch under way, if any
-	lastForced time.Time // start of the latest fetch triggered by an unknown kid
-	lastErr    error     // outcome of the latest completed fetch
-	loadedAt   time.Time // when the current set was fetched
+	flight     *keyFetch       // the fetch under way, if any
+	lastForced time.Time       // start of the latest fetch triggered by an unknown kid
+	lastErr    error           // outcome of the latest completed fetch
+	loadedAt   time.Time       // when the current set was fetched
+	gone       map[string]bool // kids that left the set: their tokens are settled
 }
 
 type keyFetch struct{ done chan struct{} }
@@ -67,8 +68,10 @@ func (ks *keySource) boot() *keyFetch {
 	return ks.startLocked()
 }
 
-// key returns the signing key called kid, fetching the set again if the policy allows.
-func (ks *keySource) key(ctx context.Context, kid string) (*signingKey, error) {
+// key returns the signing key called kid, fetching the set again if the policy allows. For a
+// kid that is not in the set it returns an *unknownKey, for the caller to judge. now is when
+// the request arrived.
+func (ks *keySource) key(ctx context.Context, kid string, now time.Time) (*signingKey, error) {
 	if k := ks.lookup(kid); k != nil {
 		return k, nil
 	}
@@ -83,7 +86,7 @@ func (ks *keySource) key(ctx context.Context, kid string) (*signingKey, error) {
 		}
 	}
 	ks.mu.Lock()
-	lastErr := ks.lastErr
+	lastErr, loadedAt, gone := ks.lastErr, ks.loadedAt, ks.gone[kid]
 	ks.mu.Unlock()
 	switch {
 	case ks.set.Load() == nil:
@@ -92,7 +95,30 @@ func (ks *keySource) key(ctx context.Context, kid string) (*signingKey, error) {
 		// The kid may well be a new key we failed to fetch: that is not the caller's fault.
 		return nil, unavailable(ReasonKeysUnavailable, "the Access signing keys could not be refreshed", lastErr)
 	}
-	return nil, invalid(ReasonUnknownKey, "the token's signing key is not in the team's key set", nil)
+	// A set fetched after the request arrived lists every key in use by then (Cloudflare
+	// publishes a key before it signs with it); a kid that left the set is settled too.
+	return nil, &unknownKey{settled: gone || !loadedAt.Before(now), loadedAt: loadedAt}
+}
+
+// unknownKey says a kid is not in the current key set, and how recent that set is. A set
+// fetched after the request arrived, or after the token was issued, settles it, as does a kid
+// that has left the set: the token is invalid. A set older than the token may just predate
+// a new key, which the cool-down does not let us fetch yet: then nobody can tell, and the
+// answer must be "try again shortly" rather than a 401, which would send a browser to log in
+// again for nothing.
+type unknownKey struct {
+	settled  bool
+	loadedAt time.Time
+}
+
+func (u *unknownKey) Error() string { return "unknown key ID" }
+
+// judge decides about a token whose key is unknown, given its (unverified) issue time.
+func (u *unknownKey) judge(iat time.Time, leeway time.Duration) *Error {
+	if u.settled || (!iat.IsZero() && iat.Add(leeway).Before(u.loadedAt)) {
+		return invalid(ReasonUnknownKey, "the token's signing key is not in the team's key set", nil)
+	}
+	return unavailable(ReasonKeysUnavailable, "the token's signing key is newer than the team's key set; try again shortly", nil)
 }
 
 func (ks *keySource) lookup(kid string) *signingKey {
@@ -141,6 +167,7 @@ func (ks *keySource) startLocked() *keyFetch {
 }
 
 func (ks *keySource) run(f *keyFetch) {
+	started := ks.cfg.now()
 	keys, err := ks.fetch()
 	now := ks.cfg.now()
 
@@ -150,7 +177,7 @@ func (ks *keySource) run(f *keyFetch) {
 	ks.lastErr = err
 	if err == nil {
 		ks.install(prev, keys)
-		ks.loadedAt = now
+		ks.loadedAt = started
 		ks.due.Store(now.Add(ks.cfg.refreshInterval).UnixNano())
 	} else {
 		ks.due.Store(now.Add(ks.cfg.unknownKeyCooldown).UnixNano())
@@ -174,19 +201,29 @@ func (ks *keySource) run(f *keyFetch) {
 }
 
 // install publishes keys, keeping the *signingKey of every key that is still listed so that
-// the tokens it signed stay cached, and withdrawing the rest.
+// the tokens it signed stay cached, and withdrawing the rest. It holds ks.mu.
 func (ks *keySource) install(prev *map[string]*signingKey, keys map[string]*signingKey) {
 	if prev != nil {
 		for kid, old := range *prev {
 			if k, ok := keys[kid]; ok && k.pub.Equal(old.pub) {
 				keys[kid] = old
-			} else {
-				old.withdrawn.Store(true)
+				continue
 			}
+			old.withdrawn.Store(true)
+			if len(ks.gone) >= maxGoneKids || ks.gone == nil {
+				ks.gone = make(map[string]bool) // Cloudflare withdraws a key every few weeks
+			}
+			ks.gone[kid] = true
 		}
+	}
+	for kid := range keys {
+		delete(ks.gone, kid)
 	}
 	ks.set.Store(&keys)
 }
+
+// maxGoneKids bounds the memory of withdrawn kids, against a team domain that churns keys.
+const maxGoneKids = 64
 
 func (ks *keySource) fetch() (map[string]*signingKey, error) {
 	body, _, err := ks.cfg.get(context.Background(), certsPath, "")

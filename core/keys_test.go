@@ -124,11 +124,14 @@ func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
 		t.Fatalf("certs fetched %d times at boot", n)
 	}
 
+	// An attacker's invented kids, on tokens issued before the key set was fetched: whether
+	// fetched for them or not, the set settles them (401). Only one fetch serves them all.
 	flood := func(n int) {
 		t.Helper()
 		tokens := make([]string, n)
 		for i := range tokens {
-			tokens[i] = srv.Mint(accesstest.Token{Email: "mallory@example.com", KeyID: fmt.Sprintf("invented-%d", i)})
+			tokens[i] = srv.Mint(accesstest.Token{Email: "mallory@example.com", KeyID: fmt.Sprintf("invented-%d", i),
+				IssuedAt: clk.Now().Add(-time.Hour), ExpiresAt: clk.Now().Add(time.Hour)})
 		}
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -148,6 +151,10 @@ func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
 	flood(100)
 	clk.Advance(core.DefaultUnknownKeyCooldown - time.Millisecond)
 	flood(10)
+	// A token issued after the set was fetched, under a kid the set lacks, may carry a key
+	// published since: inside the cool-down nobody can tell, so it is "try again" (503).
+	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "maybe-new", IssuedAt: clk.Now()}))
+	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if n := srv.CertsRequests(); n != 2 {
 		t.Fatalf("unknown kids inside the cool-down caused %d more fetches, want 0", n-2)
 	}
@@ -403,4 +410,91 @@ func mustRSA(t testing.TB, bits int) *rsa.PrivateKey {
 func sorted(s ...string) []string {
 	slices.Sort(s)
 	return s
+}
+
+// TestKeysNewKeyInsideCooldown: a key published just after a fetch, whose first tokens
+// arrive inside the cool-down (an attacker's invented kids may have just used it up), must
+// not get those tokens a 401, which would send browsers back to log in for nothing: they get
+// a 503 to retry, and verify once the cool-down lets the set be fetched again.
+func TestKeysNewKeyInsideCooldown(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	ctx := context.Background()
+	// An invented kid uses up the cool-down.
+	_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: "invented"}))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+
+	srv.RotateKeys()
+	clk.Advance(time.Second)
+	fresh := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
+	_, err = v.Verify(ctx, fresh)
+	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	if d := core.ErrorResponse(err); d.Status != 503 {
+		t.Errorf("status %d", d.Status)
+	}
+
+	clk.Advance(core.DefaultUnknownKeyCooldown)
+	if _, err := v.Verify(ctx, fresh); err != nil {
+		t.Fatalf("after the cool-down: %v", err)
+	}
+}
+
+// TestKeysEveryFaultAtBoot: whatever way the certs endpoint fails while the application
+// starts, start-up is not held up, requests are answered 503 (never 401, never a pass) within
+// the request timeout, and the verifier heals by itself once the endpoint does.
+func TestKeysEveryFaultAtBoot(t *testing.T) {
+	for _, fault := range []accesstest.Fault{accesstest.Status500, accesstest.Status404, accesstest.Garbage,
+		accesstest.Truncated, accesstest.Huge, accesstest.Hang, accesstest.SlowDrip, accesstest.Reset,
+		accesstest.RedirectAway} {
+		t.Run(fmt.Sprint(fault), func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t)
+			srv.FailCerts(fault)
+			clk := newClock()
+			cfg := testConfig(srv, clk)
+			cfg.RequestTimeout = 200 * time.Millisecond
+			cfg.StartupWait = 50 * time.Millisecond
+			start := time.Now()
+			v := newVerifier(t, cfg)
+			tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
+			_, err := v.Verify(context.Background(), tok)
+			wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+			if took := time.Since(start); took > 5*cfg.RequestTimeout {
+				t.Errorf("boot and first request took %v", took)
+			}
+			srv.FailCerts(accesstest.Healthy)
+			clk.Advance(core.DefaultUnknownKeyCooldown)
+			if _, err := v.Verify(context.Background(), tok); err != nil {
+				t.Fatalf("after healing: %v", err)
+			}
+		})
+	}
+}
+
+// TestKeysWholeSetReplaced: the certs endpoint starts serving an entirely different key set
+// (a team domain pointed elsewhere, a wholesale re-key). Once fetched, no token of the old
+// keys verifies, cached or not, and the new keys' tokens do.
+func TestKeysWholeSetReplaced(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	ctx := context.Background()
+	old := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
+	if _, err := v.Verify(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	oldKid := srv.CurrentKeyID()
+	srv.RotateKeys()
+	srv.RemoveKey(oldKid)
+	clk.Advance(core.DefaultRefreshInterval)
+	_, _ = v.Verify(ctx, old) // starts the background refresh
+	eventually(t, "the refresh", func() bool { return !slices.Contains(v.Stats().KeyIDs, oldKid) })
+	for _, tok := range []string{old, srv.Mint(accesstest.Token{Email: "bob@example.com", KeyID: oldKid, IssuedAt: clk.Now()})} {
+		_, err := v.Verify(ctx, tok)
+		wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	}
+	if _, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "cy@example.com", IssuedAt: clk.Now()})); err != nil {
+		t.Fatalf("token of the new set: %v", err)
+	}
 }

@@ -106,7 +106,7 @@ func (v *Verifier) check(ctx context.Context, token string) (*Caller, bool, erro
 			v.cache.remove(token)
 		}
 	}
-	c, key, err := v.verify(ctx, token)
+	c, key, err := v.verify(ctx, token, now)
 	if err != nil {
 		return nil, false, err
 	}
@@ -133,7 +133,7 @@ func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
 
 // verify runs the full check. The signature is checked before the payload is read, so that
 // the JSON of a forged token is never parsed.
-func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *signingKey, error) {
+func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, *signingKey, error) {
 	h, p, sig, ok := splitToken(token)
 	if !ok {
 		return nil, nil, invalid(ReasonMalformed, "the token is not three base64url segments", nil)
@@ -159,7 +159,13 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, *signingK
 	if err != nil {
 		return nil, nil, invalid(ReasonMalformed, "the token payload is not base64url", err)
 	}
-	key, err := v.keys.key(ctx, hdr.kid)
+	key, err := v.keys.key(ctx, hdr.kid, now)
+	if uk, ok := err.(*unknownKey); ok {
+		// Only the issue time is read, and only to choose between two refusals.
+		var tc tokenClaims
+		_ = tc.decode(payload)
+		return nil, nil, uk.judge(numericTime(tc.iat), v.cfg.leeway)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

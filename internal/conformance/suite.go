@@ -139,6 +139,8 @@ func Run(t *testing.T, start Start) {
 		}
 	})
 
+	t.Run("load under rotation and flapping endpoints", func(t *testing.T) { chaos(t, start) })
+
 	t.Run("concurrent mixed traffic", func(t *testing.T) {
 		mixed := []Case{
 			{Path: "/api/admin", Token: admin, Status: 200},
@@ -163,7 +165,7 @@ func Run(t *testing.T, start Start) {
 func newVerifier(t *testing.T, team *accesstest.Server, cooldown time.Duration) *core.Verifier {
 	t.Helper()
 	cfg := team.Config()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.RequestTimeout = 2 * time.Second
 	cfg.UnknownKeyCooldown = cooldown
 	v, err := core.NewVerifier(cfg)
