@@ -22,7 +22,8 @@
 //   - The key set loads in the background: start-up never waits more than Config.StartupWait,
 //     and until keys arrive requests get [ErrUnavailable] (503), never a pass.
 //   - An unknown kid triggers one shared refetch, then no more than one per cool-down, so a
-//     flood of invented kids cannot hammer the team domain or queue requests.
+//     flood of invented kids cannot hammer the team domain or queue requests; a token that
+//     may carry a key published since the last fetch is told to retry (503), not refused.
 //   - A failed refresh keeps the last good keys; a key that leaves the set voids the cached
 //     tokens it signed.
 //

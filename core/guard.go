@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -149,15 +150,20 @@ func authorize(ctx context.Context, c *Caller, p Policy) Decision {
 	ok, err := p.Allow(ctx, c)
 	switch {
 	case err != nil:
-		if e, isErr := err.(*Error); isErr {
+		// Keep the cause's own answer (an identity outage is 503, a refused session 401), even
+		// from inside AnyOf's joined errors; a custom policy's plain error is a 503.
+		var e *Error
+		if errors.As(err, &e) {
 			return c.v.refuse(e)
 		}
 		return c.v.refuse(unavailable(ReasonPolicyError, "the access policy could not be evaluated", err))
 	case !ok:
-		return Decision{Err: &Error{Code: CodeForbidden, Reason: ReasonPolicy, Message: "access denied"}}
+		return Decision{Err: errPolicyRefused}
 	}
 	return Decision{Caller: c}
 }
+
+var errPolicyRefused = &Error{Code: CodeForbidden, Reason: ReasonPolicy, Message: "access denied"}
 
 // refuse makes the decision for err, with the Retry-After a 503 should carry.
 func (v *Verifier) refuse(err error) Decision {

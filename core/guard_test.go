@@ -372,3 +372,19 @@ func TestNewGuardRejectsMistakes(t *testing.T) {
 		t.Errorf("nil verifier: %v", err)
 	}
 }
+
+// TestGuardKeepsTheCausesAnswer: a policy that fails because of the identity lookup answers as
+// the lookup does, even inside AnyOf: an outage is 503, a session Access refuses is 401.
+func TestGuardKeepsTheCausesAnswer(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	g := newGuard(t, v, core.WithPolicy(core.AnyOf(core.Emails("x@y.z"), core.Groups("admins"))))
+	payload, _ := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "sub": "u", "email": "ann@example.com",
+		"identity_nonce": "unknown", "exp": time.Now().Add(time.Hour).Unix()})
+	refused := srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), payload)
+	wantCode(t, g.Check(context.Background(), requestWith(refused)).Err, core.CodeInvalidToken, core.ReasonIdentityRefused)
+
+	srv.FailIdentity(accesstest.Status500)
+	wantCode(t, g.Check(context.Background(), requestWith(srv.User("bob@example.com", "admins"))).Err,
+		core.CodeUnavailable, core.ReasonIdentityUnavailable)
+}
