@@ -37,7 +37,9 @@ func run() error {
 	api := r.Group("/", ginaccess.Middleware(env.Verifier))
 	api.GET("/whoami", func(c *gin.Context) {
 		claims, _ := ginaccess.Claims(c)
-		c.JSON(http.StatusOK, claims) // the token's own field names: email, sub, common_name, aud…
+		// Raw is the verified payload, already JSON, with the token's own field names
+		// (email, sub, common_name, aud…): no need to encode it again.
+		c.Data(http.StatusOK, "application/json", claims.Raw)
 	})
 	api.GET("/me", func(c *gin.Context) {
 		id, err := ginaccess.Identity(c) // get-identity, once per token, cached

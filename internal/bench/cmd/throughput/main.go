@@ -5,8 +5,12 @@
 // fake team domain, runs every server against it, and drives each route in turn with the
 // same keep-alive load, several rounds interleaved, reporting medians.
 //
+// The load comes from wrk when it is installed (Debian: apt-get install wrk), which leaves
+// the servers most of the CPU; otherwise from a Go client in this process, which takes a
+// larger share and so narrows the differences between servers.
+//
 //	go run ./internal/bench/cmd/throughput            # from the repository root
-//	go run ./internal/bench/cmd/throughput -d 10s -rounds 5 -c 64
+//	go run ./internal/bench/cmd/throughput -d 10s -rounds 5 -c 64 -load go
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,6 +39,7 @@ var (
 	duration = flag.Duration("d", 5*time.Second, "how long each route is driven per round")
 	conns    = flag.Int("c", 32, "concurrent keep-alive connections")
 	rounds   = flag.Int("rounds", 3, "rounds; each drives every route once, the report gives medians")
+	load     = flag.String("load", "", `load generator, "wrk" or "go" (default: wrk if installed)`)
 )
 
 // server is one program under test: a path to build and a name.
@@ -89,7 +95,17 @@ func run() error {
 			targets = append(targets, &target{server: s, route: route})
 		}
 	}
-	fmt.Printf("%s, %d CPUs; %d connections, %s per route, %d rounds\n", runtime.GOARCH, runtime.NumCPU(), *conns, *duration, *rounds)
+	if *load == "" {
+		*load = "go"
+		if _, err := exec.LookPath("wrk"); err == nil {
+			*load = "wrk"
+		}
+	}
+	drive := driveGo
+	if *load == "wrk" {
+		drive = driveWrk
+	}
+	fmt.Printf("%s, %d CPUs; load from %s, %d connections, %s per route, %d rounds\n", runtime.GOARCH, runtime.NumCPU(), *load, *conns, *duration, *rounds)
 	for _, t := range targets { // warm up: keys loaded, first verification cached
 		if _, err := drive(t.server.base+t.route, token, 200*time.Millisecond); err != nil {
 			return fmt.Errorf("%s%s: %w", t.server.name, t.route, err)
@@ -166,10 +182,31 @@ func (s *server) stop() {
 	_ = s.cmd.Wait()
 }
 
-// drive sends GET url with the token from *conns goroutines over keep-alive connections for
-// d, and returns the completed requests per second. Any answer but 200 is an error: a fast
-// refusal must not pass for throughput.
-func drive(url, token string, d time.Duration) (float64, error) {
+var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+
+// driveWrk is driveGo with wrk, one thread, which leaves the servers the other CPUs.
+func driveWrk(url, token string, d time.Duration) (float64, error) {
+	out, err := exec.Command("wrk", "-t1", fmt.Sprintf("-c%d", *conns), fmt.Sprintf("-d%ds", max(1, int(d.Seconds()))),
+		"-H", "Cf-Access-Jwt-Assertion: "+token, url).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Non-2xx") || strings.Contains(string(out), "Socket errors") {
+		return 0, fmt.Errorf("wrk saw failures:\n%s", out)
+	}
+	m := wrkRate.FindStringSubmatch(string(out))
+	if m == nil {
+		return 0, fmt.Errorf("no rate in wrk's output:\n%s", out)
+	}
+	var rate float64
+	_, err = fmt.Sscan(m[1], &rate)
+	return rate, err
+}
+
+// driveGo sends GET url with the token from *conns goroutines over keep-alive connections
+// for d, and returns the completed requests per second. Any answer but 200 is an error: a
+// fast refusal must not pass for throughput.
+func driveGo(url, token string, d time.Duration) (float64, error) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, MaxConnsPerHost: *conns}}
 	defer client.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
