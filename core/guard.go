@@ -114,7 +114,7 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 		return g.v.refuse(g.broken)
 	}
 	token, src := TokenFrom(r)
-	caller, cached, err := g.v.check(ctx, token)
+	claims, caller, cached, err := g.v.check(ctx, token)
 	var d Decision
 	if err != nil {
 		d = g.v.refuse(err)
@@ -124,6 +124,9 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 			}
 		}
 	} else {
+		if caller == nil { // no cache to share one from
+			caller = g.v.newCaller(claims, token)
+		}
 		d = Decision{Caller: caller}
 		if g.policy != nil {
 			d = authorize(ctx, caller, *g.policy)

@@ -22,7 +22,7 @@ func TestVerifiedTokensAreOwned(t *testing.T) {
 	v, token := verifierWithKey(t)
 	buf := []byte(token)
 	aliased := unsafe.String(&buf[0], len(buf))
-	caller, _, err := v.check(context.Background(), aliased)
+	_, caller, _, err := v.check(context.Background(), aliased)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,21 +76,19 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 // lookup, with exp and nbf checked again and the signing key still required to be in the
 // team's current set.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, _, err := v.check(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	return c.Claims, nil
+	c, _, _, err := v.check(ctx, token)
+	return c, err
 }
 
-// check is Verify for the guard: it returns the token's Caller (shared by every request of
-// the token while it is cached) and whether it came from the cache.
-func (v *Verifier) check(ctx context.Context, token string) (*Caller, bool, error) {
+// check is Verify for the guard. When the claims come from the cache or go into it, it also
+// returns the token's Caller, shared by every request of the token while it is cached; and
+// it reports whether they came from the cache.
+func (v *Verifier) check(ctx context.Context, token string) (*Claims, *Caller, bool, error) {
 	if token == "" {
-		return nil, false, errMissingToken
+		return nil, nil, false, errMissingToken
 	}
 	if len(token) > v.cfg.maxTokenSize {
-		return nil, false, invalid(ReasonTooLarge, "the token is too large", nil)
+		return nil, nil, false, invalid(ReasonTooLarge, "the token is too large", nil)
 	}
 	now := v.cfg.now()
 	v.keys.refreshIfDue(now)
@@ -99,24 +97,27 @@ func (v *Verifier) check(ctx context.Context, token string) (*Caller, bool, erro
 			if !e.key.withdrawn.Load() {
 				if err := v.checkTimes(e.caller.Claims, now); err != nil {
 					v.cache.remove(token)
-					return nil, true, err
+					return nil, nil, true, err
 				}
-				return e.caller, true, nil
+				return e.caller.Claims, e.caller, true, nil
 			}
 			v.cache.remove(token)
 		}
 	}
 	c, key, err := v.verify(ctx, token, now)
-	if err != nil {
-		return nil, false, err
+	if err != nil || v.cache == nil {
+		return c, nil, false, err
 	}
-	// The token may alias a buffer the framework reuses (fasthttp does): the Caller, which
-	// outlives the request, and the cache keep their own copy.
-	caller := &Caller{Claims: c, v: v, token: strings.Clone(token)}
-	if v.cache != nil {
-		v.cache.put(cacheEntry{caller: caller, key: key}, now)
-	}
-	return caller, false, nil
+	caller := v.newCaller(c, token)
+	v.cache.put(cacheEntry{caller: caller, key: key}, now)
+	return c, caller, false, nil
+}
+
+// newCaller makes the Caller of a verified token. The token may alias a buffer the
+// framework reuses (fasthttp does): the Caller, which may outlive the request, and the cache
+// keep their own copy.
+func (v *Verifier) newCaller(c *Claims, token string) *Caller {
+	return &Caller{Claims: c, v: v, token: strings.Clone(token)}
 }
 
 // checkTimes repeats, for a cached token, the time checks the validator made when it first
@@ -190,37 +191,20 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 // b64 is the strict base64url of JWS: no padding, no stray bits, so one token has one spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
-// splitToken cuts a compact JWS into its three segments. It refuses any other number of
-// dots and any byte outside the base64url alphabet: Go's decoder skips CR and LF even in
-// strict mode, and the signature segment is not itself signed, so without this one valid
-// token would have endless spellings, each verified and cached apart.
+// splitToken cuts a compact JWS into its three segments, refusing any other number of dots.
+// It also refuses CR and LF, the two bytes outside the base64url alphabet that Go's decoder
+// skips (even in strict mode) instead of rejecting: the signature segment is not itself
+// signed, so without this one valid token would have endless spellings, each verified and
+// cached apart. The decoder rejects every other stray byte.
 func splitToken(token string) (header, payload, signature string, ok bool) {
-	dots := [2]int{}
-	n := 0
-	for i := 0; i < len(token); i++ {
-		switch c := token[i]; {
-		case c == '.':
-			if n == 2 {
-				return "", "", "", false
-			}
-			dots[n] = i
-			n++
-		case !base64URL[c]:
-			return "", "", "", false
-		}
-	}
-	if n != 2 {
+	header, rest, ok1 := strings.Cut(token, ".")
+	payload, signature, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.IndexByte(signature, '.') >= 0 ||
+		strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
 		return "", "", "", false
 	}
-	return token[:dots[0]], token[dots[0]+1 : dots[1]], token[dots[1]+1:], true
+	return header, payload, signature, true
 }
-
-var base64URL = func() (t [256]bool) {
-	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
-		t[c] = true
-	}
-	return t
-}()
 
 type jwsHeader struct {
 	alg, kid string
