@@ -47,6 +47,11 @@ func (c *identityCache) get(ctx context.Context, token string, exp time.Time) (*
 	}
 
 	c.mu.Lock()
+	// A fetch may have ended, and filled the entry, since the read lock was let go.
+	if e, ok := c.m.entries[token]; ok && now.Before(e.until) {
+		c.mu.Unlock()
+		return e.id, true, nil
+	}
 	f := c.flights[token]
 	if f == nil {
 		f = &identityFetch{done: make(chan struct{})}
