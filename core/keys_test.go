@@ -498,3 +498,27 @@ func TestKeysWholeSetReplaced(t *testing.T) {
 		t.Fatalf("token of the new set: %v", err)
 	}
 }
+
+// TestKeysWithdrawnKeyStaysRefused: a token freshly signed with a key that Cloudflare has
+// withdrawn (one that leaked, say) is invalid, even inside the unknown-kid cool-down and
+// though it is newer than the key set: the set's history settles it, not its age.
+func TestKeysWithdrawnKeyStaysRefused(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	ctx := context.Background()
+	leaked := srv.CurrentKeyID()
+	srv.RotateKeys()
+	srv.RemoveKey(leaked)
+	// An invented kid fetches the set (the leaked key is gone from it) and starts the cool-down.
+	_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: "invented", IssuedAt: clk.Now().Add(-time.Hour)}))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+
+	clk.Advance(time.Second)
+	forged := srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: leaked, IssuedAt: clk.Now()})
+	_, err = v.Verify(ctx, forged)
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	if n := srv.CertsRequests(); n != 2 {
+		t.Errorf("certs fetched %d times, want 2 (boot, the invented kid)", n)
+	}
+}

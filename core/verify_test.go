@@ -349,6 +349,7 @@ func TestVerifyRejectsMalformed(t *testing.T) {
 		{"four segments", valid + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
 		{"dots only", "..", core.CodeInvalidToken, core.ReasonMalformed},
 		{"padded signature", valid + "==", core.CodeInvalidToken, core.ReasonMalformed},
+		{"signature spelled with stray low bits", valid[:len(valid)-1] + respell(valid[len(valid)-1]), core.CodeInvalidToken, core.ReasonMalformed},
 		{"standard base64 alphabet", h + "." + p + "." + strings.NewReplacer("-", "+", "_", "/").Replace(s) + "+/", core.CodeInvalidToken, core.ReasonMalformed},
 		{"space inside", h + " ." + p + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
 		{"header not JSON", b64.EncodeToString([]byte("RS256")) + "." + p + "." + s, core.CodeInvalidToken, core.ReasonMalformed},
@@ -378,6 +379,15 @@ func TestVerifyRejectsMalformed(t *testing.T) {
 	if n := srv.CertsRequests(); n != 1 {
 		t.Errorf("malformed tokens caused %d key fetches, want only the one at boot", n)
 	}
+}
+
+// respell returns another base64url character with the same high two bits as c: in the last
+// character of a 256-byte signature only those two carry data, so the token would decode to
+// the same signature under a second spelling unless decoding is strict.
+func respell(c byte) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, c)
+	return string(alphabet[i^1])
 }
 
 func TestVerifyUnknownKeyID(t *testing.T) {
