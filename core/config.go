@@ -86,6 +86,16 @@ type Config struct {
 	// from the token, with no call to get-identity; Claims.Groups holds them.
 	GroupsClaim string
 
+	// GroupsAttribute, when set, names the field of get-identity's saml_attributes (a SAML
+	// identity provider's attributes) or, when that has no such field, of its oidc_fields (a
+	// generic OIDC provider's claims) that holds the caller's groups, for providers that
+	// deliver groups as an attribute rather than in get-identity's own "groups" list. The
+	// name is matched exactly, case included, as Access spells it. The field may hold one
+	// string (one group), a list of strings, or a list of {id, name, email} objects; anything
+	// else, and a missing field, is no group. Groups are then read from there only, never
+	// from the top-level list. It cannot be combined with GroupsClaim.
+	GroupsAttribute string
+
 	// Logger receives key refresh failures and recoveries. Tokens are never logged.
 	// Nil means slog.Default().
 	Logger *slog.Logger
@@ -109,6 +119,7 @@ type settings struct {
 	identityCacheSize  int
 	identityTTL        time.Duration
 	groupsClaim        string
+	groupsAttribute    string
 	log                *slog.Logger
 	now                func() time.Time
 }
@@ -130,6 +141,7 @@ func (c Config) settings() (settings, error) {
 		identityCacheSize:  orDefault(c.IdentityCacheSize, DefaultIdentityCacheSize),
 		identityTTL:        orDefault(c.IdentityTTL, DefaultIdentityTTL),
 		groupsClaim:        c.GroupsClaim,
+		groupsAttribute:    c.GroupsAttribute,
 		log:                c.Logger,
 		now:                c.Now,
 	}
@@ -145,6 +157,9 @@ func (c Config) settings() (settings, error) {
 		}
 	}
 	s.audiences = append([]string(nil), c.Audiences...)
+	if err := checkGroupSources(c.GroupsClaim, c.GroupsAttribute); err != nil {
+		return settings{}, err
+	}
 
 	for _, d := range []struct {
 		name string
