@@ -115,6 +115,12 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 	}
 	token, src := TokenFrom(r)
 	claims, caller, cached, err := g.v.check(ctx, token)
+	if err == nil {
+		// On every request, cached token or not: the cache is keyed by token, not by host.
+		if herr := g.v.cfg.hosts.check(claims, r.Host()); herr != nil {
+			err, caller = herr, nil
+		}
+	}
 	var d Decision
 	if err != nil {
 		d = g.v.refuse(err)
