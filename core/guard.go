@@ -139,8 +139,9 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 	claims, caller, cached, err := g.v.check(ctx, token)
 	if err == nil {
 		// On every request, cached token or not: the cache is keyed by token, not by host.
+		// The event still names the caller: who tries a token on the wrong host is worth a log.
 		if herr := g.v.cfg.hosts.check(claims, r.Host()); herr != nil {
-			err, caller = herr, nil
+			err = herr
 		}
 	}
 	var d Decision

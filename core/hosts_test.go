@@ -312,6 +312,9 @@ func TestHostCheckOnCachedToken(t *testing.T) {
 	if len(events) != 4 || events[0].TokenCached || !events[1].TokenCached || events[1].Reason != core.ReasonHostAudience {
 		t.Errorf("events %+v, want the refusals on the admin host to come from the cache", events)
 	}
+	if events[1].Subject != "ann@example.com" {
+		t.Errorf("refusal event subject %q, want who tried the token on the wrong host", events[1].Subject)
+	}
 	clk.Advance(time.Minute)
 	if d := check("wiki.example.com"); !d.Allowed() {
 		t.Fatalf("wiki after a refusal elsewhere: %v", d.Err)
