@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"sync/atomic"
 )
 
 // Caller is who made a request: its verified claims, and its identity, looked up on demand.
@@ -15,6 +16,8 @@ type Caller struct {
 	v     *Verifier
 	token string
 	id    *Identity // NewCaller's fixed identity
+
+	attrGroups atomic.Pointer[attributeGroups] // Config.GroupsAttribute's groups, per identity
 }
 
 // NewCaller returns a Caller with the given claims and, optionally, identity, for tests of
@@ -44,7 +47,8 @@ func (c *Caller) identity(ctx context.Context) (*Identity, bool, error) {
 }
 
 // Groups returns the caller's identity-provider groups: from the token when
-// Config.GroupsClaim is set, otherwise from get-identity. A service token has none.
+// Config.GroupsClaim is set, otherwise from get-identity, in the field that
+// Config.GroupsAttribute names or else in its "groups" list. A service token has none.
 func (c *Caller) Groups(ctx context.Context) ([]Group, error) {
 	switch {
 	case c.Claims.IsServiceToken():
@@ -55,6 +59,9 @@ func (c *Caller) Groups(ctx context.Context) ([]Group, error) {
 	id, err := c.Identity(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if c.v != nil && c.v.cfg.groupsAttribute != "" {
+		return c.groupsFromAttribute(id, c.v.cfg.groupsAttribute), nil
 	}
 	return id.Groups, nil
 }

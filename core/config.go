@@ -33,9 +33,29 @@ type Config struct {
 	TeamDomain string
 
 	// Audiences are the Application Audience (AUD) tags a token may carry; a token is accepted
-	// when its aud names at least one of them. At least one is required: an empty list is an
-	// error, never "accept any application of the team".
+	// when its aud names at least one of them. At least one AUD is required, here or in
+	// HostAudiences: an empty configuration is an error, never "accept any application of the
+	// team".
 	Audiences []string
+
+	// HostAudiences binds host names to the AUD tags of the Access applications that serve
+	// them, for an origin that fronts several applications, one per host name: a token is then
+	// accepted on a host only when its aud names an AUD bound to that host, so that a token of
+	// a low-privilege application is refused on another application's host even when the
+	// origin is reached directly. A Guard applies it to every request, a cached token included;
+	// the package documentation says how Host headers are matched. An AUD may be
+	// bound to several hosts (one application can serve several host names) and a host to
+	// several AUDs (applications that split one host by path).
+	//
+	// Keys are host names ("app.example.com", no scheme, port or path) or one-label wildcards
+	// ("*.example.com"); an IP address is no host name. A key that is not one, or an empty
+	// AUD list, is an error.
+	HostAudiences map[string][]string
+
+	// UnboundHostsUseAudiences decides requests for a host that HostAudiences does not name:
+	// false (the default) refuses their tokens ([ReasonUnboundHost]); true checks them against
+	// Audiences, as if HostAudiences were not set. Without HostAudiences it changes nothing.
+	UnboundHostsUseAudiences bool
 
 	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means DefaultLeeway (30 s).
 	Leeway time.Duration
@@ -86,6 +106,16 @@ type Config struct {
 	// from the token, with no call to get-identity; Claims.Groups holds them.
 	GroupsClaim string
 
+	// GroupsAttribute, when set, names the field of get-identity's saml_attributes (a SAML
+	// identity provider's attributes) or, when that has no such field, of its oidc_fields (a
+	// generic OIDC provider's claims) that holds the caller's groups, for providers that
+	// deliver groups as an attribute rather than in get-identity's own "groups" list. The
+	// name is matched exactly, case included, as Access spells it. The field may hold one
+	// string (one group), a list of strings, or a list of {id, name, email} objects; anything
+	// else, and a missing field, is no group. Groups are then read from there only, never
+	// from the top-level list. It cannot be combined with GroupsClaim.
+	GroupsAttribute string
+
 	// Logger receives key refresh failures and recoveries. Tokens are never logged.
 	// Nil means slog.Default().
 	Logger *slog.Logger
@@ -109,6 +139,8 @@ type settings struct {
 	identityCacheSize  int
 	identityTTL        time.Duration
 	groupsClaim        string
+	groupsAttribute    string
+	hosts              *hostBindings // nil: no HostAudiences
 	log                *slog.Logger
 	now                func() time.Time
 }
@@ -130,21 +162,27 @@ func (c Config) settings() (settings, error) {
 		identityCacheSize:  orDefault(c.IdentityCacheSize, DefaultIdentityCacheSize),
 		identityTTL:        orDefault(c.IdentityTTL, DefaultIdentityTTL),
 		groupsClaim:        c.GroupsClaim,
+		groupsAttribute:    c.GroupsAttribute,
 		log:                c.Logger,
 		now:                c.Now,
 	}
-	if len(c.Audiences) == 0 {
+	if len(c.Audiences) == 0 && len(c.HostAudiences) == 0 {
 		return settings{}, fmt.Errorf("%w: no audience: set Audiences to the application's AUD tag(s)", ErrConfig)
 	}
-	for _, a := range c.Audiences {
-		if strings.TrimSpace(a) == "" {
-			return settings{}, fmt.Errorf("%w: an audience is empty", ErrConfig)
-		}
-		if a != strings.TrimSpace(a) {
-			return settings{}, fmt.Errorf("%w: audience %q has surrounding white space", ErrConfig, a)
-		}
+	if err := checkAudiences("", c.Audiences); err != nil {
+		return settings{}, err
 	}
 	s.audiences = append([]string(nil), c.Audiences...)
+	if len(c.HostAudiences) > 0 {
+		hosts, all, err := newHostBindings(c.HostAudiences, c.Audiences, c.UnboundHostsUseAudiences)
+		if err != nil {
+			return settings{}, err
+		}
+		s.hosts, s.audiences = hosts, all
+	}
+	if err := checkGroupSources(c.GroupsClaim, c.GroupsAttribute); err != nil {
+		return settings{}, err
+	}
 
 	for _, d := range []struct {
 		name string
@@ -177,6 +215,20 @@ func (c Config) settings() (settings, error) {
 	}
 	s.client = teamClient(c.HTTPClient, team)
 	return s, nil
+}
+
+// checkAudiences refuses blank AUD tags and tags with white space around them, which no
+// token carries. where prefixes the error, e.g. `host "a.example.com": `.
+func checkAudiences(where string, auds []string) error {
+	for _, a := range auds {
+		if strings.TrimSpace(a) == "" {
+			return fmt.Errorf("%w: %san audience is empty", ErrConfig, where)
+		}
+		if a != strings.TrimSpace(a) {
+			return fmt.Errorf("%w: %saudience %q has surrounding white space", ErrConfig, where, a)
+		}
+	}
+	return nil
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -31,5 +31,39 @@
 // [ErrInvalidToken], [ErrForbidden] and [ErrUnavailable] match with errors.Is. Tokens are
 // bearer credentials: nothing in this package logs one.
 //
+// # Several applications on one origin
+//
+// An origin that serves several Access applications, one per host name, binds each host to
+// its application's AUD with Config.HostAudiences. A Guard then accepts a token on a host
+// only when its aud names an application of that host ([ReasonHostAudience] otherwise), so a
+// token of an application everyone may use is refused on another application's host even
+// when the origin is reached directly; [Verifier.VerifyHost] does the same without a guard.
+// The check runs on every request, cached tokens included, and login URLs name the AUD of
+// the request's host. Host headers are matched as follows:
+//
+//   - the port is ignored ("app.example.com:8443" is app.example.com), and so are case and
+//     one trailing dot ("App.Example.com." is app.example.com);
+//   - an exact binding wins over a wildcard; "*.example.com" covers one more label
+//     ("a.example.com"), not "example.com" nor "a.b.example.com";
+//   - any other host, an IP address included, is bound to nothing: refused
+//     ([ReasonUnboundHost]), or checked against Config.Audiences when
+//     Config.UnboundHostsUseAudiences says so;
+//   - a missing Host, or one that is not a host name (non-ASCII, a bad port, a path), is
+//     always refused.
+//
+// # Paths that Access bypasses
+//
+// A Bypass policy lets requests reach the origin with no token. [WithOptionalAuth] lets
+// such requests through with no caller ([Decision.Anonymous]); a request that carries a
+// token still needs a valid one.
+//
+// # Groups
+//
+// Group policies read the groups that get-identity lists, which is where Okta, Entra ID,
+// Google Workspace and GitHub put them. SAML providers and generic OIDC providers deliver
+// groups as an attribute or a claim instead: Config.GroupsAttribute names it. Groups that
+// an identity provider passes into the token are read with Config.GroupsClaim, with no
+// call at all.
+//
 // Package accesstest, below this one, is a fake team domain for testing code that uses it.
 package core

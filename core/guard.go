@@ -27,6 +27,7 @@ type Guard struct {
 	v             *Verifier
 	policy        *Policy
 	loginRedirect bool
+	optional      bool
 	observe       func(Event)
 	broken        *Error // set by MiddlewareGuard on a configuration error: refuse everything
 }
@@ -51,6 +52,17 @@ func WithLoginRedirect() GuardOption {
 	return guardOption(func(g *Guard) { g.loginRedirect = true })
 }
 
+// WithOptionalAuth lets a request that carries no token at all go on with no caller, for the
+// paths that an Access policy bypasses (they reach the origin with no token): the decision
+// is then Anonymous, and handlers see no caller (FromContext reports false). A request that
+// carries a token still needs a valid one: a bad or expired token is refused as ever (401,
+// or the login redirect), never taken for no token, and an outage is still a 503. It cannot
+// be combined with WithPolicy, which no caller without a token could satisfy: require the
+// policy on the routes that need it.
+func WithOptionalAuth() GuardOption {
+	return guardOption(func(g *Guard) { g.optional = true })
+}
+
 // WithObserver calls f with an Event for every decision, for logs and metrics. f runs on the
 // request's goroutine: keep it quick.
 func WithObserver(f func(Event)) GuardOption {
@@ -72,6 +84,9 @@ func NewGuard(v *Verifier, opts ...GuardOption) (*Guard, error) {
 	if g.policy != nil {
 		if err := g.policy.Err(); err != nil {
 			return nil, fmt.Errorf("policy %s: %w", g.policy, err)
+		}
+		if g.optional {
+			return nil, fmt.Errorf("%w: WithOptionalAuth and WithPolicy(%s): a request without a token has no caller for the policy to allow; require the policy on the routes that need it", ErrConfig, g.policy)
 		}
 	}
 	return g, nil
@@ -114,7 +129,21 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 		return g.v.refuse(g.broken)
 	}
 	token, src := TokenFrom(r)
+	if src == SourceNone && g.optional {
+		d := Decision{anonymous: true}
+		if g.observe != nil {
+			g.observe(newEvent(d, nil, src, false, time.Since(start), ""))
+		}
+		return d
+	}
 	claims, caller, cached, err := g.v.check(ctx, token)
+	if err == nil {
+		// On every request, cached token or not: the cache is keyed by token, not by host.
+		// The event still names the caller: who tries a token on the wrong host is worth a log.
+		if herr := g.v.cfg.hosts.check(claims, r.Host()); herr != nil {
+			err = herr
+		}
+	}
 	var d Decision
 	if err != nil {
 		d = g.v.refuse(err)

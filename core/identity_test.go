@@ -33,13 +33,19 @@ func TestIdentityDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id.Email != "ann@example.com" || id.Name != "ann" || id.ID == "" || id.UserUUID != id.ID || id.AccountID == "" {
+	claims, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// id is the identity provider's subject; the token's sub is user_uuid.
+	if id.Email != "ann@example.com" || id.Name != "ann" || id.ID == "" || id.ID == id.UserUUID ||
+		id.UserUUID != claims.Subject || id.AccountID == "" {
 		t.Errorf("identity = %+v", id)
 	}
 	if len(id.Groups) != 2 || id.Groups[0].Name != "admins" || id.Groups[0].ID == "" || id.Groups[0].Email != "admins@example.com" {
 		t.Errorf("groups = %+v", id.Groups)
 	}
-	if id.IdP.Type != "onetimepin" || id.Geo.Country != "US" || id.IP != "127.0.0.1" || id.Version != 2 || id.DeviceID != "dev-1" {
+	if id.IdP.Type != "google-apps" || id.Geo.Country != "US" || id.IP != "203.0.113.7" || id.Version != 2 || id.DeviceID != "dev-1" {
 		t.Errorf("idp/geo/ip/version/device = %+v/%+v/%q/%d/%q", id.IdP, id.Geo, id.IP, id.Version, id.DeviceID)
 	}
 	if len(id.AMR) != 1 || id.AMR[0] != "pwd" || id.IsWarp || id.IsGateway || id.IssuedAt.Unix() != 1700000000 {

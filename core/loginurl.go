@@ -11,7 +11,9 @@ import (
 //
 //	<team>/cdn-cgi/access/login/<host>?kid=<aud>&redirect_url=<url-encoded requestURI>
 //
-// kid is the first configured audience. host comes from the request's Host header, so it is
+// kid is the AUD of the application at host: the first one Config.HostAudiences binds to it,
+// or the first of Audiences without HostAudiences; a host bound to no application is an
+// error, as no login page serves it. host comes from the request's Host header, so it is
 // checked to be a host name or address with an optional port; anything else is an error
 // rather than a crafted path on the team domain. A requestURI that is not a local path
 // becomes "/": "//host/…" and "/\host/…" are read by browsers as another site.
@@ -22,8 +24,12 @@ func (v *Verifier) LoginURL(host, requestURI string) (string, error) {
 	if !strings.HasPrefix(requestURI, "/") || strings.HasPrefix(requestURI, "//") || strings.HasPrefix(requestURI, "/\\") {
 		requestURI = "/"
 	}
+	aud, err := v.cfg.loginAudience(host)
+	if err != nil {
+		return "", err
+	}
 	return v.cfg.teamDomain + loginPathPrefix + host +
-		"?kid=" + url.QueryEscape(v.cfg.audiences[0]) +
+		"?kid=" + url.QueryEscape(aud) +
 		"&redirect_url=" + url.QueryEscape(requestURI), nil
 }
 

@@ -13,6 +13,7 @@ type Outcome string
 
 const (
 	OutcomeAllowed    Outcome = "allowed"
+	OutcomeAnonymous  Outcome = "anonymous" // no token, let through by WithOptionalAuth
 	OutcomeDenied     Outcome = "denied"
 	OutcomeRedirected Outcome = "redirected"
 )
@@ -43,6 +44,9 @@ func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.
 			e.Subject = c.Claims.CommonName
 		}
 	}
+	if d.Anonymous() {
+		e.Outcome = OutcomeAnonymous
+	}
 	if d.Err != nil {
 		e.Outcome, e.Code, e.Reason, e.Err = OutcomeDenied, d.Err.Code, d.Err.Reason, d.Err
 		if d.Redirect != "" {
@@ -61,7 +65,7 @@ func LogEvents(l *slog.Logger) func(Event) {
 		switch {
 		case e.Code == CodeUnavailable:
 			level = slog.LevelWarn
-		case e.Outcome != OutcomeAllowed:
+		case e.Outcome != OutcomeAllowed && e.Outcome != OutcomeAnonymous:
 			level = slog.LevelInfo
 		}
 		attrs := []slog.Attr{

@@ -18,10 +18,18 @@ type Decision struct {
 	Redirect string
 
 	retryAfter time.Duration
+	anonymous  bool // WithOptionalAuth and no token: allowed with no caller
 }
 
-// Allowed reports whether the request may proceed.
-func (d Decision) Allowed() bool { return d.Err == nil && d.Caller != nil }
+// Allowed reports whether the request may proceed: with a verified Caller, or, when the
+// guard has WithOptionalAuth and the request carries no token, with none (Anonymous). The
+// zero Decision is not allowed.
+func (d Decision) Allowed() bool { return d.Err == nil && (d.Caller != nil || d.anonymous) }
+
+// Anonymous reports whether the request may proceed with no caller: it carries no token and
+// the guard has WithOptionalAuth. The adapter then stores no caller, so that accessors report
+// none and a route requirement after it answers 401.
+func (d Decision) Anonymous() bool { return d.Err == nil && d.Caller == nil && d.anonymous }
 
 // Status returns the HTTP status of err's code: 401 for a missing or invalid token, 403 for
 // a refusal by policy, 503 when keys or identity are unavailable.

@@ -65,7 +65,8 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // TeamDomain returns the canonical team domain URL, the issuer every token must carry.
 func (v *Verifier) TeamDomain() string { return v.cfg.teamDomain }
 
-// Audiences returns a copy of the configured AUD tags.
+// Audiences returns a copy of the AUD tags a token may carry: Config.Audiences, then those
+// of Config.HostAudiences.
 func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.audiences...) }
 
 // Verify checks token and returns its claims. The error is always an [*Error]: [ErrMissingToken]
@@ -75,6 +76,9 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 // A token that verified once is remembered until it expires: seeing it again costs a map
 // lookup, with exp and nbf checked again and the signing key still required to be in the
 // team's current set.
+//
+// Verify knows no host: with Config.HostAudiences it accepts a token of any application of
+// the origin. Use VerifyHost, or a Guard, to hold each token to its host.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	c, _, _, err := v.check(ctx, token)
 	return c, err

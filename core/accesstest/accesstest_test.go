@@ -41,6 +41,7 @@ var (
 	uuidShape     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	hex32Shape    = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	clientIDShape = regexp.MustCompile(`^[0-9a-f]{32}\.access$`)
+	googleGroupID = regexp.MustCompile(`^[0-9A-Za-z]{15}$`)
 )
 
 // ---- helpers ----
@@ -175,6 +176,12 @@ func unixClaim(t *testing.T, claims map[string]any, name string) int64 {
 	return int64(v)
 }
 
+func reversed(s []string) []string {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
+}
+
 func sortedKeys[M ~map[string]V, V any](m M) []string {
 	return slices.Sorted(maps.Keys(m))
 }
@@ -237,8 +244,12 @@ func TestCertsDocument(t *testing.T) {
 		name  string
 		setup func(srv *accesstest.Server) (wantKIDs []string)
 	}{
-		{"one key", func(srv *accesstest.Server) []string {
-			return srv.KeyIDs()
+		{"a new server: the current and the previous key", func(srv *accesstest.Server) []string {
+			ids := srv.KeyIDs()
+			if len(ids) != 2 || ids[0] != srv.CurrentKeyID() {
+				panic(fmt.Sprintf("KeyIDs() = %q, want two, current (%q) first", ids, srv.CurrentKeyID()))
+			}
+			return ids
 		}},
 		{"after one rotation", func(srv *accesstest.Server) []string {
 			k0 := srv.KeyIDs()[0]
@@ -264,7 +275,9 @@ func TestCertsDocument(t *testing.T) {
 			return []string{k0}
 		}},
 		{"with every key removed", func(srv *accesstest.Server) []string {
-			srv.RemoveKey(srv.KeyIDs()[0])
+			for _, kid := range srv.KeyIDs() {
+				srv.RemoveKey(kid)
+			}
 			return []string{}
 		}},
 	}
@@ -305,13 +318,15 @@ func TestCertsDocument(t *testing.T) {
 			if len(doc.Keys) != len(want) || len(doc.PublicCerts) != len(want) {
 				t.Fatalf("%d keys and %d public_certs, want %d of each", len(doc.Keys), len(doc.PublicCerts), len(want))
 			}
+			// Cloudflare's order: the current key, public_cert, comes last.
+			listed := reversed(want)
 			var seen []*rsa.PublicKey
 			for i, k := range doc.Keys {
 				if got := sortedKeys(k); !slices.Equal(got, []string{"alg", "e", "kid", "kty", "n", "use"}) {
 					t.Errorf("key %d fields %q, want alg e kid kty n use", i, got)
 				}
-				if k["kid"] != want[i] {
-					t.Errorf("key %d kid %q, want %q (current first)", i, k["kid"], want[i])
+				if k["kid"] != listed[i] {
+					t.Errorf("key %d kid %q, want %q (current last)", i, k["kid"], listed[i])
 				}
 				if k["kty"] != "RSA" || k["alg"] != "RS256" || k["use"] != "sig" {
 					t.Errorf("key %d: kty %q alg %q use %q, want RSA RS256 sig", i, k["kty"], k["alg"], k["use"])
@@ -331,8 +346,8 @@ func TestCertsDocument(t *testing.T) {
 				seen = append(seen, pub)
 
 				pc := doc.PublicCerts[i]
-				if pc.KID != want[i] {
-					t.Errorf("public_certs[%d].kid %q, want %q", i, pc.KID, want[i])
+				if pc.KID != listed[i] {
+					t.Errorf("public_certs[%d].kid %q, want %q", i, pc.KID, listed[i])
 				}
 				if cp := certPublicKey(t, pc.KID, pc.Cert); !cp.Equal(pub) || !cp.Equal(srv.PublicKey(pc.KID)) {
 					t.Errorf("public_certs[%d]: certificate key differs from the JWK or srv.PublicKey", i)
@@ -347,7 +362,7 @@ func TestCertsDocument(t *testing.T) {
 			if doc.PublicCert == nil {
 				t.Fatal("no public_cert")
 			}
-			if doc.PublicCert.KID != want[0] || doc.PublicCert.Cert != doc.PublicCerts[0].Cert {
+			if doc.PublicCert.KID != want[0] || doc.PublicCert.Cert != doc.PublicCerts[len(want)-1].Cert {
 				t.Errorf("public_cert is kid %q, want the current key %q with its certificate", doc.PublicCert.KID, want[0])
 			}
 			if cp := certPublicKey(t, doc.PublicCert.KID, doc.PublicCert.Cert); !cp.Equal(srv.PublicKey(want[0])) {
@@ -553,9 +568,13 @@ func TestServiceTokenDefaults(t *testing.T) {
 			before := time.Now().Unix()
 			p := parseJWT(t, tt.mint())
 			after := time.Now().Unix()
-			want := []string{"aud", "common_name", "exp", "iat", "iss", "nbf", "sub"}
+			// Cloudflare's service-token sample: type app, an empty sub, no nbf.
+			want := []string{"aud", "common_name", "exp", "iat", "iss", "sub", "type"}
 			if got := sortedKeys(p.claims); !slices.Equal(got, want) {
-				t.Errorf("claims %q, want exactly %q (no email, type or identity_nonce)", got, want)
+				t.Errorf("claims %q, want exactly %q (no email, nbf or identity_nonce)", got, want)
+			}
+			if p.claims["type"] != "app" {
+				t.Errorf("type %v, want app", p.claims["type"])
 			}
 			cn, _ := p.claims["common_name"].(string)
 			if tt.wantCN == "" && !clientIDShape.MatchString(cn) {
@@ -574,8 +593,8 @@ func TestServiceTokenDefaults(t *testing.T) {
 				t.Errorf("aud %s, want %s", p.rawClaims["aud"], want)
 			}
 			iat := unixClaim(t, p.claims, "iat")
-			if iat < before-2 || iat > after+2 || unixClaim(t, p.claims, "nbf") != iat || unixClaim(t, p.claims, "exp") != iat+3600 {
-				t.Errorf("iat/nbf/exp = %v/%v/%v, want now/now/now+1h", p.claims["iat"], p.claims["nbf"], p.claims["exp"])
+			if iat < before-2 || iat > after+2 || unixClaim(t, p.claims, "exp") != iat+3600 {
+				t.Errorf("iat/exp = %v/%v, want now/now+1h", p.claims["iat"], p.claims["exp"])
 			}
 		})
 	}
@@ -741,10 +760,10 @@ func TestRotateAndRemoveKeys(t *testing.T) {
 		return kids
 	}
 	initial := srv.KeyIDs()
-	if len(initial) != 1 || initial[0] == "" {
-		t.Fatalf("a new server publishes %q, want one key", initial)
+	if len(initial) != 2 || initial[0] == "" || initial[1] == "" || initial[0] != srv.CurrentKeyID() {
+		t.Fatalf("a new server publishes %q, want two keys, the current one (%q) first", initial, srv.CurrentKeyID())
 	}
-	k0 := initial[0]
+	k0, kPrev := initial[0], initial[1]
 	var k1, k2, k3, k4, k5 string
 
 	steps := []struct {
@@ -781,8 +800,8 @@ func TestRotateAndRemoveKeys(t *testing.T) {
 			if got := srv.KeyIDs(); !slices.Equal(got, want) {
 				t.Fatalf("KeyIDs() = %q, want %q", got, want)
 			}
-			if got := publishedKIDs(t); !slices.Equal(got, want) {
-				t.Fatalf("certs document lists %q, want %q", got, want)
+			if got := publishedKIDs(t); !slices.Equal(got, reversed(want)) {
+				t.Fatalf("certs document lists %q, want %q (current last)", got, reversed(want))
 			}
 			if got := srv.CurrentKeyID(); got != signer {
 				t.Errorf("CurrentKeyID() = %q, want %q", got, signer)
@@ -793,7 +812,7 @@ func TestRotateAndRemoveKeys(t *testing.T) {
 			}
 		})
 	}
-	all := []string{k0, k1, k2, k3, k4, k5}
+	all := []string{kPrev, k0, k1, k2, k3, k4, k5}
 	t.Run("distinct kids", func(t *testing.T) {
 		if len(slices.Compact(slices.Sorted(slices.Values(all)))) != len(all) {
 			t.Fatalf("kids repeat: %q", all)
@@ -925,9 +944,13 @@ func TestGetIdentityUser(t *testing.T) {
 		name  string
 		check func(t *testing.T)
 	}{
-		{"id and user_uuid are the token's sub", func(t *testing.T) {
-			if doc["id"] != claims["sub"] || doc["user_uuid"] != claims["sub"] {
-				t.Errorf("id %v, user_uuid %v, want sub %v", doc["id"], doc["user_uuid"], claims["sub"])
+		{"user_uuid is the token's sub, id the provider's subject", func(t *testing.T) {
+			if doc["user_uuid"] != claims["sub"] {
+				t.Errorf("user_uuid %v, want sub %v", doc["user_uuid"], claims["sub"])
+			}
+			// Google's subject is a number of 21 digits.
+			if id, _ := doc["id"].(string); id == claims["sub"] || !regexp.MustCompile(`^[1-9][0-9]{20}$`).MatchString(id) {
+				t.Errorf("id %v, want Google's numeric subject, not sub %v", doc["id"], claims["sub"])
 			}
 		}},
 		{"name and email", func(t *testing.T) {
@@ -949,8 +972,8 @@ func TestGetIdentityUser(t *testing.T) {
 					t.Errorf("groups[%d] fields %q, want email id name", i, got)
 				}
 				id, _ := g["id"].(string)
-				if g["name"] != name || g["email"] != name+"@example.com" || !uuidShape.MatchString(id) {
-					t.Errorf("groups[%d] = %v, want name %s, email %s@example.com, a UUID id", i, g, name, name)
+				if g["name"] != name || g["email"] != name+"@example.com" || !googleGroupID.MatchString(id) {
+					t.Errorf("groups[%d] = %v, want name %s, email %s@example.com, a Google group id", i, g, name, name)
 				}
 				groupID[name] = id
 			}
@@ -1104,11 +1127,11 @@ func TestGetIdentityOverrides(t *testing.T) {
 				t.Errorf("custom %#v, want {dept: eng}", doc["custom"])
 			}
 		}},
-		{"Subject sets id", func() string {
+		{"Subject sets user_uuid, not id", func() string {
 			return srv.Mint(accesstest.Token{Email: "a@x.com", Subject: "sub-1"})
 		}, func(t *testing.T, doc, _ map[string]any) {
-			if doc["id"] != "sub-1" || doc["user_uuid"] != "sub-1" {
-				t.Errorf("id %v user_uuid %v, want sub-1", doc["id"], doc["user_uuid"])
+			if doc["id"] == "sub-1" || doc["id"] == "" || doc["user_uuid"] != "sub-1" {
+				t.Errorf("id %v user_uuid %v, want the provider's id and sub-1", doc["id"], doc["user_uuid"])
 			}
 		}},
 		{"service token", func() string { return srv.ServiceToken("") }, func(t *testing.T, doc, claims map[string]any) {

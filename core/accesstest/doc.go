@@ -11,6 +11,18 @@
 //	…
 //	req.Header.Set("Cf-Access-Jwt-Assertion", srv.User("ann@example.com", "admins"))
 //
+// What it serves has the shapes production has, so that code passing its tests does not
+// fail against Cloudflare: two published keys with the current one listed last, service
+// tokens of type "app" with no nbf, and get-identity documents of the identity provider the
+// user signed in with ([IdP]): the provider's own subject as "id" (the token's sub is
+// "user_uuid"), groups as that provider delivers them, or none at all for one-time PIN.
+// User mints for the server's provider (GoogleWorkspace unless [WithIdP] says otherwise);
+// UserFrom for any other:
+//
+//	srv.UserFrom(accesstest.EntraID, "ann@example.com", "admins") // groups {id, name}, no e-mail
+//	srv.UserFrom(accesstest.SAML, "ann@example.com", "admins")    // saml_attributes.groups
+//	srv.UserFrom(accesstest.OneTimePIN, "ann@example.com")        // no name, groups or amr
+//
 // It can also rotate and withdraw keys as Cloudflare does, count the requests each endpoint
 // receives, and misbehave on demand (see [Fault]), so that outages can be tested too.
 // Nothing here is meant for production: keys are generated per server and held in memory.

@@ -35,9 +35,11 @@ type Server struct {
 	closing chan struct{}
 	once    sync.Once
 
+	idp IdP // of users minted without Token.IdP; "" is GoogleWorkspace
+
 	mu         sync.Mutex
 	current    *signingKey             // signs new tokens, published or not
-	published  []*signingKey           // the key set served, current first
+	published  []*signingKey           // the key set, current first (served the other way round)
 	all        map[string]*signingKey  // every key this server ever had, by kid
 	identities map[string]identityInfo // by identity_nonce
 	faults     [2]Fault                // by endpoint
@@ -59,17 +61,45 @@ const (
 	identityEndpoint
 )
 
-// NewServer starts a fake team domain with one signing key. Close it when done, for instance
-// with t.Cleanup(srv.Close). Like httptest.NewServer, it panics if it cannot listen.
-func NewServer() *Server {
+// Option configures NewServer.
+type Option interface{ apply(*Server) }
+
+type optionFunc func(*Server)
+
+func (f optionFunc) apply(s *Server) { f(s) }
+
+// WithIdP makes idp the identity provider of the users minted without Token.IdP, by User
+// and Mint, so that a whole test runs against one provider's shape. The default is
+// GoogleWorkspace. An IdP not listed in IdPs gets GoogleWorkspace's shape under its own
+// idp.type.
+func WithIdP(idp IdP) Option { return optionFunc(func(s *Server) { s.idp = idp }) }
+
+// NewServer starts a fake team domain. Like Access, it publishes two signing keys: the
+// current one, which signs new tokens, and the previous one, still valid for the tokens it
+// signed; Cloudflare lists the current key last (see KeyIDs). Close the server when done,
+// for instance with t.Cleanup(srv.Close). Like httptest.NewServer, it panics if it cannot
+// listen.
+func NewServer(opts ...Option) *Server {
 	s := &Server{
 		AUD:        randomHex(32),
 		closing:    make(chan struct{}),
 		all:        make(map[string]*signingKey),
 		identities: make(map[string]identityInfo),
 	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(s)
+		}
+	}
+	var previous *signingKey
+	generated := make(chan struct{})
+	go func() { // two RSA keys cost a tenth of a second each: make them side by side
+		defer close(generated)
+		previous = s.newKey()
+	}()
 	s.current = s.newKey()
-	s.published = []*signingKey{s.current}
+	<-generated
+	s.published = []*signingKey{s.current, previous}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /cdn-cgi/access/certs", s.serveCerts)
 	mux.HandleFunc("GET /cdn-cgi/access/get-identity", s.serveIdentity)
@@ -119,14 +149,18 @@ func (s *Server) RemoveKey(kid string) {
 }
 
 // CurrentKeyID returns the kid of the key that signs new tokens. It is normally the first of
-// KeyIDs, unless RemoveKey took it out of the published set.
+// KeyIDs (and the last of the certs document), unless RemoveKey took it out of the published
+// set.
 func (s *Server) CurrentKeyID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.current.kid
 }
 
-// KeyIDs returns the kids of the published set, current first.
+// KeyIDs returns the kids of the published set, current first. The certs document lists
+// them the other way round, as Cloudflare's does: the current key, which is also
+// public_cert, comes last, so that code which takes the first key instead of the one its
+// token's kid names fails its tests as it would fail in production.
 func (s *Server) KeyIDs() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -173,8 +207,10 @@ func selfSigned(priv *rsa.PrivateKey) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 }
 
-// certsDocument is the key set in Cloudflare's shape: JWKs under "keys", and the same keys
-// as PEM certificates under "public_cert" (the current one) and "public_certs".
+// certsDocument is the key set in Cloudflare's shape (the sample of its "Validate JWTs"
+// page): JWKs under "keys", and the same keys as PEM certificates under "public_certs",
+// the previous key first and the current one last, and the current one again under
+// "public_cert".
 func (s *Server) certsDocument() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,7 +231,7 @@ func (s *Server) certsDocument() []byte {
 		PublicCert  *cert  `json:"public_cert,omitempty"`
 		PublicCerts []cert `json:"public_certs"`
 	}{Keys: []jwk{}, PublicCerts: []cert{}}
-	for _, k := range s.published {
+	for _, k := range slices.Backward(s.published) {
 		pub := k.priv.PublicKey
 		doc.Keys = append(doc.Keys, jwk{
 			KID: k.kid, KTY: "RSA", ALG: "RS256", USE: "sig",
@@ -204,8 +240,8 @@ func (s *Server) certsDocument() []byte {
 		})
 		doc.PublicCerts = append(doc.PublicCerts, cert{KID: k.kid, Cert: k.cert})
 	}
-	if len(doc.PublicCerts) > 0 {
-		doc.PublicCert = &doc.PublicCerts[0]
+	if n := len(doc.PublicCerts); n > 0 {
+		doc.PublicCert = &doc.PublicCerts[n-1]
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {

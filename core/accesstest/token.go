@@ -1,6 +1,7 @@
 package accesstest
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -10,26 +11,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"strings"
 	"time"
 )
 
-// Token describes a token to mint. Every zero field takes a realistic default, so that
-// Token{Email: "ann@example.com"} is a valid user token and Token{CommonName: "….access"} a
-// valid service token. To produce a broken token, set a field to a wrong value, list claims
-// in Omit, or override anything through Claims.
+// Token describes a token to mint. Every zero field takes the default Access itself would
+// use, so that Token{Email: "ann@example.com"} is a valid user token and
+// Token{CommonName: "….access"} a valid service token, each of the shape Access issues
+// (Cloudflare's application-token reference): a user token has sub, email, type "app",
+// identity_nonce and nbf; a service token has type "app", an empty sub, common_name, and no
+// nbf, email or identity_nonce. To produce a broken token, set a field to a wrong value,
+// list claims in Omit, or override anything through Claims.
 type Token struct {
 	Email      string   // the user's e-mail; empty for a service token
-	Subject    string   // sub; default: a stable UUID derived from Email ("" for a service token)
+	Subject    string   // sub, also get-identity's user_uuid; default: a stable UUID derived from Email ("" for a service token)
 	CommonName string   // common_name: set it (and leave Email empty) for a service token
 	Audience   []string // aud; default: the server's AUD (minted as an array, as Access does)
 	Issuer     string   // iss; default: the server's URL
 
 	IssuedAt  time.Time // iat; default: now
-	NotBefore time.Time // nbf; default: IssuedAt
+	NotBefore time.Time // nbf; default: IssuedAt for a user token, absent for a service token
 	ExpiresAt time.Time // exp; default: IssuedAt + 1 h
 
-	Type          string         // type; default "app" for a user token, absent for a service token
+	Type          string         // type; default "app"
 	Country       string         // country; absent by default
 	IdentityNonce string         // identity_nonce; default: random for a user token
 	Custom        map[string]any // the "custom" claim (SAML/OIDC attributes); absent by default
@@ -45,9 +48,17 @@ type Token struct {
 	// Default: the current key.
 	KeyID string
 
-	// Groups are the identity-provider groups get-identity reports for this token, as
-	// {id, name, email} objects.
+	// IdP is the identity provider the user signed in with, which decides the shape of their
+	// get-identity document (see IdP). Default: the server's (WithIdP), GoogleWorkspace
+	// unless set.
+	IdP IdP
+	// Groups are the user's identity-provider groups, as IdP reports them: {id, name, email}
+	// objects in get-identity's "groups" for GoogleWorkspace, {id, name} for Okta, EntraID
+	// and GitHub, the "groups" attribute for SAML and OIDC; OneTimePIN users have none.
 	Groups []string
+	// Attributes are the SAML attributes (IdP SAML, get-identity's saml_attributes) or OIDC
+	// claims (any other IdP, oidc_fields) that Access passes on, over the provider's own.
+	Attributes map[string]any
 	// Identity is merged over the get-identity document of this token; a nil value removes a
 	// field. Use it for string groups ({"groups": []string{…}}) or custom identity fields.
 	Identity map[string]any
@@ -69,9 +80,16 @@ func identityRef(claims map[string]any) string {
 	return ""
 }
 
-// User mints a token for the user email, valid for an hour; get-identity will report groups.
+// User mints a token for the user email, valid for an hour; get-identity will report groups,
+// in the shape of the server's identity provider (GoogleWorkspace unless WithIdP says).
 func (s *Server) User(email string, groups ...string) string {
 	return s.Mint(Token{Email: email, Groups: groups})
+}
+
+// UserFrom mints a token for the user email who signed in with idp, valid for an hour;
+// get-identity will report groups as that provider delivers them.
+func (s *Server) UserFrom(idp IdP, email string, groups ...string) string {
+	return s.Mint(Token{Email: email, Groups: groups, IdP: idp})
 }
 
 // ServiceToken mints a token for the service token clientID, valid for an hour. An empty
@@ -90,11 +108,11 @@ func (s *Server) Mint(t Token) string {
 	now := time.Now()
 	iat := orTime(t.IssuedAt, now)
 	claims := map[string]any{
-		"iss": orString(t.Issuer, s.URL),
-		"aud": t.Audience,
-		"iat": iat.Unix(),
-		"nbf": orTime(t.NotBefore, iat).Unix(),
-		"exp": orTime(t.ExpiresAt, iat.Add(time.Hour)).Unix(),
+		"iss":  orString(t.Issuer, s.URL),
+		"aud":  t.Audience,
+		"iat":  iat.Unix(),
+		"exp":  orTime(t.ExpiresAt, iat.Add(time.Hour)).Unix(),
+		"type": orString(t.Type, "app"),
 	}
 	if len(t.Audience) == 0 {
 		claims["aud"] = []string{s.AUD}
@@ -102,12 +120,14 @@ func (s *Server) Mint(t Token) string {
 	if service {
 		claims["sub"] = t.Subject
 		claims["common_name"] = t.CommonName
-		setIf(claims, "type", t.Type)
+		if !t.NotBefore.IsZero() {
+			claims["nbf"] = t.NotBefore.Unix()
+		}
 		setIf(claims, "identity_nonce", t.IdentityNonce)
 	} else {
 		claims["sub"] = orString(t.Subject, stableUUID(t.Email))
 		claims["email"] = t.Email
-		claims["type"] = orString(t.Type, "app")
+		claims["nbf"] = orTime(t.NotBefore, iat).Unix()
 		claims["identity_nonce"] = orString(t.IdentityNonce, randomHex(8))
 		setIf(claims, "common_name", t.CommonName)
 	}
@@ -145,16 +165,20 @@ func (s *Server) sign(kid string, claims map[string]any) string {
 	return signWith(key, b64(header)+"."+b64(mustJSON(claims)))
 }
 
-// identityDocument builds what get-identity answers for this token, in Cloudflare's shape.
+// identityDocument builds what get-identity answers for this token, in Cloudflare's shape:
+// the fields of the application-token reference's table common to every user, then those of
+// the user's identity provider (userIdentity).
 func (s *Server) identityDocument(t Token, claims map[string]any, service bool) []byte {
 	doc := map[string]any{
 		"iat":                  claims["iat"],
-		"ip":                   "127.0.0.1",
+		"ip":                   "203.0.113.7",
 		"auth_status":          "NONE",
+		"common_name":          "",
 		"is_warp":              false,
 		"is_gateway":           false,
 		"version":              2,
 		"account_id":           stableHex("account:" + s.URL),
+		"device_id":            "",
 		"device_sessions":      map[string]any{},
 		"service_token_id":     "",
 		"service_token_status": false,
@@ -165,27 +189,14 @@ func (s *Server) identityDocument(t Token, claims map[string]any, service bool) 
 		doc["service_token_status"] = true
 	} else {
 		sub, _ := claims["sub"].(string)
-		name, domain, _ := strings.Cut(t.Email, "@")
-		groups := make([]map[string]string, 0, len(t.Groups))
-		for _, g := range t.Groups {
-			groups = append(groups, map[string]string{
-				"id":    stableUUID("group:" + g),
-				"name":  g,
-				"email": g + "@" + orString(domain, "example.com"),
-			})
-		}
-		doc["id"] = sub
 		doc["user_uuid"] = sub
-		doc["name"] = name
 		doc["email"] = t.Email
-		doc["groups"] = groups
-		doc["amr"] = []string{"pwd"}
-		doc["idp"] = map[string]string{"id": stableUUID("idp:" + s.URL), "type": "onetimepin"}
 		doc["geo"] = map[string]string{"country": orString(t.Country, "US")}
-		doc["common_name"] = ""
+		doc["devicePosture"] = map[string]any{}
 		if t.Custom != nil {
 			doc["custom"] = t.Custom
 		}
+		userIdentity(doc, cmp.Or(t.IdP, s.idp, GoogleWorkspace), t)
 	}
 	for k, v := range t.Identity {
 		if v == nil {

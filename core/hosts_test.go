@@ -1,0 +1,322 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+)
+
+// The two applications of one origin: a wiki every employee may use, and an admin console.
+const (
+	wikiAUD   = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"
+	adminAUD  = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+	tenantAUD = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"
+)
+
+// twoApps is srv's configuration for an origin that serves the wiki and the admin console,
+// and per-tenant hosts under a wildcard.
+func twoApps(srv *accesstest.Server, clk *clock) core.Config {
+	cfg := testConfig(srv, clk)
+	cfg.Audiences = nil
+	cfg.HostAudiences = map[string][]string{
+		"wiki.example.com":     {wikiAUD},
+		"admin.example.com":    {adminAUD},
+		"*.tenant.example.com": {tenantAUD},
+	}
+	return cfg
+}
+
+func tokenFor(srv *accesstest.Server, aud string) string {
+	return srv.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{aud}})
+}
+
+func TestHostAudiencesConfig(t *testing.T) {
+	srv := newServer(t)
+	for _, tc := range []struct {
+		name    string
+		hosts   map[string][]string
+		global  []string
+		unbound bool
+		want    string // in the error; "" for a valid configuration
+	}{
+		{"one host", map[string][]string{"a.example.com": {"x"}}, nil, false, ""},
+		{"upper case and a trailing dot", map[string][]string{"A.Example.COM.": {"x"}}, nil, false, ""},
+		{"wildcard", map[string][]string{"*.example.com": {"x"}}, nil, false, ""},
+		{"one AUD on two hosts (one application, two host names)", map[string][]string{"a.example.com": {"x"}, "b.example.com": {"x"}}, nil, false, ""},
+		{"two AUDs on one host (applications split by path)", map[string][]string{"a.example.com": {"x", "y"}}, nil, false, ""},
+		{"fallback to Audiences", map[string][]string{"a.example.com": {"x"}}, []string{"g"}, true, ""},
+		{"nothing at all", map[string][]string{}, nil, false, "no audience"},
+		{"empty AUD list", map[string][]string{"a.example.com": {}}, nil, false, "no audience"},
+		{"blank AUD", map[string][]string{"a.example.com": {" "}}, nil, false, "audience is empty"},
+		{"AUD with white space", map[string][]string{"a.example.com": {"x\n"}}, nil, false, "white space"},
+		{"port", map[string][]string{"a.example.com:8443": {"x"}}, nil, false, "no port"},
+		{"scheme", map[string][]string{"https://a.example.com": {"x"}}, nil, false, "no scheme"},
+		{"path", map[string][]string{"a.example.com/admin": {"x"}}, nil, false, "no scheme, path"},
+		{"IPv4 address", map[string][]string{"192.0.2.1": {"x"}}, nil, false, "IP address"},
+		{"IPv6 address", map[string][]string{"[2001:db8::1]": {"x"}}, nil, false, "IPv6"},
+		{"bare IPv6 address", map[string][]string{"2001:db8::1": {"x"}}, nil, false, "port"},
+		{"empty host", map[string][]string{"": {"x"}}, nil, false, "not a host name"},
+		{"white space", map[string][]string{" a.example.com": {"x"}}, nil, false, "not a host name"},
+		{"underscore", map[string][]string{"a_b.example.com": {"x"}}, nil, false, "not a host name"},
+		{"wildcard inside", map[string][]string{"a.*.example.com": {"x"}}, nil, false, "wildcard"},
+		{"wildcard without a dot", map[string][]string{"*example.com": {"x"}}, nil, false, "wildcard"},
+		{"Kelvin sign, which lower-cases to k", map[string][]string{"\u212a.example.com": {"x"}}, nil, false, "ASCII"},
+		{"listed twice", map[string][]string{"a.example.com": {"x"}, "A.example.com.": {"y"}}, nil, false, "twice"},
+		{"fallback without Audiences", map[string][]string{"a.example.com": {"x"}}, nil, true, "Audiences is empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(srv, nil)
+			cfg.Audiences, cfg.HostAudiences, cfg.UnboundHostsUseAudiences = tc.global, tc.hosts, tc.unbound
+			cfg.StartupWait = -1
+			_, err := core.NewVerifier(cfg)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("NewVerifier: %v", err)
+			case tc.want != "" && (!errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("NewVerifier error = %v, want ErrConfig mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestHostAudiencesAudiences(t *testing.T) {
+	srv := newServer(t)
+	cfg := twoApps(srv, nil)
+	cfg.Audiences = []string{"global"}
+	v := newVerifier(t, cfg)
+	// Verify, which knows no host, accepts a token of any application of the origin.
+	want := []string{"global", tenantAUD, adminAUD, wikiAUD} // global first, then by host name
+	if got := v.Audiences(); !slices.Equal(got, want) {
+		t.Errorf("Audiences() = %q, want %q", got, want)
+	}
+	for _, aud := range want {
+		if _, err := v.Verify(context.Background(), tokenFor(srv, aud)); err != nil {
+			t.Errorf("Verify(token for %s): %v", aud, err)
+		}
+	}
+	_, err := v.Verify(context.Background(), tokenFor(srv, "another-team-app"))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonAudience)
+}
+
+// TestHostMatching runs each Host header a request may carry against the bindings, through
+// VerifyHost and through the guard, cold and with the token cached.
+func TestHostMatching(t *testing.T) {
+	srv := newServer(t)
+	strict := newVerifier(t, twoApps(srv, nil))
+	cfg := twoApps(srv, nil)
+	cfg.Audiences = []string{wikiAUD}
+	cfg.UnboundHostsUseAudiences = true
+	lenient := newVerifier(t, cfg)
+	wiki, admin, tenant := tokenFor(srv, wikiAUD), tokenFor(srv, adminAUD), tokenFor(srv, tenantAUD)
+
+	for _, tc := range []struct {
+		host   string
+		token  string
+		strict core.Reason // "" allowed
+		// lenient is the answer with Audiences {wiki} for unbound hosts.
+		lenient core.Reason
+	}{
+		{"admin.example.com", admin, "", ""},
+		{"admin.example.com", wiki, core.ReasonHostAudience, core.ReasonHostAudience},
+		{"wiki.example.com", wiki, "", ""},
+		{"wiki.example.com", admin, core.ReasonHostAudience, core.ReasonHostAudience},
+		{"ADMIN.Example.com", admin, "", ""},
+		{"ADMIN.Example.com", wiki, core.ReasonHostAudience, core.ReasonHostAudience},
+		{"admin.example.com.", admin, "", ""},
+		{"admin.example.com:8443", admin, "", ""},
+		{"admin.example.com.:443", wiki, core.ReasonHostAudience, core.ReasonHostAudience},
+		{"acme.tenant.example.com", tenant, "", ""},
+		{"acme.tenant.example.com", admin, core.ReasonHostAudience, core.ReasonHostAudience},
+		{"Acme.Tenant.Example.Com:443", tenant, "", ""},
+		{"tenant.example.com", tenant, core.ReasonUnboundHost, core.ReasonHostAudience},     // the wildcard covers one label more
+		{"a.b.tenant.example.com", tenant, core.ReasonUnboundHost, core.ReasonHostAudience}, // … and no more
+		{"example.com", wiki, core.ReasonUnboundHost, ""},
+		{"other.example.org", wiki, core.ReasonUnboundHost, ""},
+		{"other.example.org", admin, core.ReasonUnboundHost, core.ReasonHostAudience},
+		{"203.0.113.9", wiki, core.ReasonUnboundHost, ""}, // the origin reached by its address
+		{"203.0.113.9:80", admin, core.ReasonUnboundHost, core.ReasonHostAudience},
+		{"[2001:db8::1]:443", wiki, core.ReasonUnboundHost, ""},
+		{"[2001:db8::1]", admin, core.ReasonUnboundHost, core.ReasonHostAudience},
+		{"localhost", wiki, core.ReasonUnboundHost, ""},
+		// Not host names: refused whatever the fallback says.
+		{"", wiki, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"admin.example.com:", admin, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"admin.example.com:http", admin, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"admin.example.com:99999", admin, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"admin.example.com..", admin, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"admin example.com", admin, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"admin.example.com/x", admin, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"user@admin.example.com", admin, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"\u212a.example.com", wiki, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"[2001:db8::1", wiki, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"[example.com]", wiki, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{"2001:db8::1", wiki, core.ReasonUnboundHost, core.ReasonUnboundHost},
+		{strings.Repeat("a.", 140) + "com", wiki, core.ReasonUnboundHost, core.ReasonUnboundHost},
+	} {
+		for _, mode := range []struct {
+			name string
+			v    *core.Verifier
+			want core.Reason
+		}{{"strict", strict, tc.strict}, {"lenient", lenient, tc.lenient}} {
+			aud := map[string]string{wiki: "wiki", admin: "admin", tenant: "tenant"}[tc.token]
+			t.Run(mode.name+"/"+aud+"@"+tc.host, func(t *testing.T) {
+				g := newGuard(t, mode.v)
+				for _, round := range []string{"cold", "cached"} {
+					_, err := mode.v.VerifyHost(context.Background(), tc.token, tc.host)
+					r := httptest.NewRequest("GET", "/", nil)
+					r.Host = tc.host
+					r.Header.Set(core.HeaderName, tc.token)
+					d := g.Check(context.Background(), core.HTTPRequest(r))
+					if mode.want == "" {
+						if err != nil || !d.Allowed() || d.Caller.Claims.Email != "ann@example.com" {
+							t.Fatalf("%s: VerifyHost = %v, Check = %+v; want allowed", round, err, d.Err)
+						}
+						continue
+					}
+					wantCode(t, err, core.CodeInvalidToken, mode.want)
+					wantCode(t, d.Err, core.CodeInvalidToken, mode.want)
+					if d.Allowed() || d.Caller != nil || d.Response().Status != http.StatusUnauthorized {
+						t.Fatalf("%s: decision %+v, want a 401 with no caller", round, d)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestHostAudiencesThroughServer is the case HostAudiences exists for, over real HTTP: the
+// origin serves the wiki and the admin console, and is reached directly, bypassing Access,
+// with a wiki token and the admin console's Host.
+func TestHostAudiencesThroughServer(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, twoApps(srv, nil))
+	origin := httptest.NewServer(guarded(newGuard(t, v, core.WithLoginRedirect()), http.HandlerFunc(echoCaller)))
+	t.Cleanup(origin.Close)
+	wiki, admin := tokenFor(srv, wikiAUD), tokenFor(srv, adminAUD)
+
+	for _, tc := range []struct {
+		name   string
+		host   string
+		token  string
+		status int
+		code   string
+	}{
+		{"wiki token on the wiki", "wiki.example.com", wiki, 200, ""},
+		{"admin token on the console", "admin.example.com", admin, 200, ""},
+		{"wiki token on the console", "admin.example.com", wiki, 401, "invalid_token"},
+		{"wiki token on the console, again (cached)", "admin.example.com", wiki, 401, "invalid_token"},
+		{"wiki token on the console's address", origin.Listener.Addr().String(), wiki, 401, "invalid_token"},
+		{"admin token on an unknown host", "intranet.example.com", admin, 401, "invalid_token"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := getWith(t, origin.URL, tc.host, map[string]string{core.HeaderName: tc.token})
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			}
+			if tc.code != "" && !strings.Contains(string(body), `"error":"`+tc.code+`"`) {
+				t.Errorf("body %s, want %s", body, tc.code)
+			}
+			if tc.code == "" && !strings.Contains(string(body), "ann@example.com") {
+				t.Errorf("body %s, want the caller", body)
+			}
+		})
+	}
+
+	// A browser sent to log in goes to the login page of the application of the host it asked
+	// for, with that application's AUD as kid.
+	for host, aud := range map[string]string{"wiki.example.com": wikiAUD, "admin.example.com": adminAUD, "acme.tenant.example.com": tenantAUD} {
+		resp := getWith(t, origin.URL+"/page?x=1", host, map[string]string{"Sec-Fetch-Mode": "navigate"})
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || err != nil {
+			t.Fatalf("%s: status %d, Location %q", host, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if loc.Path != "/cdn-cgi/access/login/"+host || loc.Query().Get("kid") != aud || loc.Query().Get("redirect_url") != "/page?x=1" {
+			t.Errorf("%s: Location %s, want the login of %s with kid %s", host, loc, host, aud)
+		}
+	}
+	// No application serves an unbound host: no login page to send the browser to.
+	resp := getWith(t, origin.URL, "intranet.example.com", map[string]string{"Sec-Fetch-Mode": "navigate"})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("navigation to an unbound host: status %d, want 401", resp.StatusCode)
+	}
+}
+
+func TestLoginURLPerHost(t *testing.T) {
+	srv := newServer(t)
+	strict := newVerifier(t, twoApps(srv, nil))
+	cfg := twoApps(srv, nil)
+	cfg.Audiences = []string{"global-1", "global-2"}
+	cfg.UnboundHostsUseAudiences = true
+	lenient := newVerifier(t, cfg)
+	for _, tc := range []struct {
+		v       *core.Verifier
+		host    string
+		wantKid string // "" for an error
+	}{
+		{strict, "wiki.example.com", wikiAUD},
+		{strict, "Admin.Example.com:8443", adminAUD},
+		{strict, "x.tenant.example.com", tenantAUD},
+		{strict, "intranet.example.com", ""},
+		{strict, "203.0.113.9", ""},
+		{lenient, "admin.example.com", adminAUD},
+		{lenient, "intranet.example.com", "global-1"},
+		{lenient, "bad host", ""},
+	} {
+		u, err := tc.v.LoginURL(tc.host, "/")
+		if tc.wantKid == "" {
+			if err == nil {
+				t.Errorf("LoginURL(%q) = %q, want an error", tc.host, u)
+			}
+			continue
+		}
+		parsed, perr := url.Parse(u)
+		if err != nil || perr != nil || parsed.Query().Get("kid") != tc.wantKid {
+			t.Errorf("LoginURL(%q) = %q, %v; want kid %s", tc.host, u, err, tc.wantKid)
+		}
+	}
+}
+
+// TestHostCheckOnCachedToken: the cache is keyed by token, so a token verified on its own
+// host must not be let in on another from the cache.
+func TestHostCheckOnCachedToken(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	g := newGuard(t, newVerifier(t, twoApps(srv, clk)))
+	wiki := tokenFor(srv, wikiAUD)
+	check := func(host string) core.Decision {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Host = host
+		r.Header.Set(core.HeaderName, wiki)
+		return g.Check(context.Background(), core.HTTPRequest(r))
+	}
+	var events []core.Event
+	g = newGuard(t, g.Verifier(), core.WithObserver(func(e core.Event) { events = append(events, e) }))
+	if d := check("wiki.example.com"); !d.Allowed() {
+		t.Fatalf("wiki: %v", d.Err)
+	}
+	for range 3 {
+		d := check("admin.example.com")
+		wantCode(t, d.Err, core.CodeInvalidToken, core.ReasonHostAudience)
+	}
+	if len(events) != 4 || events[0].TokenCached || !events[1].TokenCached || events[1].Reason != core.ReasonHostAudience {
+		t.Errorf("events %+v, want the refusals on the admin host to come from the cache", events)
+	}
+	if events[1].Subject != "ann@example.com" {
+		t.Errorf("refusal event subject %q, want who tried the token on the wrong host", events[1].Subject)
+	}
+	clk.Advance(time.Minute)
+	if d := check("wiki.example.com"); !d.Allowed() {
+		t.Fatalf("wiki after a refusal elsewhere: %v", d.Err)
+	}
+}
