@@ -109,3 +109,13 @@ func eventually(t testing.TB, what string, cond func() bool) {
 func slogTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// captureDefaultLog points slog.Default at a buffer until the test ends.
+func captureDefaultLog(t *testing.T) *logBuffer {
+	t.Helper()
+	var logs logBuffer
+	old := slog.Default()
+	slog.SetDefault(slogTo(&logs))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return &logs
+}

@@ -23,14 +23,17 @@ type Decision struct {
 // Allowed reports whether the request may proceed.
 func (d Decision) Allowed() bool { return d.Err == nil && d.Caller != nil }
 
-// Status returns the HTTP status of err's code: 401 for a missing or invalid token, 403 for
-// a refusal by policy, 503 when keys or identity are unavailable.
+// Status returns the HTTP status of e's code: 401 for a missing or invalid token, 403 for
+// a refusal by policy, 500 for a misconfiguration, 503 when keys or identity are
+// unavailable (and for any other code: retrying later is the safe advice).
 func (e *Error) Status() int {
 	switch e.Code {
 	case CodeMissingToken, CodeInvalidToken:
 		return http.StatusUnauthorized
 	case CodeForbidden:
 		return http.StatusForbidden
+	case CodeMisconfigured:
+		return http.StatusInternalServerError
 	}
 	return http.StatusServiceUnavailable
 }
@@ -38,7 +41,7 @@ func (e *Error) Status() int {
 // Response is the HTTP answer to a refused request: the same status, headers and body from
 // every adapter, which only writes it in its framework's idiom.
 type Response struct {
-	Status int
+	Status int    // the HTTP status
 	Body   []byte // JSON {"error": code, "message": …}; nil for a redirect
 
 	location   string
