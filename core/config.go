@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Defaults for the zero values of [Config].
@@ -30,21 +31,26 @@ const maxBodySize = 1 << 20
 type Config struct {
 	// TeamDomain is the Zero Trust team domain, in any spelling ParseTeamDomain accepts:
 	// "myteam", "myteam.cloudflareaccess.com", "https://myteam.cloudflareaccess.com".
+	// Surrounding white space is ignored. Required.
 	TeamDomain string
 
 	// Audiences are the Application Audience (AUD) tags a token may carry; a token is accepted
 	// when its aud names at least one of them. At least one is required: an empty list is an
-	// error, never "accept any application of the team".
+	// error, never "accept any application of the team". Surrounding white space is ignored;
+	// an empty tag, or one that holds a comma, inner white space or a quote (a list passed as
+	// one string), is an error.
 	Audiences []string
 
-	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means DefaultLeeway (30 s).
+	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means DefaultLeeway (30 s);
+	// negative, or more than 10 minutes (which is no longer clock skew), is an error.
 	Leeway time.Duration
 
 	// HTTPClient makes the calls to the team domain. Nil means a client of this package's own.
 	// Redirects to any other origin are refused whatever the client's CheckRedirect says.
 	HTTPClient *http.Client
 
-	// RequestTimeout bounds each call to the team domain. Zero means DefaultRequestTimeout (5 s).
+	// RequestTimeout bounds each call to the team domain. Zero means DefaultRequestTimeout
+	// (5 s); negative is an error.
 	RequestTimeout time.Duration
 
 	// StartupWait is how long NewVerifier waits for the first key set before returning anyway.
@@ -53,12 +59,13 @@ type Config struct {
 	StartupWait time.Duration
 
 	// RefreshInterval is how old the key set may grow before it is fetched again.
-	// Zero means DefaultRefreshInterval (1 h).
+	// Zero means DefaultRefreshInterval (1 h); negative is an error.
 	RefreshInterval time.Duration
 
 	// UnknownKeyCooldown is the least time between two fetches of the key set triggered by a
 	// token whose kid is unknown (or by a request while no keys have loaded yet).
-	// Zero means DefaultUnknownKeyCooldown (10 s).
+	// Zero means DefaultUnknownKeyCooldown (10 s); negative is an error. It is also the
+	// Retry-After of every 503.
 	UnknownKeyCooldown time.Duration
 
 	// TokenCacheSize is the number of verified tokens remembered, so that a token seen again
@@ -66,8 +73,8 @@ type Config struct {
 	// a negative value turns the cache off.
 	TokenCacheSize int
 
-	// MaxTokenSize is the longest token, in bytes, that is parsed at all.
-	// Zero means DefaultMaxTokenSize (16 KiB).
+	// MaxTokenSize is the longest token, in bytes, that is parsed at all; a longer one is
+	// invalid (ReasonTooLarge). Zero means DefaultMaxTokenSize (16 KiB); negative is an error.
 	MaxTokenSize int
 
 	// IdentityCacheSize is the number of get-identity answers remembered, one per token.
@@ -77,7 +84,7 @@ type Config struct {
 
 	// IdentityTTL is how long a get-identity answer is reused; never past the token's exp.
 	// Group changes at the identity provider show after at most this long.
-	// Zero means DefaultIdentityTTL (5 min).
+	// Zero means DefaultIdentityTTL (5 min); negative is an error.
 	IdentityTTL time.Duration
 
 	// GroupsClaim, when set, names a key of the token's "custom" claim that holds the
@@ -86,11 +93,14 @@ type Config struct {
 	// from the token, with no call to get-identity; Claims.Groups holds them.
 	GroupsClaim string
 
-	// Logger receives key refresh failures and recoveries. Tokens are never logged.
-	// Nil means slog.Default().
+	// Logger receives key refresh failures and recoveries, and the misconfigurations that
+	// middleware and route requirements find (once each, at Error, with the fix). Tokens are
+	// never logged. Nil means slog.Default().
 	Logger *slog.Logger
 
-	// Now is the clock. Nil means time.Now; tests may set it.
+	// Now is the clock that token times (exp, nbf, iat) and key refreshes are measured by.
+	// Nil means time.Now. Tests may set it to move time without waiting; in production leave
+	// it nil.
 	Now func() time.Time
 }
 
@@ -133,18 +143,9 @@ func (c Config) settings() (settings, error) {
 		log:                c.Logger,
 		now:                c.Now,
 	}
-	if len(c.Audiences) == 0 {
-		return settings{}, fmt.Errorf("%w: no audience: set Audiences to the application's AUD tag(s)", ErrConfig)
+	if s.audiences, err = audiences(c.Audiences); err != nil {
+		return settings{}, err
 	}
-	for _, a := range c.Audiences {
-		if strings.TrimSpace(a) == "" {
-			return settings{}, fmt.Errorf("%w: an audience is empty", ErrConfig)
-		}
-		if a != strings.TrimSpace(a) {
-			return settings{}, fmt.Errorf("%w: audience %q has surrounding white space", ErrConfig, a)
-		}
-	}
-	s.audiences = append([]string(nil), c.Audiences...)
 
 	for _, d := range []struct {
 		name string
@@ -177,6 +178,33 @@ func (c Config) settings() (settings, error) {
 	}
 	s.client = teamClient(c.HTTPClient, team)
 	return s, nil
+}
+
+// audiences validates the AUD tags. Surrounding white space is trimmed, as ParseTeamDomain
+// trims the team domain's: a tag read from a file or an environment variable often ends in a
+// newline, and no tag can contain one. Inner white space, commas and quotes are errors: they
+// are the marks of a list passed as one string, or of quotes kept by an env file, and would
+// make every token fail with 401.
+func audiences(list []string) ([]string, error) {
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%w: no audience: set Audiences to the application's AUD tag(s)", ErrConfig)
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		t := strings.TrimSpace(a)
+		switch {
+		case t == "":
+			return nil, fmt.Errorf("%w: audience %d of %d is empty", ErrConfig, i+1, len(list))
+		case strings.Contains(t, ","):
+			return nil, fmt.Errorf("%w: audience %q contains a comma: give each AUD tag as an element of its own, not a comma-separated list in one string", ErrConfig, a)
+		case strings.ContainsFunc(t, unicode.IsSpace):
+			return nil, fmt.Errorf("%w: audience %q contains white space: give each AUD tag as an element of its own, not a list in one string", ErrConfig, a)
+		case strings.ContainsAny(t, `"'`):
+			return nil, fmt.Errorf("%w: audience %q contains a quote: an AUD tag is hex digits, without quotes", ErrConfig, a)
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 func orDefault[T comparable](v, def T) T {

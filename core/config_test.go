@@ -40,8 +40,13 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 		{"empty audience", func(c *core.Config) { c.Audiences = []string{""} }, "audience"},
 		{"white-space audience", func(c *core.Config) { c.Audiences = []string{" \t"} }, "audience"},
 		{"empty audience after a good one", func(c *core.Config) { c.Audiences = []string{srv.AUD, ""} }, "audience"},
-		{"audience with leading space", func(c *core.Config) { c.Audiences = []string{" " + srv.AUD} }, srv.AUD},
-		{"audience with trailing newline", func(c *core.Config) { c.Audiences = []string{srv.AUD + "\n"} }, srv.AUD},
+		{"comma-separated list in one audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + "," + srv.AUD} }, "comma"},
+		{"comma-separated list with spaces", func(c *core.Config) { c.Audiences = []string{srv.AUD + ", other"} }, "comma"},
+		{"space-separated list in one audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + " other"} }, "white space"},
+		{"tab inside an audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + "\tother"} }, "white space"},
+		{"quoted audience", func(c *core.Config) { c.Audiences = []string{`"` + srv.AUD + `"`} }, "quote"},
+		{"single-quoted audience", func(c *core.Config) { c.Audiences = []string{"'" + srv.AUD + "'"} }, "quote"},
+		{"team domain with a path, bare", func(c *core.Config) { c.TeamDomain = "myteam.cloudflareaccess.com/cdn-cgi/access/certs" }, "no path"},
 		{"missing team domain", func(c *core.Config) { c.TeamDomain = "" }, "team domain"},
 		{"bad team domain", func(c *core.Config) { c.TeamDomain = "myteam.example.com" }, "myteam.example.com"},
 		{"plain http team domain", func(c *core.Config) { c.TeamDomain = "http://myteam.cloudflareaccess.com" }, "http://myteam.cloudflareaccess.com"},
@@ -97,6 +102,13 @@ func TestNewVerifierValidConfigs(t *testing.T) {
 			name:     "team domain with trailing slash and spaces",
 			cfg:      core.Config{TeamDomain: " " + srv.URL + "/ ", Audiences: []string{srv.AUD}},
 			wantTeam: srv.URL, wantAuds: []string{srv.AUD}, mustVerif: true,
+		},
+		{
+			// Surrounding white space is trimmed from audiences as from the team domain: a
+			// value read from a file or an environment variable often ends in a newline.
+			name:     "audiences with surrounding white space",
+			cfg:      core.Config{TeamDomain: srv.URL, Audiences: []string{" " + srv.AUD, "other\n"}},
+			wantTeam: srv.URL, wantAuds: []string{srv.AUD, "other"}, mustVerif: true,
 		},
 		{
 			name:     "several audiences",
