@@ -58,7 +58,7 @@ func ExampleIdentity() {
 	handler := func(c *gin.Context) {
 		id, err := ginaccess.Identity(c) // get-identity, looked up once per token and cached
 		if err != nil {
-			ginaccess.AbortWithError(c, err) // 403 for a service token, 503 if Access is down
+			ginaccess.WriteError(c, err) // 403 for a service token, 503 if Access is down
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"name": id.Name, "groups": id.Groups})

@@ -44,7 +44,7 @@ func run() error {
 	api.GET("/me", func(c *gin.Context) {
 		id, err := ginaccess.Identity(c) // get-identity, once per token, cached
 		if err != nil {
-			ginaccess.AbortWithError(c, err) // 403 for a service token, 503 if Access is down
+			ginaccess.WriteError(c, err) // 403 for a service token, 503 if Access is down
 			return
 		}
 		c.JSON(http.StatusOK, id)
