@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"os/exec"
@@ -279,6 +282,46 @@ func TestConfigurationErrors(t *testing.T) {
 					t.Errorf("the error names a Go field rather than the variable:\n%s", out)
 				}
 			})
+		}
+	}
+}
+
+// TestMainShowsTheWiring: each main.go is what a user copies, so it builds the verifier
+// itself, from the environment through a core.Config, and takes from the demo package only
+// demo mode and serving.
+func TestMainShowsTheWiring(t *testing.T) {
+	allowed := map[string]bool{"StartTeam": true, "Team": true, "Listen": true, "Serve": true}
+	for _, fw := range frameworks {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(fw, "main.go"), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var newVerifier, config bool
+		env := map[string]bool{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				switch pkg, _ := n.X.(*ast.Ident); {
+				case pkg == nil:
+				case pkg.Name == "demo" && !allowed[n.Sel.Name]:
+					t.Errorf("%s/main.go uses demo.%s: only demo mode and serving belong there", fw, n.Sel.Name)
+				case pkg.Name == "core" && n.Sel.Name == "NewVerifier":
+					newVerifier = true
+				case pkg.Name == "core" && n.Sel.Name == "Config":
+					config = true
+				}
+			case *ast.BasicLit:
+				env[strings.Trim(n.Value, `"`)] = true
+			}
+			return true
+		})
+		if !newVerifier || !config {
+			t.Errorf("%s/main.go does not build a core.Config for core.NewVerifier", fw)
+		}
+		for _, name := range []string{"CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD", "ADDR", "ADMIN_GROUP"} {
+			if !env[name] {
+				t.Errorf("%s/main.go does not read %s", fw, name)
+			}
 		}
 	}
 }
