@@ -10,7 +10,7 @@ import (
 // one. An allowed request reaches next with its core.Caller in its context.Context (see
 // Caller).
 func Middleware(v *core.Verifier, opts ...Option) func(http.Handler) http.Handler {
-	cfg := middlewareConfig(opts)
+	cfg := configure(opts, Option.applyMiddleware)
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +34,7 @@ func Middleware(v *core.Verifier, opts ...Option) func(http.Handler) http.Handle
 // (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
 // answered 500 too.
 func Require(p core.Policy, opts ...RequireOption) func(http.Handler) http.Handler {
-	cfg := requireConfig(opts)
+	cfg := configure(opts, RequireOption.applyRequire)
 	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -396,10 +396,7 @@ func TestRequirementWithoutMiddleware(t *testing.T) {
 // through the Logger of the verifier that the caller came from.
 func TestMisconfiguredPolicies(t *testing.T) {
 	srv := newServer(t)
-	var logs logBuffer
-	cfg := testConfig(srv, nil)
-	cfg.Logger = slogTo(&logs)
-	v := newVerifier(t, cfg)
+	v, logs := loggingVerifier(t, srv)
 	d := newGuard(t, v).Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
 	ctx := core.ContextWithCaller(context.Background(), d.Caller)
 	defaultLogs := captureDefaultLog(t)
@@ -437,10 +434,7 @@ func TestMisconfiguredPolicies(t *testing.T) {
 // Logger (slog.Default without a verifier), and its observer sees the refusals.
 func TestMiddlewareGuardMisconfigured(t *testing.T) {
 	srv := newServer(t)
-	var logs logBuffer
-	cfg := testConfig(srv, nil)
-	cfg.Logger = slogTo(&logs)
-	v := newVerifier(t, cfg)
+	v, logs := loggingVerifier(t, srv)
 	defaultLogs := captureDefaultLog(t)
 	var events []core.Event
 	observe := core.GuardObserver(func(e core.Event) { events = append(events, e) })
@@ -452,7 +446,7 @@ func TestMiddlewareGuardMisconfigured(t *testing.T) {
 		reason core.Reason
 		log    *logBuffer
 	}{
-		{"bad policy", v, []core.GuardOption{core.GuardPolicy(core.Groups()), observe}, core.ReasonInvalidPolicy, &logs},
+		{"bad policy", v, []core.GuardOption{core.GuardPolicy(core.Groups()), observe}, core.ReasonInvalidPolicy, logs},
 		{"nil verifier", nil, []core.GuardOption{observe}, core.ReasonNoVerifier, defaultLogs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

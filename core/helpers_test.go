@@ -119,3 +119,13 @@ func captureDefaultLog(t *testing.T) *logBuffer {
 	t.Cleanup(func() { slog.SetDefault(old) })
 	return &logs
 }
+
+// loggingVerifier is a verifier of srv whose Logger writes, at every level, to the buffer
+// returned.
+func loggingVerifier(t *testing.T, srv *accesstest.Server) (*core.Verifier, *logBuffer) {
+	t.Helper()
+	var logs logBuffer
+	cfg := testConfig(srv, nil)
+	cfg.Logger = slogTo(&logs)
+	return newVerifier(t, cfg), &logs
+}

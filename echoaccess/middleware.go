@@ -15,7 +15,7 @@ const CallerKey = "cfaccess.caller"
 // one. An allowed request reaches next with its core.Caller in the request's
 // context.Context (see Caller) and in echo's store (see CallerKey).
 func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
-	cfg := middlewareConfig(opts)
+	cfg := configure(opts, Option.applyMiddleware)
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -41,7 +41,7 @@ func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
 // (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
 // answered 500 too.
 func Require(p core.Policy, opts ...RequireOption) echo.MiddlewareFunc {
-	cfg := requireConfig(opts)
+	cfg := configure(opts, RequireOption.applyRequire)
 	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

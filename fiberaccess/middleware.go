@@ -20,7 +20,7 @@ const CallerKey = "cfaccess.caller"
 // does itself: c.Locals(key, value) would put value in a variadic slice that escapes through
 // the interface call, an allocation per request for nothing.
 func Middleware(v *core.Verifier, opts ...Option) fiber.Handler {
-	cfg := middlewareConfig(opts)
+	cfg := configure(opts, Option.applyMiddleware)
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(c fiber.Ctx) error {
 		ctx, rc := c.Context(), c.RequestCtx()
@@ -46,7 +46,7 @@ func Middleware(v *core.Verifier, opts ...Option) fiber.Handler {
 // (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
 // answered 500 too.
 func Require(p core.Policy, opts ...RequireOption) fiber.Handler {
-	cfg := requireConfig(opts)
+	cfg := configure(opts, RequireOption.applyRequire)
 	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
 	return func(c fiber.Ctx) error {
 		if d := q.Check(c.Context(), request{c.RequestCtx()}); !d.Allowed() {

@@ -35,21 +35,14 @@ type sharedOption func(*config)
 func (f sharedOption) applyMiddleware(c *config) { f(c) }
 func (f sharedOption) applyRequire(c *config)    { f(c) }
 
-func middlewareConfig(opts []Option) *config {
+// configure applies opts, skipping nil ones, with apply: Option.applyMiddleware or
+// RequireOption.applyRequire.
+func configure[O comparable](opts []O, apply func(O, *config)) *config {
 	c := &config{}
+	var none O
 	for _, o := range opts {
-		if o != nil {
-			o.applyMiddleware(c)
-		}
-	}
-	return c
-}
-
-func requireConfig(opts []RequireOption) *config {
-	c := &config{}
-	for _, o := range opts {
-		if o != nil {
-			o.applyRequire(c)
+		if o != none {
+			apply(o, c)
 		}
 	}
 	return c

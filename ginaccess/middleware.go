@@ -15,7 +15,7 @@ const CallerKey = "cfaccess.caller"
 // one. An allowed request goes on with its core.Caller in the request's context.Context
 // (see Caller) and in gin's store (see CallerKey).
 func Middleware(v *core.Verifier, opts ...Option) gin.HandlerFunc {
-	cfg := middlewareConfig(opts)
+	cfg := configure(opts, Option.applyMiddleware)
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(c *gin.Context) {
 		if cfg.skip != nil && cfg.skip(c) {
@@ -40,7 +40,7 @@ func Middleware(v *core.Verifier, opts ...Option) gin.HandlerFunc {
 // (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
 // answered 500 too.
 func Require(p core.Policy, opts ...RequireOption) gin.HandlerFunc {
-	cfg := requireConfig(opts)
+	cfg := configure(opts, RequireOption.applyRequire)
 	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
 	return func(c *gin.Context) {
 		if d := q.Check(c.Request.Context(), core.HTTPRequest(c.Request)); !d.Allowed() {
