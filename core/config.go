@@ -199,6 +199,8 @@ func audiences(list []string) ([]string, error) {
 			return nil, fmt.Errorf("%w: audience %q contains a comma: give each AUD tag as an element of its own, not a comma-separated list in one string", ErrConfig, a)
 		case strings.ContainsFunc(t, unicode.IsSpace):
 			return nil, fmt.Errorf("%w: audience %q contains white space: give each AUD tag as an element of its own, not a list in one string", ErrConfig, a)
+		case strings.ContainsFunc(t, unicode.IsControl):
+			return nil, fmt.Errorf("%w: audience %q contains a control character", ErrConfig, a)
 		case strings.ContainsAny(t, `"'`):
 			return nil, fmt.Errorf("%w: audience %q contains a quote: an AUD tag is hex digits, without quotes", ErrConfig, a)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
@@ -46,6 +47,7 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 		{"tab inside an audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + "\tother"} }, "white space"},
 		{"quoted audience", func(c *core.Config) { c.Audiences = []string{`"` + srv.AUD + `"`} }, "quote"},
 		{"single-quoted audience", func(c *core.Config) { c.Audiences = []string{"'" + srv.AUD + "'"} }, "quote"},
+		{"control character in an audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + "\x00"} }, "control character"},
 		{"team domain with a path, bare", func(c *core.Config) { c.TeamDomain = "myteam.cloudflareaccess.com/cdn-cgi/access/certs" }, "no path"},
 		{"missing team domain", func(c *core.Config) { c.TeamDomain = "" }, "team domain"},
 		{"bad team domain", func(c *core.Config) { c.TeamDomain = "myteam.example.com" }, "myteam.example.com"},
@@ -195,4 +197,27 @@ func waitKeys(t *testing.T, v *core.Verifier) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// FuzzConfigAudiences: whatever an audience holds, NewVerifier either refuses it with
+// ErrConfig or keeps it trimmed, a single tag with no comma, white space or quote in it.
+func FuzzConfigAudiences(f *testing.F) {
+	for _, s := range []string{"aud", " aud\n", "a,b", "a b", `"a"`, "", " ", "a\u00a0b", "a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, aud string) {
+		v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud},
+			StartupWait: -1, Logger: quietLogger(), HTTPClient: &http.Client{Transport: offline{}}})
+		if err != nil {
+			if !errors.Is(err, core.ErrConfig) {
+				t.Fatalf("NewVerifier(%q): %v does not wrap ErrConfig", aud, err)
+			}
+			return
+		}
+		got := v.Audiences()[0]
+		if got != strings.TrimSpace(aud) || got == "" || strings.ContainsAny(got, ",\"'") ||
+			strings.IndexFunc(got, unicode.IsSpace) >= 0 || strings.IndexFunc(got, unicode.IsControl) >= 0 {
+			t.Fatalf("NewVerifier(%q) kept audience %q", aud, got)
+		}
+	})
 }

@@ -87,7 +87,7 @@ func LogEvents(l *slog.Logger) func(Event) {
 		if e.TokenID != "" {
 			attrs = append(attrs, slog.String("token_id", e.TokenID))
 		}
-		if e.Err != nil && level > slog.LevelDebug {
+		if e.Err != nil && level != slog.LevelDebug {
 			attrs = append(attrs, slog.String("error", e.Err.Error()))
 		}
 		l.LogAttrs(context.Background(), level, "cfaccess: request "+string(e.Outcome), attrs...)
