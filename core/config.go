@@ -38,7 +38,7 @@ type Config struct {
 	// when its aud names at least one of them. At least one is required: an empty list is an
 	// error, never "accept any application of the team". Surrounding white space is ignored;
 	// an empty tag, or one that holds a comma, inner white space or a quote (a list passed as
-	// one string), is an error.
+	// one string) or a control character, is an error.
 	Audiences []string
 
 	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means DefaultLeeway (30 s);
