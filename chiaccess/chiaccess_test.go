@@ -3,6 +3,7 @@ package chiaccess_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -33,9 +34,21 @@ func custom(w http.ResponseWriter, _ *http.Request, err *core.Error) {
 	conformance.Custom(err).Write(w)
 }
 
+// inject puts caller in the request's context, as a test of the application would.
+func inject(caller *core.Caller) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(core.ContextWithCaller(r.Context(), caller)))
+		})
+	}
+}
+
+func skipOpen(r *http.Request) bool { return conformance.SkipOpen(r.URL.Path) }
+
 // TestConformance runs the shared suite through a real chi router.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t conformance.TB, v *core.Verifier) string {
+	conformance.Run(t, func(t conformance.TB, s conformance.Setup) string {
+		v := s.Verifier
 		r := chi.NewRouter()
 		r.Get("/public", public)
 		r.Route("/api", func(r chi.Router) {
@@ -45,6 +58,8 @@ func TestConformance(t *testing.T) {
 			r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/admin", whoami)
 			r.With(chiaccess.Require(core.ServiceTokens(conformance.ServiceClientID))).Get("/service", whoami)
 			r.With(chiaccess.Require(conformance.BrokenPolicy())).Get("/broken", whoami)
+			r.With(chiaccess.Require(core.Policy{})).Get("/zero", whoami)
+			r.With(chiaccess.RequireGroups("")).Get("/blank", whoami)
 		})
 		r.Route("/web", func(r chi.Router) {
 			r.Use(chiaccess.Middleware(v, chiaccess.WithLoginRedirect()))
@@ -52,15 +67,29 @@ func TestConformance(t *testing.T) {
 			r.Post("/page", whoami)
 		})
 		r.Route("/custom", func(r chi.Router) {
-			r.Use(chiaccess.Middleware(v, chiaccess.WithErrorHandler(custom)))
-			r.With(chiaccess.Require(core.Groups(conformance.AdminGroup), chiaccess.WithErrorHandler(custom))).Get("/admin", whoami)
+			withCustom := chiaccess.WithErrorHandler(custom)
+			r.Use(chiaccess.Middleware(v, withCustom))
+			r.With(chiaccess.RequireGroups(conformance.AdminGroup, withCustom)).Get("/admin", whoami)
+			r.With(chiaccess.Require(conformance.BrokenPolicy(), withCustom)).Get("/broken", whoami)
 		})
+		observe := chiaccess.WithObserver(s.Observe)
+		r.With(chiaccess.Middleware(v, observe), chiaccess.RequireGroups(conformance.AdminGroup, observe)).Get("/observed/admin", whoami)
 		r.Route("/skip", func(r chi.Router) {
-			r.Use(chiaccess.Middleware(v, chiaccess.WithSkipper(func(r *http.Request) bool { return r.URL.Path == "/skip/open" })))
+			r.Use(chiaccess.Middleware(v, chiaccess.WithSkipper(skipOpen)))
 			r.Get("/open", whoami)
+			r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/open/admin", whoami)
+			r.Get("/open/me", me)
 			r.Get("/closed", whoami)
 		})
 		r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/bare/admin", whoami)
+		r.Get("/bare/me", me)
+		r.With(chiaccess.Middleware(nil)).Get("/nil/whoami", whoami)
+		r.Route("/ctx", func(r chi.Router) {
+			r.Use(inject(s.Inject))
+			r.Get("/whoami", whoami)
+			r.Get("/me", me)
+			r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/admin", whoami)
+		})
 		return serve(t, r)
 	})
 }
@@ -68,23 +97,38 @@ func TestConformance(t *testing.T) {
 // TestConformanceServeMux runs the same suite through the standard library's router: the
 // middleware is plain net/http.
 func TestConformanceServeMux(t *testing.T) {
-	conformance.Run(t, func(t conformance.TB, v *core.Verifier) string {
+	conformance.Run(t, func(t conformance.TB, s conformance.Setup) string {
+		v := s.Verifier
 		auth := chiaccess.Middleware(v)
 		admins := chiaccess.RequireGroups(conformance.AdminGroup)
 		withCustom := chiaccess.WithErrorHandler(custom)
-		skip := chiaccess.WithSkipper(func(r *http.Request) bool { return r.URL.Path == "/skip/open" })
+		observe := chiaccess.WithObserver(s.Observe)
+		skip := chiaccess.Middleware(v, chiaccess.WithSkipper(skipOpen))
+		whoami, me := http.HandlerFunc(whoami), http.HandlerFunc(me)
 
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /public", public)
-		mux.Handle("GET /api/whoami", auth(http.HandlerFunc(whoami)))
-		mux.Handle("GET /api/me", auth(http.HandlerFunc(me)))
-		mux.Handle("GET /api/admin", auth(admins(http.HandlerFunc(whoami))))
-		mux.Handle("GET /api/service", auth(chiaccess.Require(core.ServiceTokens(conformance.ServiceClientID))(http.HandlerFunc(whoami))))
-		mux.Handle("GET /api/broken", auth(chiaccess.Require(conformance.BrokenPolicy())(http.HandlerFunc(whoami))))
-		mux.Handle("/web/page", chiaccess.Middleware(v, chiaccess.WithLoginRedirect())(http.HandlerFunc(whoami)))
-		mux.Handle("GET /custom/admin", chiaccess.Middleware(v, withCustom)(chiaccess.Require(core.Groups(conformance.AdminGroup), withCustom)(http.HandlerFunc(whoami))))
-		mux.Handle("GET /skip/", chiaccess.Middleware(v, skip)(http.HandlerFunc(whoami)))
-		mux.Handle("GET /bare/admin", admins(http.HandlerFunc(whoami)))
+		mux.Handle("GET /api/whoami", auth(whoami))
+		mux.Handle("GET /api/me", auth(me))
+		mux.Handle("GET /api/admin", auth(admins(whoami)))
+		mux.Handle("GET /api/service", auth(chiaccess.Require(core.ServiceTokens(conformance.ServiceClientID))(whoami)))
+		mux.Handle("GET /api/broken", auth(chiaccess.Require(conformance.BrokenPolicy())(whoami)))
+		mux.Handle("GET /api/zero", auth(chiaccess.Require(core.Policy{})(whoami)))
+		mux.Handle("GET /api/blank", auth(chiaccess.RequireGroups("")(whoami)))
+		mux.Handle("/web/page", chiaccess.Middleware(v, chiaccess.WithLoginRedirect())(whoami))
+		mux.Handle("GET /custom/admin", chiaccess.Middleware(v, withCustom)(chiaccess.RequireGroups(conformance.AdminGroup, withCustom)(whoami)))
+		mux.Handle("GET /custom/broken", chiaccess.Middleware(v, withCustom)(chiaccess.Require(conformance.BrokenPolicy(), withCustom)(whoami)))
+		mux.Handle("GET /observed/admin", chiaccess.Middleware(v, observe)(chiaccess.RequireGroups(conformance.AdminGroup, observe)(whoami)))
+		mux.Handle("GET /skip/open", skip(whoami))
+		mux.Handle("GET /skip/open/admin", skip(admins(whoami)))
+		mux.Handle("GET /skip/open/me", skip(me))
+		mux.Handle("GET /skip/closed", skip(whoami))
+		mux.Handle("GET /bare/admin", admins(whoami))
+		mux.Handle("GET /bare/me", me)
+		mux.Handle("GET /nil/whoami", chiaccess.Middleware(nil)(whoami))
+		mux.Handle("GET /ctx/whoami", inject(s.Inject)(whoami))
+		mux.Handle("GET /ctx/me", inject(s.Inject)(me))
+		mux.Handle("GET /ctx/admin", inject(s.Inject)(admins(whoami)))
 		return serve(t, mux)
 	})
 }
@@ -95,7 +139,7 @@ func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
 	}))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"unavailable"`) {
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"misconfigured"`) {
 		t.Errorf("status %d, body %s", rec.Code, rec.Body)
 	}
 }
@@ -104,4 +148,14 @@ func serve(t conformance.TB, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.
+func TestOptionsApplyWhereTheyCan(t *testing.T) {
+	conformance.CheckOptions(t, reflect.TypeFor[chiaccess.Option](), reflect.TypeFor[chiaccess.RequireOption](), []conformance.OptionCase{
+		{Name: "WithSkipper", Func: chiaccess.WithSkipper, Middleware: true},
+		{Name: "WithLoginRedirect", Func: chiaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithErrorHandler", Func: chiaccess.WithErrorHandler, Middleware: true, Require: true},
+		{Name: "WithObserver", Func: chiaccess.WithObserver, Middleware: true, Require: true},
+	})
 }

@@ -8,8 +8,16 @@
 //	r.Use(chiaccess.Middleware(v))                          // every route: a verified caller
 //	r.With(chiaccess.RequireGroups("admins")).Get("/admin", adminHandler)
 //
-// Handlers read the caller with Claims, Caller or Identity, or with core.FromContext on the
-// request's context. Refusals are answered as every cfaccess adapter answers them: 401, 403
-// or 503 with a JSON body, or, with WithLoginRedirect, a 302 to the Access login page for a
-// browser that navigates without a valid session.
+// The middleware stores the caller in the request's context.Context, and Caller, Claims,
+// Identity and Require read it there, as every cfaccess adapter does; core.FromContext and
+// core.IdentityFromContext work on r.Context() too, and a test gives a handler a caller with
+// core.ContextWithCaller.
+//
+// Refusals are answered as every cfaccess adapter answers them: 401, 403, 500 (a
+// misconfiguration, logged once with its fix) or 503 with a JSON body, or, with
+// WithLoginRedirect, a 302 to the Access login page for a browser that navigates without a
+// valid session. A handler that meets an error of cfaccess answers it with WriteError.
+//
+// Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
+// and WithObserver are both. An option that cannot apply does not compile.
 package chiaccess

@@ -58,10 +58,44 @@ func ExampleIdentity() {
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		id, err := chiaccess.Identity(r) // get-identity, looked up once per token and cached
 		if err != nil {
-			http.Error(w, "no identity", http.StatusForbidden)
+			chiaccess.WriteError(w, err) // 403 for a service token, 503 if Access is down
 			return
 		}
 		fmt.Fprintln(w, id.Name, id.Groups)
 	}
 	_ = handler
+}
+
+// Require's options: a route-level refusal reaches the observer, and the error handler
+// renders it.
+func ExampleRequire() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	observe := chiaccess.WithObserver(func(e core.Event) {
+		if e.Policy != "" {
+			fmt.Println("observed:", e.Outcome, e.Code, e.Policy, e.Subject)
+		}
+	})
+	plain := chiaccess.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, err *core.Error) {
+		http.Error(w, string(err.Code), err.Status())
+	})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "welcome") })
+	h := chiaccess.Middleware(v)(chiaccess.Require(core.Groups("admins", "ops"), observe, plain)(ok))
+
+	for _, token := range []string{team.User("ann@example.com", "ops"), team.User("bob@example.com", "staff")} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set(core.HeaderName, token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// observed: allowed  groups(admins, ops) ann@example.com
+	// 200 welcome
+	// observed: denied forbidden groups(admins, ops) bob@example.com
+	// 403 forbidden
 }

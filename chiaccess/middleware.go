@@ -7,14 +7,16 @@ import (
 )
 
 // Middleware verifies the Access token of every request and refuses those without a valid
-// one. An allowed request reaches next with its core.Caller in its context.
+// one. An allowed request reaches next with its core.Caller in its context.Context (see
+// Caller).
 func Middleware(v *core.Verifier, opts ...Option) func(http.Handler) http.Handler {
-	cfg := newConfig(opts)
-	guard := core.MiddlewareGuard(v, cfg.guard...)
+	cfg := configure(opts, Option.applyMiddleware)
+	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if cfg.skip != nil && cfg.skip(r) {
-				next.ServeHTTP(w, r)
+				// Seen, with no caller: a requirement after this answers 401, not 500.
+				next.ServeHTTP(w, r.WithContext(core.ContextWithCaller(r.Context(), nil)))
 				return
 			}
 			d := guard.Check(r.Context(), core.HTTPRequest(r))
@@ -27,15 +29,16 @@ func Middleware(v *core.Verifier, opts ...Option) func(http.Handler) http.Handle
 	}
 }
 
-// Require refuses, with 403, callers that p does not allow. It must come after Middleware,
-// which puts the caller in the request's context; without one the answer is 401. A policy
-// built with a mistake (see core.Policy.Err) is logged now and refuses every request (503).
-func Require(p core.Policy, opts ...Option) func(http.Handler) http.Handler {
-	cfg := newConfig(opts)
-	p = core.MiddlewarePolicy(p)
+// Require refuses, with 403, callers that p does not allow. It must come after Middleware:
+// on a request that no Middleware saw, the route is misconfigured, and the answer is 500
+// (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
+// answered 500 too.
+func Require(p core.Policy, opts ...RequireOption) func(http.Handler) http.Handler {
+	cfg := configure(opts, RequireOption.applyRequire)
+	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if d := core.Authorize(r.Context(), p); !d.Allowed() {
+			if d := q.Check(r.Context(), core.HTTPRequest(r)); !d.Allowed() {
 				cfg.refuse(w, r, d)
 				return
 			}
@@ -44,19 +47,22 @@ func Require(p core.Policy, opts ...Option) func(http.Handler) http.Handler {
 	}
 }
 
-// RequireGroups is Require(core.Groups(groups...)): members of any of the groups may pass.
-func RequireGroups(groups ...string) func(http.Handler) http.Handler {
-	return Require(core.Groups(groups...))
+// RequireGroups is Require(core.Groups(group), opts...): members of the group may pass.
+// For any of several groups, use Require(core.Groups("admins", "ops")).
+func RequireGroups(group string, opts ...RequireOption) func(http.Handler) http.Handler {
+	return Require(core.Groups(group), opts...)
 }
 
-// Caller returns the verified caller of r, if Middleware let it through.
+// Caller returns the verified caller of r, if Middleware let it through with one. It reads
+// r's context.Context (core.CallerFromContext), where a test can put a caller too
+// (core.ContextWithCaller).
 func Caller(r *http.Request) (*core.Caller, bool) { return core.CallerFromContext(r.Context()) }
 
-// Claims returns the verified claims of r's caller, if Middleware let it through.
+// Claims returns the verified claims of r's caller (see Caller).
 func Claims(r *http.Request) (*core.Claims, bool) { return core.FromContext(r.Context()) }
 
-// Identity returns the identity of r's caller from get-identity, looked up on first use and
-// cached (see core.Caller.Identity).
+// Identity returns the identity of r's caller (see Caller) from get-identity, looked up on
+// first use and cached (see core.IdentityFromContext for the errors).
 func Identity(r *http.Request) (*core.Identity, error) { return core.IdentityFromContext(r.Context()) }
 
 // WriteError answers with err as the middleware answers a refusal: for handlers that meet an

@@ -38,9 +38,9 @@ func BenchmarkGuardDeployments(b *testing.B) {
 		{"one_app", one, nil, "app.example.com", tokenFor(srv, srv.AUD)},
 		{"host_audiences", hosts, nil, "admin.example.com", tokenFor(srv, adminAUD)},
 		{"host_audiences_port_and_case", hosts, nil, "Admin.Example.com:443", tokenFor(srv, adminAUD)},
-		{"optional_no_token", one, []core.GuardOption{core.WithOptionalAuth()}, "app.example.com", ""},
-		{"groups_list", one, []core.GuardOption{core.WithPolicy(core.Groups("admins"))}, "app.example.com", googleUser},
-		{"groups_attribute", attribute, []core.GuardOption{core.WithPolicy(core.Groups("admins"))}, "app.example.com", samlUser},
+		{"optional_no_token", one, []core.GuardOption{core.GuardOptionalAuth()}, "app.example.com", ""},
+		{"groups_list", one, []core.GuardOption{core.GuardPolicy(core.Groups("admins"))}, "app.example.com", googleUser},
+		{"groups_attribute", attribute, []core.GuardOption{core.GuardPolicy(core.Groups("admins"))}, "app.example.com", samlUser},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			g := newGuard(b, bc.v, bc.opts...)

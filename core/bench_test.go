@@ -123,8 +123,8 @@ func BenchmarkGuard(b *testing.B) {
 		opts []core.GuardOption
 	}{
 		{"no_policy", nil},
-		{"email_domain_policy", []core.GuardOption{core.WithPolicy(core.EmailDomains("example.com"))}},
-		{"group_policy", []core.GuardOption{core.WithPolicy(core.Groups("admins"))}},
+		{"email_domain_policy", []core.GuardOption{core.GuardPolicy(core.EmailDomains("example.com"))}},
+		{"group_policy", []core.GuardOption{core.GuardPolicy(core.Groups("admins"))}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			g := newGuard(b, v, bc.opts...)

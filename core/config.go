@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Defaults for the zero values of [Config].
@@ -30,12 +31,15 @@ const maxBodySize = 1 << 20
 type Config struct {
 	// TeamDomain is the Zero Trust team domain, in any spelling ParseTeamDomain accepts:
 	// "myteam", "myteam.cloudflareaccess.com", "https://myteam.cloudflareaccess.com".
+	// Surrounding white space is ignored. Required.
 	TeamDomain string
 
 	// Audiences are the Application Audience (AUD) tags a token may carry; a token is accepted
 	// when its aud names at least one of them. At least one AUD is required, here or in
 	// HostAudiences: an empty configuration is an error, never "accept any application of the
-	// team".
+	// team". Surrounding white space is ignored; an empty tag, or one that holds a comma,
+	// inner white space or a quote (a list passed as one string) or a control character, is
+	// an error.
 	Audiences []string
 
 	// HostAudiences binds host names to the AUD tags of the Access applications that serve
@@ -49,7 +53,7 @@ type Config struct {
 	//
 	// Keys are host names ("app.example.com", no scheme, port or path) or one-label wildcards
 	// ("*.example.com"); an IP address is no host name. A key that is not one, or an empty
-	// AUD list, is an error.
+	// AUD list, is an error; AUD tags are checked as in Audiences.
 	HostAudiences map[string][]string
 
 	// UnboundHostsUseAudiences decides requests for a host that HostAudiences does not name:
@@ -57,14 +61,16 @@ type Config struct {
 	// Audiences, as if HostAudiences were not set. Without HostAudiences it changes nothing.
 	UnboundHostsUseAudiences bool
 
-	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means DefaultLeeway (30 s).
+	// Leeway is the clock skew tolerated on exp, nbf and iat. Zero means DefaultLeeway (30 s);
+	// negative, or more than 10 minutes (which is no longer clock skew), is an error.
 	Leeway time.Duration
 
 	// HTTPClient makes the calls to the team domain. Nil means a client of this package's own.
 	// Redirects to any other origin are refused whatever the client's CheckRedirect says.
 	HTTPClient *http.Client
 
-	// RequestTimeout bounds each call to the team domain. Zero means DefaultRequestTimeout (5 s).
+	// RequestTimeout bounds each call to the team domain. Zero means DefaultRequestTimeout
+	// (5 s); negative is an error.
 	RequestTimeout time.Duration
 
 	// StartupWait is how long NewVerifier waits for the first key set before returning anyway.
@@ -73,12 +79,13 @@ type Config struct {
 	StartupWait time.Duration
 
 	// RefreshInterval is how old the key set may grow before it is fetched again.
-	// Zero means DefaultRefreshInterval (1 h).
+	// Zero means DefaultRefreshInterval (1 h); negative is an error.
 	RefreshInterval time.Duration
 
 	// UnknownKeyCooldown is the least time between two fetches of the key set triggered by a
 	// token whose kid is unknown (or by a request while no keys have loaded yet).
-	// Zero means DefaultUnknownKeyCooldown (10 s).
+	// Zero means DefaultUnknownKeyCooldown (10 s); negative is an error. It is also the
+	// Retry-After of every 503.
 	UnknownKeyCooldown time.Duration
 
 	// TokenCacheSize is the number of verified tokens remembered, so that a token seen again
@@ -86,8 +93,8 @@ type Config struct {
 	// a negative value turns the cache off.
 	TokenCacheSize int
 
-	// MaxTokenSize is the longest token, in bytes, that is parsed at all.
-	// Zero means DefaultMaxTokenSize (16 KiB).
+	// MaxTokenSize is the longest token, in bytes, that is parsed at all; a longer one is
+	// invalid (ReasonTooLarge). Zero means DefaultMaxTokenSize (16 KiB); negative is an error.
 	MaxTokenSize int
 
 	// IdentityCacheSize is the number of get-identity answers remembered, one per token.
@@ -97,7 +104,7 @@ type Config struct {
 
 	// IdentityTTL is how long a get-identity answer is reused; never past the token's exp.
 	// Group changes at the identity provider show after at most this long.
-	// Zero means DefaultIdentityTTL (5 min).
+	// Zero means DefaultIdentityTTL (5 min); negative is an error.
 	IdentityTTL time.Duration
 
 	// GroupsClaim, when set, names a key of the token's "custom" claim that holds the
@@ -116,11 +123,14 @@ type Config struct {
 	// from the top-level list. It cannot be combined with GroupsClaim.
 	GroupsAttribute string
 
-	// Logger receives key refresh failures and recoveries. Tokens are never logged.
-	// Nil means slog.Default().
+	// Logger receives key refresh failures and recoveries, and the misconfigurations that
+	// middleware and route requirements find (once each, at Error, with the fix). Tokens are
+	// never logged. Nil means slog.Default().
 	Logger *slog.Logger
 
-	// Now is the clock. Nil means time.Now; tests may set it.
+	// Now is the clock that token times (exp, nbf, iat) and key refreshes are measured by.
+	// Nil means time.Now. Tests may set it to move time without waiting; in production leave
+	// it nil.
 	Now func() time.Time
 }
 
@@ -169,12 +179,11 @@ func (c Config) settings() (settings, error) {
 	if len(c.Audiences) == 0 && len(c.HostAudiences) == 0 {
 		return settings{}, fmt.Errorf("%w: no audience: set Audiences to the application's AUD tag(s)", ErrConfig)
 	}
-	if err := checkAudiences("", c.Audiences); err != nil {
+	if s.audiences, err = audiences("", c.Audiences); err != nil {
 		return settings{}, err
 	}
-	s.audiences = append([]string(nil), c.Audiences...)
 	if len(c.HostAudiences) > 0 {
-		hosts, all, err := newHostBindings(c.HostAudiences, c.Audiences, c.UnboundHostsUseAudiences)
+		hosts, all, err := newHostBindings(c.HostAudiences, s.audiences, c.UnboundHostsUseAudiences)
 		if err != nil {
 			return settings{}, err
 		}
@@ -217,18 +226,30 @@ func (c Config) settings() (settings, error) {
 	return s, nil
 }
 
-// checkAudiences refuses blank AUD tags and tags with white space around them, which no
-// token carries. where prefixes the error, e.g. `host "a.example.com": `.
-func checkAudiences(where string, auds []string) error {
-	for _, a := range auds {
-		if strings.TrimSpace(a) == "" {
-			return fmt.Errorf("%w: %san audience is empty", ErrConfig, where)
+// audiences validates the AUD tags. Surrounding white space is trimmed, as ParseTeamDomain
+// trims the team domain's: a tag read from a file or an environment variable often ends in a
+// newline, and no tag can contain one. Inner white space, commas and quotes are errors: they
+// are the marks of a list passed as one string, or of quotes kept by an env file, and would
+// make every token fail with 401. where prefixes the errors, e.g. `HostAudiences["a.example"]: `.
+func audiences(where string, list []string) ([]string, error) {
+	out := make([]string, len(list))
+	for i, a := range list {
+		t := strings.TrimSpace(a)
+		switch {
+		case t == "":
+			return nil, fmt.Errorf("%w: %saudience %d of %d is empty", ErrConfig, where, i+1, len(list))
+		case strings.Contains(t, ","):
+			return nil, fmt.Errorf("%w: %saudience %q contains a comma: give each AUD tag as an element of its own, not a comma-separated list in one string", ErrConfig, where, a)
+		case strings.ContainsFunc(t, unicode.IsSpace):
+			return nil, fmt.Errorf("%w: %saudience %q contains white space: give each AUD tag as an element of its own, not a list in one string", ErrConfig, where, a)
+		case strings.ContainsFunc(t, unicode.IsControl):
+			return nil, fmt.Errorf("%w: %saudience %q contains a control character", ErrConfig, where, a)
+		case strings.ContainsAny(t, `"'`):
+			return nil, fmt.Errorf("%w: %saudience %q contains a quote: an AUD tag is hex digits, without quotes", ErrConfig, where, a)
 		}
-		if a != strings.TrimSpace(a) {
-			return fmt.Errorf("%w: %saudience %q has surrounding white space", ErrConfig, where, a)
-		}
+		out[i] = t
 	}
-	return nil
+	return out, nil
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
@@ -40,8 +41,14 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 		{"empty audience", func(c *core.Config) { c.Audiences = []string{""} }, "audience"},
 		{"white-space audience", func(c *core.Config) { c.Audiences = []string{" \t"} }, "audience"},
 		{"empty audience after a good one", func(c *core.Config) { c.Audiences = []string{srv.AUD, ""} }, "audience"},
-		{"audience with leading space", func(c *core.Config) { c.Audiences = []string{" " + srv.AUD} }, srv.AUD},
-		{"audience with trailing newline", func(c *core.Config) { c.Audiences = []string{srv.AUD + "\n"} }, srv.AUD},
+		{"comma-separated list in one audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + "," + srv.AUD} }, "comma"},
+		{"comma-separated list with spaces", func(c *core.Config) { c.Audiences = []string{srv.AUD + ", other"} }, "comma"},
+		{"space-separated list in one audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + " other"} }, "white space"},
+		{"tab inside an audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + "\tother"} }, "white space"},
+		{"quoted audience", func(c *core.Config) { c.Audiences = []string{`"` + srv.AUD + `"`} }, "quote"},
+		{"single-quoted audience", func(c *core.Config) { c.Audiences = []string{"'" + srv.AUD + "'"} }, "quote"},
+		{"control character in an audience", func(c *core.Config) { c.Audiences = []string{srv.AUD + "\x00"} }, "control character"},
+		{"team domain with a path, bare", func(c *core.Config) { c.TeamDomain = "myteam.cloudflareaccess.com/cdn-cgi/access/certs" }, "no path"},
 		{"missing team domain", func(c *core.Config) { c.TeamDomain = "" }, "team domain"},
 		{"bad team domain", func(c *core.Config) { c.TeamDomain = "myteam.example.com" }, "myteam.example.com"},
 		{"plain http team domain", func(c *core.Config) { c.TeamDomain = "http://myteam.cloudflareaccess.com" }, "http://myteam.cloudflareaccess.com"},
@@ -97,6 +104,13 @@ func TestNewVerifierValidConfigs(t *testing.T) {
 			name:     "team domain with trailing slash and spaces",
 			cfg:      core.Config{TeamDomain: " " + srv.URL + "/ ", Audiences: []string{srv.AUD}},
 			wantTeam: srv.URL, wantAuds: []string{srv.AUD}, mustVerif: true,
+		},
+		{
+			// Surrounding white space is trimmed from audiences as from the team domain: a
+			// value read from a file or an environment variable often ends in a newline.
+			name:     "audiences with surrounding white space",
+			cfg:      core.Config{TeamDomain: srv.URL, Audiences: []string{" " + srv.AUD, "other\n"}},
+			wantTeam: srv.URL, wantAuds: []string{srv.AUD, "other"}, mustVerif: true,
 		},
 		{
 			name:     "several audiences",
@@ -183,4 +197,27 @@ func waitKeys(t *testing.T, v *core.Verifier) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// FuzzConfigAudiences: whatever an audience holds, NewVerifier either refuses it with
+// ErrConfig or keeps it trimmed, a single tag with no comma, white space or quote in it.
+func FuzzConfigAudiences(f *testing.F) {
+	for _, s := range []string{"aud", " aud\n", "a,b", "a b", `"a"`, "", " ", "a\u00a0b", "a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, aud string) {
+		v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud},
+			StartupWait: -1, Logger: quietLogger(), HTTPClient: &http.Client{Transport: offline{}}})
+		if err != nil {
+			if !errors.Is(err, core.ErrConfig) {
+				t.Fatalf("NewVerifier(%q): %v does not wrap ErrConfig", aud, err)
+			}
+			return
+		}
+		got := v.Audiences()[0]
+		if got != strings.TrimSpace(aud) || got == "" || strings.ContainsAny(got, ",\"'") ||
+			strings.IndexFunc(got, unicode.IsSpace) >= 0 || strings.IndexFunc(got, unicode.IsControl) >= 0 {
+			t.Fatalf("NewVerifier(%q) kept audience %q", aud, got)
+		}
+	})
 }

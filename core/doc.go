@@ -28,8 +28,16 @@
 //     tokens it signed.
 //
 // Every error is an [*Error] with a stable [Code] and [Reason]; the sentinels [ErrMissingToken],
-// [ErrInvalidToken], [ErrForbidden] and [ErrUnavailable] match with errors.Is. Tokens are
-// bearer credentials: nothing in this package logs one.
+// [ErrInvalidToken], [ErrForbidden], [ErrUnavailable] and [ErrMisconfigured] match with
+// errors.Is. Tokens are bearer credentials: nothing in this package logs one.
+//
+// The adapters are built on a [Guard], which turns a request into a [Decision] (find the
+// token, verify it, apply a [Policy]), and a [Requirement], which applies a policy to the
+// caller a guard stored in the request's context ([ContextWithCaller]). Handlers read the
+// caller with [FromContext], [CallerFromContext] and [IdentityFromContext]; their tests put
+// one there with [NewCaller] and ContextWithCaller, with no network. A mistake in how an
+// application uses them (a requirement with no middleware before it, a policy built with a
+// mistake) is answered 500 [CodeMisconfigured] and logged once with its fix.
 //
 // # Several applications on one origin
 //
@@ -53,7 +61,7 @@
 //
 // # Paths that Access bypasses
 //
-// A Bypass policy lets requests reach the origin with no token. [WithOptionalAuth] lets
+// A Bypass policy lets requests reach the origin with no token. [GuardOptionalAuth] lets
 // such requests through with no caller ([Decision.Anonymous]); a request that carries a
 // token still needs a valid one.
 //

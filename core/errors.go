@@ -11,10 +11,11 @@ type Code string
 
 // The codes, one per row of the behaviour table.
 const (
-	CodeMissingToken Code = "missing_token" // no token on the request
-	CodeInvalidToken Code = "invalid_token" // a token that failed verification
-	CodeForbidden    Code = "forbidden"     // a valid caller the policy refuses
-	CodeUnavailable  Code = "unavailable"   // keys or identity could not be obtained
+	CodeMissingToken  Code = "missing_token" // no token on the request: 401
+	CodeInvalidToken  Code = "invalid_token" // a token that failed verification: 401
+	CodeForbidden     Code = "forbidden"     // a valid caller the policy refuses: 403
+	CodeUnavailable   Code = "unavailable"   // keys or identity could not be obtained: 503
+	CodeMisconfigured Code = "misconfigured" // the application's use of cfaccess is wrong: 500
 )
 
 // Reason refines a [Code]: why a token is invalid, why a caller is refused, what is unavailable.
@@ -49,10 +50,11 @@ const (
 //
 //	if errors.Is(err, core.ErrUnavailable) { … retry later … }
 var (
-	ErrMissingToken = errors.New("cfaccess: no Access token on the request")
-	ErrInvalidToken = errors.New("cfaccess: invalid Access token")
-	ErrForbidden    = errors.New("cfaccess: access denied by policy")
-	ErrUnavailable  = errors.New("cfaccess: Cloudflare Access unavailable")
+	ErrMissingToken  = errors.New("cfaccess: no Access token on the request")  // CodeMissingToken
+	ErrInvalidToken  = errors.New("cfaccess: invalid Access token")            // CodeInvalidToken
+	ErrForbidden     = errors.New("cfaccess: access denied by policy")         // CodeForbidden
+	ErrUnavailable   = errors.New("cfaccess: Cloudflare Access unavailable")   // CodeUnavailable
+	ErrMisconfigured = errors.New("cfaccess: access control is misconfigured") // CodeMisconfigured
 )
 
 // ErrConfig is wrapped by every error a constructor returns for a bad configuration.
@@ -62,12 +64,13 @@ var ErrConfig = errors.New("cfaccess: invalid configuration")
 // sentence safe to show to the caller (it never contains the token); Err, when set, is the
 // underlying cause, which may carry detail meant for logs only.
 type Error struct {
-	Code    Code
-	Reason  Reason
-	Message string
-	Err     error
+	Code    Code   // the class of the error, which decides the HTTP status
+	Reason  Reason // what exactly went wrong, within Code; may be empty
+	Message string // a short sentence for the caller, without secrets
+	Err     error  // the underlying cause, for logs; may be nil
 }
 
+// Error returns "cfaccess: <code> (<reason>): <message>: <cause>", leaving out empty parts.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("cfaccess: ")
@@ -106,6 +109,8 @@ func sentinel(c Code) error {
 		return ErrForbidden
 	case CodeUnavailable:
 		return ErrUnavailable
+	case CodeMisconfigured:
+		return ErrMisconfigured
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ func TestErrorIsMatrix(t *testing.T) {
 		{"ErrInvalidToken", core.ErrInvalidToken},
 		{"ErrForbidden", core.ErrForbidden},
 		{"ErrUnavailable", core.ErrUnavailable},
+		{"ErrMisconfigured", core.ErrMisconfigured},
 		{"ErrConfig", core.ErrConfig},
 	}
 	tests := []struct {
@@ -33,6 +34,7 @@ func TestErrorIsMatrix(t *testing.T) {
 		{core.CodeInvalidToken, "ErrInvalidToken"},
 		{core.CodeForbidden, "ErrForbidden"},
 		{core.CodeUnavailable, "ErrUnavailable"},
+		{core.CodeMisconfigured, "ErrMisconfigured"},
 		{core.Code(""), ""},
 		{core.Code("teapot"), ""},
 	}
@@ -70,6 +72,7 @@ func TestCodeValues(t *testing.T) {
 		{core.CodeInvalidToken, "invalid_token"},
 		{core.CodeForbidden, "forbidden"},
 		{core.CodeUnavailable, "unavailable"},
+		{core.CodeMisconfigured, "misconfigured"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

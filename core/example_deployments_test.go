@@ -50,13 +50,13 @@ func ExampleConfig_hostAudiences() {
 	// /cdn-cgi/access/login/admin.example.com?kid=aud-of-the-admin-console&redirect_url=%2F
 }
 
-// Paths that an Access policy bypasses reach the origin with no token. WithOptionalAuth lets
+// Paths that an Access policy bypasses reach the origin with no token. GuardOptionalAuth lets
 // them through with no caller; a token, when there is one, must still be valid.
-func ExampleWithOptionalAuth() {
+func ExampleGuardOptionalAuth() {
 	team := accesstest.NewServer()
 	defer team.Close()
 	v, _ := core.NewVerifier(team.Config())
-	guard, _ := core.NewGuard(v, core.WithOptionalAuth())
+	guard, _ := core.NewGuard(v, core.GuardOptionalAuth())
 
 	for _, token := range []string{"", team.User("ann@example.com"), "not.a.token"} {
 		r := httptest.NewRequest("GET", "/public", nil)
@@ -86,7 +86,7 @@ func ExampleConfig_groupsAttribute() {
 	cfg := team.Config()
 	cfg.GroupsAttribute = "memberOf" // exactly as the attribute is spelt
 	v, _ := core.NewVerifier(cfg)
-	guard, _ := core.NewGuard(v, core.WithPolicy(core.Groups("admins")))
+	guard, _ := core.NewGuard(v, core.GuardPolicy(core.Groups("admins")))
 
 	for _, memberOf := range [][]string{{"staff", "admins"}, {"staff"}} {
 		token := team.Mint(accesstest.Token{Email: "ann@example.com", Attributes: map[string]any{"memberOf": memberOf}})

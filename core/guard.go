@@ -4,21 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 )
 
-// Reasons for [CodeForbidden] and the guard's own failures.
+// Reasons for the refusals of a [Guard] and a [Requirement] that are not about the token.
 const (
-	ReasonPolicy        Reason = "policy"        // the policy said no
-	ReasonPolicyError   Reason = "policy_error"  // the policy could not decide (a custom policy's error)
-	ReasonNoCaller      Reason = "no_caller"     // no verified caller in the context: authenticate first
-	ReasonMisconfigured Reason = "misconfigured" // MiddlewareGuard was given a bad configuration
+	ReasonPolicy      Reason = "policy"       // CodeForbidden: the policy said no
+	ReasonPolicyError Reason = "policy_error" // CodeUnavailable: the policy could not decide (a custom policy's error)
+	ReasonNoCaller    Reason = "no_caller"    // CodeMissingToken: the middleware let the request through without a caller
 )
 
-var errNoCaller = &Error{Code: CodeMissingToken, Reason: ReasonNoCaller,
-	Message: "no verified caller: authenticate before authorizing"}
+var errNoCaller = &Error{Code: CodeMissingToken, Reason: ReasonNoCaller, Message: "an Access token is required"}
 
 // Guard turns a request into a Decision: find the token, verify it, apply the policy. It
 // holds every rule the adapters share, so that each adapter only translates. Build one with
@@ -32,86 +29,91 @@ type Guard struct {
 	broken        *Error // set by MiddlewareGuard on a configuration error: refuse everything
 }
 
-// GuardOption configures a Guard.
+// GuardOption configures a Guard. The guard's options are named Guard… rather than With…
+// because each adapter has With… options of its own, for its Middleware, which a Guard does
+// not take (and the other way round): the names keep the two from being mixed up.
 type GuardOption interface{ applyGuard(*Guard) }
 
 type guardOption func(*Guard)
 
 func (f guardOption) applyGuard(g *Guard) { f(g) }
 
-// WithPolicy makes the guard refuse, with 403, the verified callers that p does not allow.
-func WithPolicy(p Policy) GuardOption {
+// GuardPolicy makes the guard refuse, with 403, the verified callers that p does not allow.
+func GuardPolicy(p Policy) GuardOption {
 	return guardOption(func(g *Guard) { g.policy = &p })
 }
 
-// WithLoginRedirect answers a browser's page navigation (a GET or HEAD whose Sec-Fetch-Mode
+// GuardLoginRedirect answers a browser's page navigation (a GET or HEAD whose Sec-Fetch-Mode
 // is "navigate", or, from browsers that do not send it, whose Accept names text/html) that
 // has no token or an expired one with a 302 to the Access login page, which sends the user
 // back afterwards. API clients keep getting 401.
-func WithLoginRedirect() GuardOption {
+func GuardLoginRedirect() GuardOption {
 	return guardOption(func(g *Guard) { g.loginRedirect = true })
 }
 
-// WithOptionalAuth lets a request that carries no token at all go on with no caller, for the
-// paths that an Access policy bypasses (they reach the origin with no token): the decision
-// is then Anonymous, and handlers see no caller (FromContext reports false). A request that
-// carries a token still needs a valid one: a bad or expired token is refused as ever (401,
-// or the login redirect), never taken for no token, and an outage is still a 503. It cannot
-// be combined with WithPolicy, which no caller without a token could satisfy: require the
-// policy on the routes that need it.
-func WithOptionalAuth() GuardOption {
+// GuardOptionalAuth lets a request that carries no token at all go on with no caller, for
+// the paths that an Access policy bypasses (they reach the origin with no token): the
+// decision is then Anonymous, and handlers see no caller (FromContext reports false). A
+// request that carries a token still needs a valid one: a bad or expired token is refused as
+// ever (401, or the login redirect), never taken for no token, and an outage is still a 503.
+// It cannot be combined with GuardPolicy, which no caller without a token could satisfy:
+// require the policy on the routes that need it.
+func GuardOptionalAuth() GuardOption {
 	return guardOption(func(g *Guard) { g.optional = true })
 }
 
-// WithObserver calls f with an Event for every decision, for logs and metrics. f runs on the
-// request's goroutine: keep it quick.
-func WithObserver(f func(Event)) GuardOption {
+// GuardObserver calls f with an Event for every decision, for logs and metrics. f runs on
+// the request's goroutine: keep it quick. A nil f observes nothing.
+func GuardObserver(f func(Event)) GuardOption {
 	return guardOption(func(g *Guard) { g.observe = f })
 }
 
-// NewGuard returns a guard over v. A policy built with a mistake (see Policy.Err) is an
-// error here, wrapping ErrConfig.
+// NewGuard returns a guard over v. A nil v, or a policy built with a mistake (see
+// Policy.Err), is an error here, wrapping ErrConfig.
 func NewGuard(v *Verifier, opts ...GuardOption) (*Guard, error) {
+	g := newGuard(v, opts)
 	if v == nil {
 		return nil, fmt.Errorf("%w: NewGuard: nil Verifier", ErrConfig)
-	}
-	g := &Guard{v: v}
-	for _, o := range opts {
-		if o != nil {
-			o.applyGuard(g)
-		}
 	}
 	if g.policy != nil {
 		if err := g.policy.Err(); err != nil {
 			return nil, fmt.Errorf("policy %s: %w", g.policy, err)
 		}
 		if g.optional {
-			return nil, fmt.Errorf("%w: WithOptionalAuth and WithPolicy(%s): a request without a token has no caller for the policy to allow; require the policy on the routes that need it", ErrConfig, g.policy)
+			return nil, fmt.Errorf("%w: GuardOptionalAuth and GuardPolicy(%s): a request without a token has no caller for the policy to allow; require the policy on the routes that need it", ErrConfig, g.policy)
 		}
 	}
 	return g, nil
 }
 
-// MiddlewareGuard is NewGuard for adapters, whose middleware constructors return no error in
-// their framework's idiom. On a configuration error it logs the error to slog.Default and
-// returns a guard that refuses every request with 503: never one that lets requests through.
-func MiddlewareGuard(v *Verifier, opts ...GuardOption) *Guard {
-	g, err := NewGuard(v, opts...)
-	if err != nil {
-		slog.Default().Error("cfaccess: middleware misconfigured; every request will be refused", "error", err)
-		return &Guard{v: v, broken: unavailable(ReasonMisconfigured, "access control is misconfigured", err)}
+func newGuard(v *Verifier, opts []GuardOption) *Guard {
+	g := &Guard{v: v}
+	for _, o := range opts {
+		if o != nil {
+			o.applyGuard(g)
+		}
 	}
 	return g
 }
 
-// MiddlewarePolicy is for adapters' route requirements, whose constructors return no error
-// either: it logs the mistake of a policy built with one (see Policy.Err) to slog.Default,
-// once, at construction, and returns p, which then refuses every request with 503.
-func MiddlewarePolicy(p Policy) Policy {
-	if err := p.Err(); err != nil {
-		slog.Default().Error("cfaccess: requirement misconfigured; every request will be refused", "policy", p.String(), "error", err)
+// MiddlewareGuard is NewGuard for adapters, whose middleware constructors return no error in
+// their framework's idiom. A configuration error is logged now, once, at Error, with its fix,
+// through v's Config.Logger (slog.Default when v is nil); the guard returned then refuses
+// every request with 500 and [CodeMisconfigured]: never one that lets requests through.
+func MiddlewareGuard(v *Verifier, opts ...GuardOption) *Guard {
+	g, err := NewGuard(v, opts...)
+	if err == nil {
+		return g
 	}
-	return p
+	g = newGuard(v, opts) // keeps the observer, which sees the refusals too
+	reason, fix := ReasonInvalidPolicy, "correct the policy given to the middleware"
+	if v == nil {
+		reason, fix = ReasonNoVerifier, "pass the middleware the *core.Verifier that core.NewVerifier returned"
+	}
+	g.broken = misconfigured(reason, err)
+	v.logger().Error("cfaccess: middleware misconfigured; it refuses every request with 500",
+		"reason", string(reason), "error", err, "fix", fix)
+	return g
 }
 
 // Verifier returns the guard's verifier.
@@ -126,13 +128,17 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 		start = time.Now()
 	}
 	if g.broken != nil {
-		return g.v.refuse(g.broken)
+		d := g.v.refuse(g.broken)
+		if g.observe != nil {
+			g.observe(newEvent(d, nil, SourceNone, false, time.Since(start), "", ""))
+		}
+		return d
 	}
 	token, src := TokenFrom(r)
 	if src == SourceNone && g.optional {
 		d := Decision{anonymous: true}
 		if g.observe != nil {
-			g.observe(newEvent(d, nil, src, false, time.Since(start), ""))
+			g.observe(newEvent(d, nil, src, false, time.Since(start), "", ""))
 		}
 		return d
 	}
@@ -162,22 +168,16 @@ func (g *Guard) Check(ctx context.Context, r Request) Decision {
 		}
 	}
 	if g.observe != nil {
-		g.observe(newEvent(d, caller, src, cached, time.Since(start), token))
+		var policy string
+		if g.policy != nil && caller != nil {
+			policy = g.policy.String()
+		}
+		g.observe(newEvent(d, caller, src, cached, time.Since(start), token, policy))
 	}
 	return d
 }
 
-// Authorize applies p to the caller that an earlier Check stored in ctx: the second step of
-// a route-level requirement after a global authenticate middleware. Without a caller in ctx
-// the decision is a 401.
-func Authorize(ctx context.Context, p Policy) Decision {
-	c, ok := CallerFromContext(ctx)
-	if !ok {
-		return Decision{Err: errNoCaller}
-	}
-	return authorize(ctx, c, p)
-}
-
+// authorize applies p, whose Err has been checked, to c.
 func authorize(ctx context.Context, c *Caller, p Policy) Decision {
 	ok, err := p.Allow(ctx, c)
 	switch {

@@ -48,7 +48,7 @@ func serve(g *core.Guard, r *http.Request) *httptest.ResponseRecorder {
 func TestGuardGroupPolicy(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
-	g := newGuard(t, v, core.WithPolicy(core.Groups("admins")))
+	g := newGuard(t, v, core.GuardPolicy(core.Groups("admins")))
 	ctx := context.Background()
 
 	member := g.Check(ctx, requestWith(srv.User("ann@example.com", "admins", "ops")))
@@ -78,7 +78,7 @@ func TestGuardServiceTokenPolicy(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
 	const id = "0123456789abcdef0123456789abcdef.access"
-	g := newGuard(t, v, core.WithPolicy(core.AnyOf(core.ServiceTokens(id), core.Groups("admins"))))
+	g := newGuard(t, v, core.GuardPolicy(core.AnyOf(core.ServiceTokens(id), core.Groups("admins"))))
 	ctx := context.Background()
 	if d := g.Check(ctx, requestWith(srv.ServiceToken(id))); !d.Allowed() || !d.Caller.Claims.IsServiceToken() {
 		t.Fatalf("listed service token refused: %v", d.Err)
@@ -101,7 +101,7 @@ func TestGuardIdentityOutage(t *testing.T) {
 			srv := newServer(t)
 			cfg := testConfig(srv, nil)
 			cfg.RequestTimeout = 250 * time.Millisecond
-			g := newGuard(t, newVerifier(t, cfg), core.WithPolicy(core.Groups("admins")))
+			g := newGuard(t, newVerifier(t, cfg), core.GuardPolicy(core.Groups("admins")))
 			srv.FailIdentity(fault)
 			r := httptest.NewRequest("GET", "/", nil)
 			r.Header.Set(core.HeaderName, srv.User("ann@example.com", "admins"))
@@ -123,7 +123,7 @@ func TestGuardIdentityOutage(t *testing.T) {
 
 func TestGuardConcurrentFirstRequestsShareOneLookup(t *testing.T) {
 	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.WithPolicy(core.Groups("admins")))
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.GuardPolicy(core.Groups("admins")))
 	tok := srv.User("ann@example.com", "admins")
 	srv.FailIdentity(accesstest.Held)
 	var wg sync.WaitGroup
@@ -153,7 +153,7 @@ func TestGuardConcurrentFirstRequestsShareOneLookup(t *testing.T) {
 func TestGuardStatusTable(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
-	g := newGuard(t, v, core.WithPolicy(core.Emails("ann@example.com")))
+	g := newGuard(t, v, core.GuardPolicy(core.Emails("ann@example.com")))
 	down := accesstest.NewServer()
 	down.FailCerts(accesstest.Status500)
 	defer down.Close()
@@ -212,7 +212,7 @@ func TestGuardLoginRedirect(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
 	v := newVerifier(t, testConfig(srv, clk))
-	g := newGuard(t, v, core.WithLoginRedirect())
+	g := newGuard(t, v, core.GuardLoginRedirect())
 	plain := newGuard(t, v)
 	expired := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now().Add(-3 * time.Hour)})
 	wrongAud := srv.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"other"}})
@@ -280,7 +280,7 @@ func TestGuardObserver(t *testing.T) {
 	var logs logBuffer
 	observe := core.LogEvents(slogTo(&logs))
 	v := newVerifier(t, testConfig(srv, nil))
-	g := newGuard(t, v, core.WithPolicy(core.AnyUser()), core.WithObserver(func(e core.Event) {
+	g := newGuard(t, v, core.GuardPolicy(core.AnyUser()), core.GuardObserver(func(e core.Event) {
 		mu.Lock()
 		events = append(events, e)
 		mu.Unlock()
@@ -330,27 +330,221 @@ func TestGuardObserver(t *testing.T) {
 	}
 }
 
-func TestAuthorize(t *testing.T) {
+func TestRequirement(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
-	g := newGuard(t, v)
-	d := g.Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
+	d := newGuard(t, v).Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
 	if !d.Allowed() {
 		t.Fatal(d.Err)
 	}
 	ctx := core.ContextWithCaller(context.Background(), d.Caller)
-	if d := core.Authorize(ctx, core.Groups("admins")); !d.Allowed() {
-		t.Errorf("member: %v", d.Err)
+	r := requestWith("")
+	if got := core.NewRequirement(core.Groups("admins")).Check(ctx, r); !got.Allowed() || got.Caller != d.Caller {
+		t.Errorf("member: %+v", got)
 	}
-	wantCode(t, core.Authorize(ctx, core.Groups("ops")).Err, core.CodeForbidden, core.ReasonPolicy)
-	wantCode(t, core.Authorize(context.Background(), core.AnyUser()).Err, core.CodeMissingToken, core.ReasonNoCaller)
-	// A mistaken policy allows nobody.
-	wantCode(t, core.Authorize(ctx, core.Groups()).Err, core.CodeUnavailable, core.ReasonPolicyError)
+	wantCode(t, core.NewRequirement(core.Groups("ops")).Check(ctx, r).Err, core.CodeForbidden, core.ReasonPolicy)
 
+	// The middleware let the request through without a caller (a skipped route): a token is
+	// needed here, 401, not a misconfiguration.
+	skipped := core.ContextWithCaller(context.Background(), nil)
+	d = core.NewRequirement(core.AnyUser()).Check(skipped, r)
+	wantCode(t, d.Err, core.CodeMissingToken, core.ReasonNoCaller)
+	if d.Response().Status != http.StatusUnauthorized {
+		t.Errorf("skipped route: status %d", d.Response().Status)
+	}
 	if c, ok := core.FromContext(ctx); !ok || c.Email != "ann@example.com" {
 		t.Errorf("FromContext = %+v, %v", c, ok)
 	}
+	if _, ok := core.CallerFromContext(skipped); ok {
+		t.Error("the mark of a skipped route reads as a caller")
+	}
 }
+
+// TestRequirementWithoutMiddleware: a requirement that no middleware precedes refuses with 500
+// misconfigured, without Retry-After, and says so once, with the fix and the route.
+func TestRequirementWithoutMiddleware(t *testing.T) {
+	logs := captureDefaultLog(t)
+	q := core.NewRequirement(core.Groups("admins"))
+	for range 3 {
+		r := httptest.NewRequest("GET", "/bare/admin?secret=1", nil)
+		d := q.Check(r.Context(), core.HTTPRequest(r))
+		wantCode(t, d.Err, core.CodeMisconfigured, core.ReasonNoMiddleware)
+		resp := d.Response()
+		rec := httptest.NewRecorder()
+		resp.Write(rec)
+		if rec.Code != http.StatusInternalServerError || rec.Header().Get("Retry-After") != "" ||
+			rec.Body.String() != `{"error":"misconfigured","message":"access control is misconfigured on the server"}` {
+			t.Fatalf("answer %d %v %s", rec.Code, rec.Header(), rec.Body)
+		}
+	}
+	out := logs.String()
+	if n := strings.Count(out, "level=ERROR"); n != 1 {
+		t.Fatalf("%d error lines for three requests, want 1:\n%s", n, out)
+	}
+	for _, want := range []string{"reason=no_middleware", `route="GET /bare/admin"`, "fix=", "groups(admins)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret") {
+		t.Errorf("the log names the query:\n%s", out)
+	}
+}
+
+// TestMisconfiguredPolicies: whatever the mistake (the zero Policy, a blank group, an empty
+// list, nested), a requirement answers 500 misconfigured, never 403 or 503, and logs it once
+// through the Logger of the verifier that the caller came from.
+func TestMisconfiguredPolicies(t *testing.T) {
+	srv := newServer(t)
+	v, logs := loggingVerifier(t, srv)
+	d := newGuard(t, v).Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
+	ctx := core.ContextWithCaller(context.Background(), d.Caller)
+	defaultLogs := captureDefaultLog(t)
+
+	for name, p := range map[string]core.Policy{
+		"zero":        {},
+		"no groups":   core.Groups(),
+		"blank group": core.Groups(""),
+		"empty AnyOf": core.AnyOf(),
+		"nested":      core.AnyOf(core.AnyUser(), core.Emails(" ")),
+		"nil func":    core.PolicyFunc("f", nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := strings.Count(logs.String(), "level=ERROR")
+			q := core.NewRequirement(p)
+			for _, ctx := range []context.Context{ctx, context.Background(), core.ContextWithCaller(context.Background(), nil)} {
+				d := q.Check(ctx, requestWith(""))
+				wantCode(t, d.Err, core.CodeMisconfigured, core.ReasonInvalidPolicy)
+				if d.Response().Status != http.StatusInternalServerError {
+					t.Errorf("status %d", d.Response().Status)
+				}
+			}
+			if n := strings.Count(logs.String(), "level=ERROR") - before; n != 1 {
+				t.Errorf("%d lines in the verifier's log, want 1:\n%s", n, logs.String())
+			}
+		})
+	}
+	if defaultLogs.String() != "" {
+		t.Errorf("logged to slog.Default although the verifier's Logger was known:\n%s", defaultLogs)
+	}
+}
+
+// TestMiddlewareGuardMisconfigured: a middleware's guard built with a mistake refuses every
+// request with 500 misconfigured, logs it once, at construction, through the verifier's
+// Logger (slog.Default without a verifier), and its observer sees the refusals.
+func TestMiddlewareGuardMisconfigured(t *testing.T) {
+	srv := newServer(t)
+	v, logs := loggingVerifier(t, srv)
+	defaultLogs := captureDefaultLog(t)
+	var events []core.Event
+	observe := core.GuardObserver(func(e core.Event) { events = append(events, e) })
+
+	for _, tc := range []struct {
+		name   string
+		v      *core.Verifier
+		opts   []core.GuardOption
+		reason core.Reason
+		log    *logBuffer
+	}{
+		{"bad policy", v, []core.GuardOption{core.GuardPolicy(core.Groups()), observe}, core.ReasonInvalidPolicy, logs},
+		{"nil verifier", nil, []core.GuardOption{observe}, core.ReasonNoVerifier, defaultLogs},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events = nil
+			before := strings.Count(tc.log.String(), "level=ERROR")
+			g := core.MiddlewareGuard(tc.v, tc.opts...)
+			for range 2 {
+				d := g.Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
+				wantCode(t, d.Err, core.CodeMisconfigured, tc.reason)
+				if d.Response().Status != http.StatusInternalServerError {
+					t.Errorf("status %d", d.Response().Status)
+				}
+			}
+			if n := strings.Count(tc.log.String(), "level=ERROR") - before; n != 1 || !strings.Contains(tc.log.String(), "fix=") {
+				t.Errorf("%d error lines, want 1 with the fix:\n%s", n, tc.log)
+			}
+			if len(events) != 2 || events[0].Code != core.CodeMisconfigured {
+				t.Errorf("observed %+v", events)
+			}
+		})
+	}
+}
+
+// TestRequirementObserver: a route requirement's decisions reach its observer, refusals
+// included, with the policy named.
+func TestRequirementObserver(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	g := newGuard(t, v)
+	var events []core.Event
+	q := core.NewRequirement(core.Groups("admins"), core.RequirementObserver(func(e core.Event) { events = append(events, e) }))
+	ann := srv.User("ann@example.com", "admins")
+	for _, tok := range []string{ann, srv.User("bob@example.com", "staff")} {
+		d := g.Check(context.Background(), requestWith(tok))
+		q.Check(core.ContextWithCaller(context.Background(), d.Caller), requestWith(tok))
+	}
+	q.Check(context.Background(), requestWith(""))
+	want := []struct {
+		outcome core.Outcome
+		code    core.Code
+		subject string
+	}{
+		{core.OutcomeAllowed, "", "ann@example.com"},
+		{core.OutcomeDenied, core.CodeForbidden, "bob@example.com"},
+		{core.OutcomeDenied, core.CodeMisconfigured, ""},
+	}
+	if len(events) != len(want) {
+		t.Fatalf("%d events, want %d", len(events), len(want))
+	}
+	for i, w := range want {
+		e := events[i]
+		if e.Outcome != w.outcome || e.Code != w.code || e.Subject != w.subject || e.Policy != "groups(admins)" || e.Source != core.SourceNone {
+			t.Errorf("event %d = %+v, want %+v", i, e, w)
+		}
+	}
+	if events[0].TokenID == "" || events[2].TokenID != "" {
+		t.Errorf("token IDs %q, %q", events[0].TokenID, events[2].TokenID)
+	}
+}
+
+// TestIdentityFromContextMarks: without a caller, the identity is a 401 when the middleware
+// let the request through, and a misconfiguration when no middleware saw it.
+func TestIdentityFromContextMarks(t *testing.T) {
+	captureDefaultLog(t)
+	_, err := core.IdentityFromContext(core.ContextWithCaller(context.Background(), nil))
+	wantCode(t, err, core.CodeMissingToken, core.ReasonNoCaller)
+	_, err = core.IdentityFromContext(context.Background())
+	wantCode(t, err, core.CodeMisconfigured, core.ReasonNoMiddleware)
+	if !errors.Is(err, core.ErrMisconfigured) || core.ErrorResponse(err).Status != http.StatusInternalServerError {
+		t.Errorf("%v answers %d", err, core.ErrorResponse(err).Status)
+	}
+
+	id := &core.Identity{Email: "ann@example.com", Groups: []core.Group{{Name: "admins"}}}
+	ctx := core.ContextWithCaller(context.Background(), core.NewCaller(&core.Claims{Email: "ann@example.com"}, id))
+	if got, err := core.IdentityFromContext(ctx); got != id || err != nil {
+		t.Errorf("IdentityFromContext = %v, %v", got, err)
+	}
+	if d := core.NewRequirement(core.Groups("admins")).Check(ctx, requestWith("")); !d.Allowed() {
+		t.Errorf("a test's caller refused: %v", d.Err)
+	}
+}
+
+// TestContextKey: a context whose Value reads a store of its own finds the caller when the
+// store holds it under ContextKey, as fiber's Ctx does.
+func TestContextKey(t *testing.T) {
+	c := core.NewCaller(&core.Claims{Email: "ann@example.com"}, nil)
+	store := storeContext{Context: context.Background(), values: map[any]any{core.ContextKey(): c}}
+	if got, ok := core.CallerFromContext(store); !ok || got != c {
+		t.Errorf("CallerFromContext = %v, %v", got, ok)
+	}
+}
+
+type storeContext struct {
+	context.Context
+	values map[any]any
+}
+
+func (s storeContext) Value(key any) any { return s.values[key] }
 
 func TestNewGuardRejectsMistakes(t *testing.T) {
 	srv := newServer(t)
@@ -364,7 +558,7 @@ func TestNewGuardRejectsMistakes(t *testing.T) {
 		"nested":      core.AnyOf(core.AnyUser(), core.Emails("")),
 		"nil func":    core.PolicyFunc("f", nil),
 	} {
-		if _, err := core.NewGuard(v, core.WithPolicy(p)); err == nil || !errors.Is(err, core.ErrConfig) {
+		if _, err := core.NewGuard(v, core.GuardPolicy(p)); err == nil || !errors.Is(err, core.ErrConfig) {
 			t.Errorf("%s: NewGuard error = %v, want ErrConfig", name, err)
 		}
 	}
@@ -378,7 +572,7 @@ func TestNewGuardRejectsMistakes(t *testing.T) {
 func TestGuardKeepsTheCausesAnswer(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
-	g := newGuard(t, v, core.WithPolicy(core.AnyOf(core.Emails("x@y.z"), core.Groups("admins"))))
+	g := newGuard(t, v, core.GuardPolicy(core.AnyOf(core.Emails("x@y.z"), core.Groups("admins"))))
 	payload, _ := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "sub": "u", "email": "ann@example.com",
 		"identity_nonce": "unknown", "exp": time.Now().Add(time.Hour).Unix()})
 	refused := srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), payload)

@@ -109,3 +109,23 @@ func eventually(t testing.TB, what string, cond func() bool) {
 func slogTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
+
+// captureDefaultLog points slog.Default at a buffer until the test ends.
+func captureDefaultLog(t *testing.T) *logBuffer {
+	t.Helper()
+	var logs logBuffer
+	old := slog.Default()
+	slog.SetDefault(slogTo(&logs))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return &logs
+}
+
+// loggingVerifier is a verifier of srv whose Logger writes, at every level, to the buffer
+// returned.
+func loggingVerifier(t *testing.T, srv *accesstest.Server) (*core.Verifier, *logBuffer) {
+	t.Helper()
+	var logs logBuffer
+	cfg := testConfig(srv, nil)
+	cfg.Logger = slogTo(&logs)
+	return newVerifier(t, cfg), &logs
+}

@@ -52,7 +52,7 @@ func newHostBindings(bound map[string][]string, global []string, unboundUseGloba
 		if len(auds) == 0 {
 			return nil, nil, fmt.Errorf("%w: %sno audience: bind the host to its application's AUD tag(s)", ErrConfig, where)
 		}
-		if err := checkAudiences(where, auds); err != nil {
+		if auds, err = audiences(where, auds); err != nil {
 			return nil, nil, err
 		}
 		m := b.exact

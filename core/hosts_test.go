@@ -57,8 +57,8 @@ func TestHostAudiencesConfig(t *testing.T) {
 		{"fallback to Audiences", map[string][]string{"a.example.com": {"x"}}, []string{"g"}, true, ""},
 		{"nothing at all", map[string][]string{}, nil, false, "no audience"},
 		{"empty AUD list", map[string][]string{"a.example.com": {}}, nil, false, "no audience"},
-		{"blank AUD", map[string][]string{"a.example.com": {" "}}, nil, false, "audience is empty"},
-		{"AUD with white space", map[string][]string{"a.example.com": {"x\n"}}, nil, false, "white space"},
+		{"blank AUD", map[string][]string{"a.example.com": {" "}}, nil, false, "is empty"},
+		{"AUD with inner white space", map[string][]string{"a.example.com": {"x y"}}, nil, false, "white space"},
 		{"port", map[string][]string{"a.example.com:8443": {"x"}}, nil, false, "no port"},
 		{"scheme", map[string][]string{"https://a.example.com": {"x"}}, nil, false, "no scheme"},
 		{"path", map[string][]string{"a.example.com/admin": {"x"}}, nil, false, "no scheme, path"},
@@ -200,7 +200,7 @@ func TestHostMatching(t *testing.T) {
 func TestHostAudiencesThroughServer(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, twoApps(srv, nil))
-	origin := httptest.NewServer(guarded(newGuard(t, v, core.WithLoginRedirect()), http.HandlerFunc(echoCaller)))
+	origin := httptest.NewServer(guarded(newGuard(t, v, core.GuardLoginRedirect()), http.HandlerFunc(echoCaller)))
 	t.Cleanup(origin.Close)
 	wiki, admin := tokenFor(srv, wikiAUD), tokenFor(srv, adminAUD)
 
@@ -301,7 +301,7 @@ func TestHostCheckOnCachedToken(t *testing.T) {
 		return g.Check(context.Background(), core.HTTPRequest(r))
 	}
 	var events []core.Event
-	g = newGuard(t, g.Verifier(), core.WithObserver(func(e core.Event) { events = append(events, e) }))
+	g = newGuard(t, g.Verifier(), core.GuardObserver(func(e core.Event) { events = append(events, e) }))
 	if d := check("wiki.example.com"); !d.Allowed() {
 		t.Fatalf("wiki: %v", d.Err)
 	}

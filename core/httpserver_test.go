@@ -17,11 +17,8 @@ func guarded(g *core.Guard, next http.Handler) http.Handler {
 			d.Response().Write(w)
 			return
 		}
-		ctx := r.Context()
-		if d.Caller != nil {
-			ctx = core.ContextWithCaller(ctx, d.Caller)
-		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		// With no caller (an anonymous request) too: the mark that the guard saw the request.
+		next.ServeHTTP(w, r.WithContext(core.ContextWithCaller(r.Context(), d.Caller)))
 	})
 }
 

@@ -11,55 +11,60 @@ import (
 
 // Identity is what Access's get-identity endpoint reports about a user: the identity
 // provider's view, with groups. Common fields are typed; the open-ended parts stay raw JSON,
-// and Raw holds the whole document. An Identity handed out by a Verifier is shared: treat it
-// as read-only.
+// and Raw holds the whole document. Fields are spelled as Access spells them and compared
+// case-sensitively. An Identity handed out by a Verifier is shared: treat it as read-only.
+//
+// What to expect: a one-time-PIN user has no Name, Groups or AMR, and Version 0; Entra ID
+// reports groups as {id, name} with no e-mail; other providers report names only.
 type Identity struct {
+	// ID is the identity provider's subject for the user (an OIDC sub, a SAML NameID):
+	// not the token's sub, which is UserUUID.
 	ID                 string
-	Name               string
-	Email              string
-	Groups             []Group
-	IdP                IdP
-	Geo                Geo
-	UserUUID           string
-	AccountID          string
-	IssuedAt           time.Time // iat; zero when absent
-	IP                 string
-	AMR                []string // authentication methods, e.g. "pwd", "mfa"
-	IsWarp             bool
-	IsGateway          bool
-	DeviceID           string
-	ServiceTokenID     string
-	ServiceTokenStatus bool
-	Version            int
+	Name               string    // the user's display name; empty for one-time PIN
+	Email              string    // the user's e-mail address
+	Groups             []Group   // the identity-provider groups; see Group
+	IdP                IdP       // the identity provider the user logged in with
+	Geo                Geo       // where the user logged in from
+	UserUUID           string    // the user's ID in Cloudflare Zero Trust: the token's sub (Claims.Subject)
+	AccountID          string    // the Cloudflare account the application belongs to
+	IssuedAt           time.Time // iat: when the user logged in; zero when absent
+	IP                 string    // the address the user logged in from
+	AMR                []string  // authentication methods, e.g. "pwd", "mfa"; empty for one-time PIN
+	IsWarp             bool      // the session came through the WARP client
+	IsGateway          bool      // the session came through Cloudflare Gateway
+	DeviceID           string    // the WARP device's ID, when the device is enrolled
+	ServiceTokenID     string    // the service token's ID, for a session a service token opened
+	ServiceTokenStatus bool      // whether a service token authenticated the session
+	Version            int       // the document's version; 0 for one-time PIN
 
 	Custom         json.RawMessage // custom: SAML attributes / OIDC claims
-	DevicePosture  json.RawMessage // devicePosture
+	DevicePosture  json.RawMessage // devicePosture: device posture check results, by check ID
 	DeviceSessions json.RawMessage // device_sessions
-	OIDCFields     json.RawMessage // oidc_fields
-	SAMLAttributes json.RawMessage // saml_attributes
-	MTLSAuth       json.RawMessage // mtls_auth
+	OIDCFields     json.RawMessage // oidc_fields: claims of a generic OIDC provider, by name
+	SAMLAttributes json.RawMessage // saml_attributes: attributes of a SAML provider, by name
+	MTLSAuth       json.RawMessage // mtls_auth: the client certificate, when mTLS was used
 
 	// Raw is the whole document as get-identity sent it.
 	Raw json.RawMessage
 }
 
 // Group is one identity-provider group. Providers that report groups as plain strings give
-// a Group with only Name set.
+// a Group with only Name set. A group policy (Groups) matches any of the three fields.
 type Group struct {
-	ID    string `json:"id,omitempty"`
-	Name  string `json:"name,omitempty"`
-	Email string `json:"email,omitempty"`
+	ID    string `json:"id,omitempty"`    // the provider's ID of the group, e.g. an Entra ID object ID
+	Name  string `json:"name,omitempty"`  // the group's name
+	Email string `json:"email,omitempty"` // the group's e-mail address (Google Workspace, for one)
 }
 
 // IdP names the identity provider the user logged in with.
 type IdP struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
+	ID   string `json:"id"`   // the provider's ID in the Zero Trust account
+	Type string `json:"type"` // its kind: "onetimepin", "azureAD", "okta", "saml", "oidc"…
 }
 
 // Geo is where the user logged in from.
 type Geo struct {
-	Country string `json:"country"`
+	Country string `json:"country"` // an ISO 3166-1 alpha-2 code, e.g. "PT"
 }
 
 // MarshalJSON writes the document as get-identity sent it.

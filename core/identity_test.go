@@ -294,7 +294,7 @@ func TestGroupsFromTokenClaim(t *testing.T) {
 	if want := []core.Group{{Name: "admins"}, {ID: "g2", Name: "ops"}}; fmt.Sprint(c.Groups) != fmt.Sprint(want) {
 		t.Fatalf("Claims.Groups = %+v, want %+v", c.Groups, want)
 	}
-	g, err := core.NewGuard(v, core.WithPolicy(core.Groups("ops")))
+	g, err := core.NewGuard(v, core.GuardPolicy(core.Groups("ops")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestIdentityProviders(t *testing.T) {
 			}
 
 			allow := func(p core.Policy, tok string) bool {
-				d := newGuard(t, v, core.WithPolicy(p)).Check(ctx, requestWith(tok))
+				d := newGuard(t, v, core.GuardPolicy(p)).Check(ctx, requestWith(tok))
 				if d.Err != nil && d.Err.Code != core.CodeForbidden {
 					t.Fatalf("%s: %v", p, d.Err)
 				}
@@ -119,7 +119,7 @@ func TestGroupsAttributeThroughServer(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cfg := testConfig(srv, nil)
 	cfg.GroupsAttribute = "memberOf"
-	g := newGuard(t, newVerifier(t, cfg), core.WithPolicy(core.Groups("cn=admins,ou=groups")))
+	g := newGuard(t, newVerifier(t, cfg), core.GuardPolicy(core.Groups("cn=admins,ou=groups")))
 	origin := httptest.NewServer(guarded(g, http.HandlerFunc(echoCaller)))
 	t.Cleanup(origin.Close)
 	mint := func(email string, memberOf ...string) string {
@@ -211,7 +211,7 @@ func TestGroupsAttributeOutage(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cfg := testConfig(srv, nil)
 	cfg.GroupsAttribute = accesstest.GroupsAttribute
-	g := newGuard(t, newVerifier(t, cfg), core.WithPolicy(core.Groups("admins")))
+	g := newGuard(t, newVerifier(t, cfg), core.GuardPolicy(core.Groups("admins")))
 	srv.FailIdentity(accesstest.Status500)
 	d := g.Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
 	wantCode(t, d.Err, core.CodeUnavailable, core.ReasonIdentityUnavailable)

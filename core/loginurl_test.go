@@ -46,7 +46,7 @@ func TestLoginURL(t *testing.T) {
 // points at the team's login path for exactly that host, with the audience as kid and a
 // redirect_url that decodes to a local path: never another site, never a crafted path.
 func FuzzLoginURL(f *testing.F) {
-	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{"aud 1&x"}, StartupWait: -1, Logger: discardLogger()})
+	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{"aud+1&x"}, StartupWait: -1, Logger: discardLogger()})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func FuzzLoginURL(f *testing.F) {
 			t.Fatalf("LoginURL(%q, %q): host part %q", host, uri, gotHost)
 		}
 		q, err := url.ParseQuery(query)
-		if err != nil || len(q) != 2 || q.Get("kid") != "aud 1&x" {
+		if err != nil || len(q) != 2 || q.Get("kid") != "aud+1&x" {
 			t.Fatalf("LoginURL(%q, %q): query %q (%v)", host, uri, query, err)
 		}
 		want := uri

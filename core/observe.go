@@ -11,29 +11,31 @@ import (
 // Outcome is how a request was decided.
 type Outcome string
 
+// The outcomes of a decision.
 const (
-	OutcomeAllowed    Outcome = "allowed"
-	OutcomeAnonymous  Outcome = "anonymous" // no token, let through by WithOptionalAuth
-	OutcomeDenied     Outcome = "denied"
-	OutcomeRedirected Outcome = "redirected"
+	OutcomeAllowed    Outcome = "allowed"    // the request goes on with a caller
+	OutcomeAnonymous  Outcome = "anonymous"  // the request goes on with no token and no caller (GuardOptionalAuth)
+	OutcomeDenied     Outcome = "denied"     // refused with a status and a JSON body
+	OutcomeRedirected Outcome = "redirected" // refused with a 302 to the Access login page
 )
 
-// Event describes one decision of a Guard, for logs and metrics. It never holds the token:
-// TokenID tells the requests of one token apart without revealing it.
+// Event describes one decision of a Guard or a Requirement, for logs and metrics. It never
+// holds the token: TokenID tells the requests of one token apart without revealing it.
 type Event struct {
-	Outcome     Outcome
-	Code        Code   // empty when allowed
-	Reason      Reason // empty when allowed
-	Source      TokenSource
+	Outcome     Outcome       // how the request was decided
+	Code        Code          // empty when allowed
+	Reason      Reason        // empty when allowed
+	Source      TokenSource   // where the token was found; SourceNone in a Requirement's events
 	TokenCached bool          // the token was verified from the cache
 	Latency     time.Duration // of the whole decision, identity lookup included
 	Subject     string        // the user's e-mail, or a service token's client ID
 	TokenID     string        // the first 12 hex digits of the token's SHA-256
+	Policy      string        // the policy that decided (Policy.String), when one did
 	Err         error         // the refusal, with its cause
 }
 
-func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.Duration, token string) Event {
-	e := Event{Outcome: OutcomeAllowed, Source: src, TokenCached: cached, Latency: latency}
+func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.Duration, token, policy string) Event {
+	e := Event{Outcome: OutcomeAllowed, Source: src, TokenCached: cached, Latency: latency, Policy: policy}
 	if token != "" {
 		sum := sha256.Sum256([]byte(token))
 		e.TokenID = hex.EncodeToString(sum[:6])
@@ -56,13 +58,16 @@ func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.
 	return e
 }
 
-// LogEvents returns an observer for WithObserver that logs each decision to l: allowed
-// requests at Debug, refusals at Info, and unavailability, which an operator must see, at
-// Warn.
+// LogEvents returns an observer (for an adapter's WithObserver, GuardObserver or
+// RequirementObserver) that logs each decision to l: allowed requests at Debug, refusals at
+// Info, unavailability, which an operator must see, at Warn, and misconfiguration, which a
+// developer must fix, at Error.
 func LogEvents(l *slog.Logger) func(Event) {
 	return func(e Event) {
 		level := slog.LevelDebug
 		switch {
+		case e.Code == CodeMisconfigured:
+			level = slog.LevelError
 		case e.Code == CodeUnavailable:
 			level = slog.LevelWarn
 		case e.Outcome != OutcomeAllowed && e.Outcome != OutcomeAnonymous:
@@ -76,6 +81,9 @@ func LogEvents(l *slog.Logger) func(Event) {
 		}
 		if e.Code != "" {
 			attrs = append(attrs, slog.String("code", string(e.Code)), slog.String("reason", string(e.Reason)))
+		}
+		if e.Policy != "" {
+			attrs = append(attrs, slog.String("policy", e.Policy))
 		}
 		if e.Subject != "" {
 			attrs = append(attrs, slog.String("subject", e.Subject))

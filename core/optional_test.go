@@ -15,18 +15,18 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 )
 
-// TestOptionalAuth: with WithOptionalAuth, no token means no caller; any token present must
+// TestOptionalAuth: with GuardOptionalAuth, no token means no caller; any token present must
 // verify, exactly as without the option.
 func TestOptionalAuth(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
 	v := newVerifier(t, testConfig(srv, clk))
-	g := newGuard(t, v, core.WithOptionalAuth())
-	redirecting := newGuard(t, v, core.WithOptionalAuth(), core.WithLoginRedirect())
+	g := newGuard(t, v, core.GuardOptionalAuth())
+	redirecting := newGuard(t, v, core.GuardOptionalAuth(), core.GuardLoginRedirect())
 	down := accesstest.NewServer()
 	t.Cleanup(down.Close)
 	down.FailCerts(accesstest.Status500)
-	gDown := newGuard(t, newVerifier(t, testConfig(down, nil)), core.WithOptionalAuth())
+	gDown := newGuard(t, newVerifier(t, testConfig(down, nil)), core.GuardOptionalAuth())
 	expired := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now().Add(-3 * time.Hour)})
 	navigate := map[string]string{"Sec-Fetch-Mode": "navigate"}
 
@@ -89,14 +89,14 @@ func TestOptionalAuth(t *testing.T) {
 func TestOptionalAuthWithPolicyIsAConfigurationError(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
-	_, err := core.NewGuard(v, core.WithOptionalAuth(), core.WithPolicy(core.Groups("admins")))
-	if !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), "WithOptionalAuth") {
-		t.Fatalf("NewGuard error = %v, want ErrConfig naming WithOptionalAuth", err)
+	_, err := core.NewGuard(v, core.GuardOptionalAuth(), core.GuardPolicy(core.Groups("admins")))
+	if !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), "GuardOptionalAuth") {
+		t.Fatalf("NewGuard error = %v, want ErrConfig naming GuardOptionalAuth", err)
 	}
 	// An adapter's guard that cannot be built refuses every request, anonymous ones too.
-	g := core.MiddlewareGuard(v, core.WithPolicy(core.Groups("admins")), core.WithOptionalAuth())
-	if d := g.Check(context.Background(), requestWith("")); d.Allowed() || d.Anonymous() || d.Response().Status != http.StatusServiceUnavailable {
-		t.Fatalf("decision %+v, want a 503", d)
+	g := core.MiddlewareGuard(v, core.GuardPolicy(core.Groups("admins")), core.GuardOptionalAuth())
+	if d := g.Check(context.Background(), requestWith("")); d.Allowed() || d.Anonymous() || d.Response().Status != http.StatusInternalServerError {
+		t.Fatalf("decision %+v, want a 500", d)
 	}
 }
 
@@ -115,7 +115,7 @@ func TestOptionalAuthObserved(t *testing.T) {
 	var logs bytes.Buffer
 	var events []core.Event
 	observe := core.LogEvents(slogTo(&logs))
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.WithOptionalAuth(), core.WithObserver(func(e core.Event) {
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.GuardOptionalAuth(), core.GuardObserver(func(e core.Event) {
 		events = append(events, e)
 		observe(e)
 	}))
@@ -135,7 +135,7 @@ func TestOptionalAuthObserved(t *testing.T) {
 // requirement after the optional guard refuses the anonymous one with 401.
 func TestOptionalAuthThroughServer(t *testing.T) {
 	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.WithOptionalAuth())
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.GuardOptionalAuth())
 	mux := http.NewServeMux()
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := core.IdentityFromContext(r.Context()); errors.Is(err, core.ErrMissingToken) {
@@ -143,8 +143,9 @@ func TestOptionalAuthThroughServer(t *testing.T) {
 		}
 		echoCaller(w, r)
 	})
+	admins := core.NewRequirement(core.Groups("admins"))
 	mux.HandleFunc("/admin", func(w http.ResponseWriter, r *http.Request) {
-		if d := core.Authorize(r.Context(), core.Groups("admins")); !d.Allowed() {
+		if d := admins.Check(r.Context(), core.HTTPRequest(r)); !d.Allowed() {
 			d.Response().Write(w)
 			return
 		}

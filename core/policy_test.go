@@ -109,7 +109,7 @@ func TestPolicyErrors(t *testing.T) {
 func TestAnyOfShortCircuits(t *testing.T) {
 	srv := newServer(t)
 	g := newGuard(t, newVerifier(t, testConfig(srv, nil)),
-		core.WithPolicy(core.AnyOf(core.EmailDomains("example.com"), core.Groups("admins"))))
+		core.GuardPolicy(core.AnyOf(core.EmailDomains("example.com"), core.Groups("admins"))))
 	if d := g.Check(context.Background(), requestWith(srv.User("ann@example.com"))); !d.Allowed() {
 		t.Fatal(d.Err)
 	}

@@ -29,12 +29,14 @@ type Request interface {
 // TokenSource tells where a token was found.
 type TokenSource uint8
 
+// The token sources.
 const (
 	SourceNone   TokenSource = iota // no token on the request
 	SourceHeader                    // the Cf-Access-Jwt-Assertion header
 	SourceCookie                    // the CF_Authorization cookie
 )
 
+// String returns "header", "cookie" or "none".
 func (s TokenSource) String() string {
 	switch s {
 	case SourceHeader:

@@ -18,27 +18,30 @@ type Decision struct {
 	Redirect string
 
 	retryAfter time.Duration
-	anonymous  bool // WithOptionalAuth and no token: allowed with no caller
+	anonymous  bool // GuardOptionalAuth and no token: allowed with no caller
 }
 
 // Allowed reports whether the request may proceed: with a verified Caller, or, when the
-// guard has WithOptionalAuth and the request carries no token, with none (Anonymous). The
+// guard has GuardOptionalAuth and the request carries no token, with none (Anonymous). The
 // zero Decision is not allowed.
 func (d Decision) Allowed() bool { return d.Err == nil && (d.Caller != nil || d.anonymous) }
 
 // Anonymous reports whether the request may proceed with no caller: it carries no token and
-// the guard has WithOptionalAuth. The adapter then stores no caller, so that accessors report
+// the guard has GuardOptionalAuth. The adapter then stores no caller, so that accessors report
 // none and a route requirement after it answers 401.
 func (d Decision) Anonymous() bool { return d.Err == nil && d.Caller == nil && d.anonymous }
 
-// Status returns the HTTP status of err's code: 401 for a missing or invalid token, 403 for
-// a refusal by policy, 503 when keys or identity are unavailable.
+// Status returns the HTTP status of e's code: 401 for a missing or invalid token, 403 for
+// a refusal by policy, 500 for a misconfiguration, 503 when keys or identity are
+// unavailable (and for any other code: retrying later is the safe advice).
 func (e *Error) Status() int {
 	switch e.Code {
 	case CodeMissingToken, CodeInvalidToken:
 		return http.StatusUnauthorized
 	case CodeForbidden:
 		return http.StatusForbidden
+	case CodeMisconfigured:
+		return http.StatusInternalServerError
 	}
 	return http.StatusServiceUnavailable
 }
@@ -46,7 +49,7 @@ func (e *Error) Status() int {
 // Response is the HTTP answer to a refused request: the same status, headers and body from
 // every adapter, which only writes it in its framework's idiom.
 type Response struct {
-	Status int
+	Status int    // the HTTP status
 	Body   []byte // JSON {"error": code, "message": …}; nil for a redirect
 
 	location   string

@@ -22,8 +22,9 @@ const accessSuffix = ".cloudflareaccess.com"
 //	https://myteam.cloudflareaccess.com      a full https URL (any host name; no path, query or port)
 //	http://127.0.0.1:8787                    plain http, for loopback hosts only (tests)
 //
-// Anything else is an error wrapping [ErrConfig]: a typo must stop the program at start-up, not
-// make every token look invalid, or worse, make a wrong issuer look right.
+// Surrounding white space is ignored. Anything else is an error wrapping [ErrConfig], which
+// quotes the input and says what is wrong with it: a typo must stop the program at start-up,
+// not make every token look invalid, or worse, make a wrong issuer look right.
 func ParseTeamDomain(s string) (string, error) {
 	in := strings.TrimSpace(s)
 	if in == "" {
@@ -39,36 +40,44 @@ func ParseTeamDomain(s string) (string, error) {
 	if !strings.Contains(in, "://") {
 		return parseBareTeamDomain(s, strings.ToLower(in))
 	}
+	team, why := parseTeamURL(in)
+	if why != "" {
+		return "", teamDomainError(s, why)
+	}
+	return team, nil
+}
 
+// parseTeamURL reads the full-URL spelling; why, when not empty, says what is wrong with it.
+func parseTeamURL(in string) (team, why string) {
 	u, err := url.Parse(in)
 	if err != nil {
-		return "", teamDomainError(s, "it is not a URL")
+		return "", "it is not a URL"
 	}
 	scheme := strings.ToLower(u.Scheme)
 	host := strings.ToLower(u.Hostname())
 	switch {
 	case scheme != "https" && scheme != "http":
-		return "", teamDomainError(s, "the scheme must be https")
+		return "", "the scheme must be https"
 	case u.User != nil:
-		return "", teamDomainError(s, "it must not carry user information")
+		return "", "it must not carry user information"
 	case u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return "", teamDomainError(s, "it must be an origin, with no path, query or fragment")
+		return "", "it must be an origin, with no path, query or fragment"
 	case host == "":
-		return "", teamDomainError(s, "it has no host")
+		return "", "it has no host"
 	}
 	loopback := isLoopbackHost(host)
 	if scheme == "http" && !loopback {
-		return "", teamDomainError(s, "plain http is allowed for loopback hosts only; use https")
+		return "", "plain http is allowed for loopback hosts only; use https"
 	}
 	if !loopback && !validDNSName(host) {
-		return "", teamDomainError(s, "the host is not a valid DNS name")
+		return "", "the host is not a valid DNS name"
 	}
 	port := u.Port()
 	if port != "" && !loopback {
-		return "", teamDomainError(s, "a port is allowed for loopback hosts only")
+		return "", "a port is allowed for loopback hosts only"
 	}
 	if port != "" && !validPort(port) {
-		return "", teamDomainError(s, "the port is not a number from 1 to 65535")
+		return "", "the port is not a number from 1 to 65535"
 	}
 	if port != "" {
 		port = strings.TrimLeft(port, "0") // ":0080" is ":80", as an iss would spell it
@@ -80,11 +89,18 @@ func ParseTeamDomain(s string) (string, error) {
 	if port != "" {
 		hostport += ":" + port
 	}
-	return scheme + "://" + hostport, nil
+	return scheme + "://" + hostport, ""
 }
 
 func parseBareTeamDomain(orig, in string) (string, error) {
 	if strings.ContainsAny(in, "/:@?#") {
+		// Say what the https:// spelling of the same text would be refused for, so that
+		// "myteam.cloudflareaccess.com/cdn-cgi/access/certs" hears "no path", as its https
+		// form does. Only the message comes from there: a bare spelling is never accepted
+		// with more than a host.
+		if _, why := parseTeamURL("https://" + in); why != "" {
+			return "", teamDomainError(orig, why)
+		}
 		return "", teamDomainError(orig, "give a team name, a team host, or a full https:// URL")
 	}
 	if !strings.Contains(in, ".") {

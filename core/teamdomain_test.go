@@ -146,6 +146,26 @@ func TestParseTeamDomainRejects(t *testing.T) {
 	}
 }
 
+// TestParseTeamDomainSaysWhy: a bare spelling with more than a host is refused for the reason
+// its https:// spelling would be, not with a generic message, and the error quotes the input.
+func TestParseTeamDomainSaysWhy(t *testing.T) {
+	for _, tt := range []struct{ in, why string }{
+		{"myteam.cloudflareaccess.com/cdn-cgi/access/certs", "must be an origin, with no path"},
+		{"https://myteam.cloudflareaccess.com/cdn-cgi/access/certs", "must be an origin, with no path"},
+		{"myteam.cloudflareaccess.com?x=1", "must be an origin, with no path, query"},
+		{"myteam.cloudflareaccess.com#top", "must be an origin, with no path, query or fragment"},
+		{"myteam.cloudflareaccess.com:443", "a port is allowed for loopback hosts only"},
+		{"ann@myteam.cloudflareaccess.com", "user information"},
+		{"myteam.cloudflareaccess.com/", "give a team name, a team host, or a full https:// URL"},
+		{"127.0.0.1:8787", "give a team name, a team host, or a full https:// URL"},
+	} {
+		_, err := core.ParseTeamDomain(tt.in)
+		if err == nil || !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), strconv.Quote(tt.in)) {
+			t.Errorf("ParseTeamDomain(%q) = %v, want %q naming the input", tt.in, err, tt.why)
+		}
+	}
+}
+
 // A port spelled with leading zeros names the same port, so its canonical form (which must equal
 // the iss of the tokens, "http://127.0.0.1:8080" from a test server) drops them.
 func TestParseTeamDomainCanonicalPort(t *testing.T) {

@@ -7,10 +7,18 @@
 //	e.Use(echoaccess.Middleware(v))                           // every route: a verified caller
 //	e.GET("/admin", adminHandler, echoaccess.RequireGroups("admins"))
 //
-// Handlers read the caller with Claims, Caller or Identity, or with core.FromContext on the
-// request's context: the middleware stores it in both. Refusals are answered as every
-// cfaccess adapter answers them: 401, 403 or 503 with a JSON body, or, with
+// The middleware stores the caller in the request's context.Context, and Caller, Claims,
+// Identity and Require read it there, as every cfaccess adapter does; core.FromContext and
+// core.IdentityFromContext work on c.Request().Context() too, and a test gives a handler a
+// caller with core.ContextWithCaller. A copy sits in echo's store under CallerKey, for c.Get.
+//
+// Refusals are answered as every cfaccess adapter answers them: 401, 403, 500 (a
+// misconfiguration, logged once with its fix) or 503 with a JSON body, or, with
 // WithLoginRedirect, a 302 to the Access login page for a browser that navigates without a
 // valid session. The answer is written by the middleware, which then returns nil, so echo's
 // HTTPErrorHandler never reshapes it; with WithErrorHandler the handler's error goes to echo.
+// A handler that meets an error of cfaccess answers it with WriteError.
+//
+// Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
+// and WithObserver are both. An option that cannot apply does not compile.
 package echoaccess

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -38,9 +39,20 @@ func public(c echo.Context) error { return write(c, conformance.Public()) }
 
 func custom(c echo.Context, err *core.Error) error { return write(c, conformance.Custom(err)) }
 
+// inject puts caller in the request's context only, as a test of the application would.
+func inject(caller *core.Caller) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.SetRequest(c.Request().WithContext(core.ContextWithCaller(c.Request().Context(), caller)))
+			return next(c)
+		}
+	}
+}
+
 // TestConformance runs the shared suite through a real echo router.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t conformance.TB, v *core.Verifier) string {
+	conformance.Run(t, func(t conformance.TB, s conformance.Setup) string {
+		v := s.Verifier
 		e := echo.New()
 		e.GET("/public", public)
 
@@ -50,22 +62,37 @@ func TestConformance(t *testing.T) {
 		api.GET("/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
 		api.GET("/service", whoami, echoaccess.Require(core.ServiceTokens(conformance.ServiceClientID)))
 		api.GET("/broken", whoami, echoaccess.Require(conformance.BrokenPolicy()))
+		api.GET("/zero", whoami, echoaccess.Require(core.Policy{}))
+		api.GET("/blank", whoami, echoaccess.RequireGroups(""))
 
 		web := e.Group("/web", echoaccess.Middleware(v, echoaccess.WithLoginRedirect()))
 		web.GET("/page", whoami)
 		web.POST("/page", whoami)
 
 		withCustom := echoaccess.WithErrorHandler(custom)
-		e.Group("/custom", echoaccess.Middleware(v, withCustom)).
-			GET("/admin", whoami, echoaccess.Require(core.Groups(conformance.AdminGroup), withCustom))
+		cust := e.Group("/custom", echoaccess.Middleware(v, withCustom))
+		cust.GET("/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup, withCustom))
+		cust.GET("/broken", whoami, echoaccess.Require(conformance.BrokenPolicy(), withCustom))
+
+		observe := echoaccess.WithObserver(s.Observe)
+		e.GET("/observed/admin", whoami, echoaccess.Middleware(v, observe), echoaccess.RequireGroups(conformance.AdminGroup, observe))
 
 		skip := e.Group("/skip", echoaccess.Middleware(v, echoaccess.WithSkipper(func(c echo.Context) bool {
-			return c.Path() == "/skip/open"
+			return conformance.SkipOpen(c.Request().URL.Path)
 		})))
 		skip.GET("/open", whoami)
+		skip.GET("/open/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
+		skip.GET("/open/me", me)
 		skip.GET("/closed", whoami)
 
 		e.GET("/bare/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
+		e.GET("/bare/me", me)
+		e.GET("/nil/whoami", whoami, echoaccess.Middleware(nil))
+
+		ctx := e.Group("/ctx", inject(s.Inject))
+		ctx.GET("/whoami", whoami)
+		ctx.GET("/me", me)
+		ctx.GET("/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
 
 		srv := httptest.NewServer(e)
 		t.Cleanup(srv.Close)
@@ -81,7 +108,7 @@ func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
 	}, echoaccess.Middleware(nil))
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"unavailable"`) || rec.Header().Get("Retry-After") == "" {
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"misconfigured"`) || rec.Header().Get("Retry-After") != "" {
 		t.Errorf("status %d, headers %v, body %s", rec.Code, rec.Header(), rec.Body)
 	}
 }
@@ -151,4 +178,14 @@ func TestErrorsReachEcho(t *testing.T) {
 	if rec := do("/page", "", "Sec-Fetch-Mode", "navigate"); rec.Code != http.StatusFound || len(got) != 0 || len(reached) != 0 {
 		t.Errorf("login redirect: status %d, error handler got %v, echo got %v", rec.Code, got, reached)
 	}
+}
+
+// TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.
+func TestOptionsApplyWhereTheyCan(t *testing.T) {
+	conformance.CheckOptions(t, reflect.TypeFor[echoaccess.Option](), reflect.TypeFor[echoaccess.RequireOption](), []conformance.OptionCase{
+		{Name: "WithSkipper", Func: echoaccess.WithSkipper, Middleware: true},
+		{Name: "WithLoginRedirect", Func: echoaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithErrorHandler", Func: echoaccess.WithErrorHandler, Middleware: true, Require: true},
+		{Name: "WithObserver", Func: echoaccess.WithObserver, Middleware: true, Require: true},
+	})
 }

@@ -64,3 +64,38 @@ func ExampleIdentity() {
 	}
 	_ = handler
 }
+
+// Require's options: a route-level refusal reaches the observer, and the error handler
+// renders it.
+func ExampleRequire() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	observe := echoaccess.WithObserver(func(e core.Event) {
+		if e.Policy != "" {
+			fmt.Println("observed:", e.Outcome, e.Code, e.Policy, e.Subject)
+		}
+	})
+	plain := echoaccess.WithErrorHandler(func(c echo.Context, err *core.Error) error {
+		return c.String(err.Status(), string(err.Code)+"\n")
+	})
+	e := echo.New()
+	e.GET("/admin", func(c echo.Context) error { return c.String(http.StatusOK, "welcome\n") },
+		echoaccess.Middleware(v), echoaccess.Require(core.Groups("admins", "ops"), observe, plain))
+
+	for _, token := range []string{team.User("ann@example.com", "ops"), team.User("bob@example.com", "staff")} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set(core.HeaderName, token)
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// observed: allowed  groups(admins, ops) ann@example.com
+	// 200 welcome
+	// observed: denied forbidden groups(admins, ops) bob@example.com
+	// 403 forbidden
+}

@@ -7,21 +7,24 @@ import (
 )
 
 // CallerKey is the key of the *core.Caller in echo's store, for handlers that prefer echo's
-// own idiom to Caller and Claims: c.Get(echoaccess.CallerKey).(*core.Caller).
+// own idiom: c.Get(echoaccess.CallerKey).(*core.Caller). The middleware keeps it there as a
+// copy; Caller, Claims, Identity and Require read the request's context.Context.
 const CallerKey = "cfaccess.caller"
 
 // Middleware verifies the Access token of every request and refuses those without a valid
-// one. An allowed request reaches next with its core.Caller in echo's store and in the
-// request's context.
+// one. An allowed request reaches next with its core.Caller in the request's
+// context.Context (see Caller) and in echo's store (see CallerKey).
 func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
-	cfg := newConfig(opts)
-	guard := core.MiddlewareGuard(v, cfg.guard...)
+	cfg := configure(opts, Option.applyMiddleware)
+	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			r := c.Request()
 			if cfg.skip != nil && cfg.skip(c) {
+				// Seen, with no caller: a requirement after this answers 401, not 500.
+				c.SetRequest(r.WithContext(core.ContextWithCaller(r.Context(), nil)))
 				return next(c)
 			}
-			r := c.Request()
 			d := guard.Check(r.Context(), core.HTTPRequest(r))
 			if !d.Allowed() {
 				return cfg.refuse(c, d)
@@ -33,15 +36,17 @@ func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
 	}
 }
 
-// Require refuses, with 403, callers that p does not allow. It must come after Middleware,
-// which puts the caller in the request's context; without one the answer is 401. A policy
-// built with a mistake (see core.Policy.Err) is logged now and refuses every request (503).
-func Require(p core.Policy, opts ...Option) echo.MiddlewareFunc {
-	cfg := newConfig(opts)
-	p = core.MiddlewarePolicy(p)
+// Require refuses, with 403, callers that p does not allow. It must come after Middleware:
+// on a request that no Middleware saw, the route is misconfigured, and the answer is 500
+// (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
+// answered 500 too.
+func Require(p core.Policy, opts ...RequireOption) echo.MiddlewareFunc {
+	cfg := configure(opts, RequireOption.applyRequire)
+	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if d := core.Authorize(c.Request().Context(), p); !d.Allowed() {
+			r := c.Request()
+			if d := q.Check(r.Context(), core.HTTPRequest(r)); !d.Allowed() {
 				return cfg.refuse(c, d)
 			}
 			return next(c)
@@ -49,35 +54,28 @@ func Require(p core.Policy, opts ...Option) echo.MiddlewareFunc {
 	}
 }
 
-// RequireGroups is Require(core.Groups(groups...)): members of any of the groups may pass.
-func RequireGroups(groups ...string) echo.MiddlewareFunc {
-	return Require(core.Groups(groups...))
+// RequireGroups is Require(core.Groups(group), opts...): members of the group may pass.
+// For any of several groups, use Require(core.Groups("admins", "ops")).
+func RequireGroups(group string, opts ...RequireOption) echo.MiddlewareFunc {
+	return Require(core.Groups(group), opts...)
 }
 
-// Caller returns the verified caller of c's request, if Middleware let it through.
+// Caller returns the verified caller of c's request, if Middleware let it through with one.
+// It reads the request's context.Context (core.CallerFromContext), where a test can put a
+// caller too (core.ContextWithCaller).
 func Caller(c echo.Context) (*core.Caller, bool) {
-	caller, ok := c.Get(CallerKey).(*core.Caller)
-	return caller, ok && caller != nil && caller.Claims != nil
+	return core.CallerFromContext(c.Request().Context())
 }
 
-// Claims returns the verified claims of c's caller, if Middleware let it through.
+// Claims returns the verified claims of c's caller (see Caller).
 func Claims(c echo.Context) (*core.Claims, bool) {
-	if caller, ok := Caller(c); ok {
-		return caller.Claims, true
-	}
-	return nil, false
+	return core.FromContext(c.Request().Context())
 }
 
-// Identity returns the identity of c's caller from get-identity, looked up on first use and
-// cached (see core.Caller.Identity).
+// Identity returns the identity of c's caller (see Caller) from get-identity, looked up on
+// first use and cached (see core.IdentityFromContext for the errors).
 func Identity(c echo.Context) (*core.Identity, error) {
-	ctx := c.Request().Context() // the lookup ends with the request
-	if caller, ok := Caller(c); ok {
-		return caller.Identity(ctx)
-	}
-	// Middleware fills both stores or neither: this is, in practice, core's "authenticate
-	// first" error, worded once, in core.
-	return core.IdentityFromContext(ctx)
+	return core.IdentityFromContext(c.Request().Context())
 }
 
 // WriteError answers with err as the middleware answers a refusal: for handlers that meet an

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"os/exec"
@@ -148,11 +151,15 @@ func TestExamples(t *testing.T) {
 			expired := team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour)})
 			otherApp := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-app"}})
 			forged := member[:strings.LastIndexByte(member, '.')] + ".c2lnbmF0dXJl"
+			// SAML attributes make a token of several KB, which Access sends twice, as the
+			// header and as the cookie: beyond fiber's default read buffer.
+			big := team.Mint(accesstest.Token{Email: "ann@example.com", Custom: map[string]any{"saml": strings.Repeat("attribute ", 700)}})
 
 			for _, c := range []conformance.Case{
 				{Name: "health, no token", Path: "/healthz", Status: 200},
 				{Name: "whoami, no token", Path: "/whoami", Status: 401, Code: core.CodeMissingToken},
 				{Name: "whoami, member", Path: "/whoami", Token: member, Status: 200, Contain: `"email":"ann@example.com"`},
+				{Name: "whoami, a large token in the header and the cookie", Path: "/whoami", Token: big, Cookie: big, Status: 200, Contain: `"email":"ann@example.com"`},
 				{Name: "whoami, by cookie", Path: "/whoami", Cookie: member, Status: 200, Contain: `"aud":["` + team.AUD + `"]`},
 				{Name: "whoami, service token", Path: "/whoami", Token: svc, Status: 200, Contain: `"common_name":"0123456789abcdef0123456789abcdef.access"`},
 				{Name: "whoami, expired", Path: "/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
@@ -240,25 +247,81 @@ func TestDemoMode(t *testing.T) {
 }
 
 // TestConfigurationErrors: with CF_ACCESS_TEAM_DOMAIN set, even wrongly, there is no demo:
-// the example stops with an error.
+// the example stops with an error that names the variable to fix.
 func TestConfigurationErrors(t *testing.T) {
 	for _, fw := range frameworks {
-		for _, env := range [][]string{
-			{"CF_ACCESS_TEAM_DOMAIN="},
-			{"CF_ACCESS_TEAM_DOMAIN=http://myteam.cloudflareaccess.com", "CF_ACCESS_AUD=x"},
-			{"CF_ACCESS_TEAM_DOMAIN=myteam"},
-			{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD= , "},
+		for _, c := range []struct {
+			env  []string
+			want []string // fragments of the output
+		}{
+			{[]string{"CF_ACCESS_TEAM_DOMAIN="}, []string{"CF_ACCESS_TEAM_DOMAIN is empty"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN= \t"}, []string{"CF_ACCESS_TEAM_DOMAIN is empty"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam"}, []string{"CF_ACCESS_AUD is empty"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD= , "}, []string{"CF_ACCESS_AUD is empty"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=http://myteam.cloudflareaccess.com", "CF_ACCESS_AUD=x"},
+				[]string{"CF_ACCESS_TEAM_DOMAIN", "invalid configuration", "use https"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam.cloudflareaccess.com/cdn-cgi/access/certs", "CF_ACCESS_AUD=x"},
+				[]string{"CF_ACCESS_TEAM_DOMAIN", "no path"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=aaa bbb"}, []string{"CF_ACCESS_AUD", "white space"}},
 		} {
-			t.Run(fw+"/"+strings.Join(env, "&"), func(t *testing.T) {
+			t.Run(fw+"/"+strings.Join(c.env, "&"), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				cmd := exec.CommandContext(ctx, filepath.Join(binDir, fw))
-				cmd.Env = append(cleanEnv(), append([]string{"ADDR=127.0.0.1:0"}, env...)...)
+				cmd.Env = append(cleanEnv(), append([]string{"ADDR=127.0.0.1:0"}, c.env...)...)
 				out, err := cmd.CombinedOutput()
-				if err == nil || strings.Contains(string(out), "DEMO") || !strings.Contains(string(out), "invalid configuration") {
+				if err == nil || strings.Contains(string(out), "DEMO") {
 					t.Fatalf("err = %v, output:\n%s", err, out)
 				}
+				for _, want := range c.want {
+					if !strings.Contains(string(out), want) {
+						t.Errorf("output lacks %q:\n%s", want, out)
+					}
+				}
+				if strings.Contains(string(out), "Audiences") || strings.Contains(string(out), "TeamDomain") {
+					t.Errorf("the error names a Go field rather than the variable:\n%s", out)
+				}
 			})
+		}
+	}
+}
+
+// TestMainShowsTheWiring: each main.go is what a user copies, so it builds the verifier
+// itself, from the environment through a core.Config, and takes from the demo package only
+// demo mode and serving.
+func TestMainShowsTheWiring(t *testing.T) {
+	allowed := map[string]bool{"StartTeam": true, "Team": true, "Listen": true, "Serve": true}
+	for _, fw := range frameworks {
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(fw, "main.go"), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var newVerifier, config bool
+		env := map[string]bool{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.SelectorExpr:
+				switch pkg, _ := n.X.(*ast.Ident); {
+				case pkg == nil:
+				case pkg.Name == "demo" && !allowed[n.Sel.Name]:
+					t.Errorf("%s/main.go uses demo.%s: only demo mode and serving belong there", fw, n.Sel.Name)
+				case pkg.Name == "core" && n.Sel.Name == "NewVerifier":
+					newVerifier = true
+				case pkg.Name == "core" && n.Sel.Name == "Config":
+					config = true
+				}
+			case *ast.BasicLit:
+				env[strings.Trim(n.Value, `"`)] = true
+			}
+			return true
+		})
+		if !newVerifier || !config {
+			t.Errorf("%s/main.go does not build a core.Config for core.NewVerifier", fw)
+		}
+		for _, name := range []string{"CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD", "ADDR", "ADMIN_GROUP"} {
+			if !env[name] {
+				t.Errorf("%s/main.go does not read %s", fw, name)
+			}
 		}
 	}
 }

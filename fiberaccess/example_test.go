@@ -61,3 +61,42 @@ func ExampleIdentity() {
 	}
 	_ = handler
 }
+
+// Require's options: a route-level refusal reaches the observer, and the error handler
+// renders it.
+func ExampleRequire() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	observe := fiberaccess.WithObserver(func(e core.Event) {
+		if e.Policy != "" {
+			fmt.Println("observed:", e.Outcome, e.Code, e.Policy, e.Subject)
+		}
+	})
+	plain := fiberaccess.WithErrorHandler(func(c fiber.Ctx, err *core.Error) error {
+		return c.Status(err.Status()).SendString(string(err.Code) + "\n")
+	})
+	app := fiber.New()
+	app.Get("/admin", fiberaccess.Middleware(v), fiberaccess.Require(core.Groups("admins", "ops"), observe, plain),
+		func(c fiber.Ctx) error { return c.SendString("welcome\n") })
+
+	for _, token := range []string{team.User("ann@example.com", "ops"), team.User("bob@example.com", "staff")} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set(core.HeaderName, token)
+		resp, err := app.Test(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Print(resp.StatusCode, " ", string(body))
+	}
+	// Output:
+	// observed: allowed  groups(admins, ops) ann@example.com
+	// 200 welcome
+	// observed: denied forbidden groups(admins, ops) bob@example.com
+	// 403 forbidden
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,9 +49,18 @@ func send(c fiber.Ctx, r core.Response) error {
 	return c.Status(r.Status).Send(r.Body)
 }
 
+// inject puts caller in c.Context() only, as a test of the application would.
+func inject(caller *core.Caller) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		c.SetContext(core.ContextWithCaller(c.Context(), caller))
+		return c.Next()
+	}
+}
+
 // TestConformance runs the shared suite through a real fiber app on loopback.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t conformance.TB, v *core.Verifier) string {
+	conformance.Run(t, func(t conformance.TB, s conformance.Setup) string {
+		v := s.Verifier
 		app := fiber.New()
 		app.Get("/public", public)
 
@@ -60,6 +70,8 @@ func TestConformance(t *testing.T) {
 		api.Get("/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
 		api.Get("/service", fiberaccess.Require(core.ServiceTokens(conformance.ServiceClientID)), whoami)
 		api.Get("/broken", fiberaccess.Require(conformance.BrokenPolicy()), whoami)
+		api.Get("/zero", fiberaccess.Require(core.Policy{}), whoami)
+		api.Get("/blank", fiberaccess.RequireGroups(""), whoami)
 
 		web := app.Group("/web", fiberaccess.Middleware(v, fiberaccess.WithLoginRedirect()))
 		web.Get("/page", whoami)
@@ -67,16 +79,66 @@ func TestConformance(t *testing.T) {
 
 		withCustom := fiberaccess.WithErrorHandler(custom)
 		app.Group("/custom", fiberaccess.Middleware(v, withCustom)).
-			Get("/admin", fiberaccess.Require(core.Groups(conformance.AdminGroup), withCustom), whoami)
+			Get("/admin", fiberaccess.RequireGroups(conformance.AdminGroup, withCustom), whoami).
+			Get("/broken", fiberaccess.Require(conformance.BrokenPolicy(), withCustom), whoami)
 
-		skip := fiberaccess.WithSkipper(func(c fiber.Ctx) bool { return c.Path() == "/skip/open" })
+		observe := fiberaccess.WithObserver(s.Observe)
+		app.Get("/observed/admin", fiberaccess.Middleware(v, observe), fiberaccess.RequireGroups(conformance.AdminGroup, observe), whoami)
+
+		skip := fiberaccess.WithSkipper(func(c fiber.Ctx) bool { return conformance.SkipOpen(c.Path()) })
 		app.Group("/skip", fiberaccess.Middleware(v, skip)).
 			Get("/open", whoami).
+			Get("/open/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami).
+			Get("/open/me", me).
 			Get("/closed", whoami)
 
 		app.Get("/bare/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
+		app.Get("/bare/me", me)
+		app.Get("/nil/whoami", fiberaccess.Middleware(nil), whoami)
+
+		app.Group("/ctx", inject(s.Inject)).
+			Get("/whoami", whoami).
+			Get("/me", me).
+			Get("/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
 		return serve(t, app)
 	})
+}
+
+// TestCtxIsAContext: the fiber.Ctx itself, as a context.Context, finds what the middleware
+// stored (fiber's Ctx.Value reads the request's user values), so that core.FromContext(c)
+// is not a silent miss; the same holds for a skipped route's "no caller".
+func TestCtxIsAContext(t *testing.T) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	app := fiber.New()
+	app.Use(fiberaccess.Middleware(verifier(t, team), fiberaccess.WithSkipper(func(c fiber.Ctx) bool { return c.Path() == "/skipped" })))
+	app.Get("/*", func(c fiber.Ctx) error {
+		claims, ok := core.FromContext(c)
+		fromLocals, _ := c.Locals(fiberaccess.CallerKey).(*core.Caller)
+		_, err := core.IdentityFromContext(c)
+		if !ok {
+			return c.SendString(fmt.Sprintf("no caller; store %v; identity %v", fromLocals, err))
+		}
+		caller, _ := fiberaccess.Caller(c)
+		return c.SendString(fmt.Sprintf("%s %v %v", claims.Email, caller.Claims == claims && fromLocals == caller, err))
+	})
+
+	for _, tc := range []struct{ path, want string }{
+		{"/", "ann@example.com true <nil>"},
+		{"/skipped", "no caller; store <nil>; identity cfaccess: missing_token (no_caller): an Access token is required"},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Header.Set(core.HeaderName, team.User("ann@example.com"))
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != tc.want {
+			t.Errorf("%s: %q, want %q", tc.path, body, tc.want)
+		}
+	}
 }
 
 func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
@@ -92,7 +154,7 @@ func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"unavailable"`) || resp.Header.Get("Retry-After") == "" {
+	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), `"misconfigured"`) || resp.Header.Get("Retry-After") != "" {
 		t.Errorf("status %d, Retry-After %q, body %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
@@ -342,4 +404,14 @@ func TestCacheHitAllocations(t *testing.T) {
 			t.Errorf("%s: %.1f allocations per cache hit, want at most 2", how, allocs)
 		}
 	}
+}
+
+// TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.
+func TestOptionsApplyWhereTheyCan(t *testing.T) {
+	conformance.CheckOptions(t, reflect.TypeFor[fiberaccess.Option](), reflect.TypeFor[fiberaccess.RequireOption](), []conformance.OptionCase{
+		{Name: "WithSkipper", Func: fiberaccess.WithSkipper, Middleware: true},
+		{Name: "WithLoginRedirect", Func: fiberaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithErrorHandler", Func: fiberaccess.WithErrorHandler, Middleware: true, Require: true},
+		{Name: "WithObserver", Func: fiberaccess.WithObserver, Middleware: true, Require: true},
+	})
 }

@@ -7,73 +7,76 @@ import (
 )
 
 // CallerKey is the key of the *core.Caller in fiber's Locals, for handlers that prefer
-// fiber's own idiom to Caller and Claims: c.Locals(fiberaccess.CallerKey).(*core.Caller).
-// The middleware goes through the fasthttp user values that back Locals, as c.Locals does
-// itself: c.Locals(key, value) would put value in a variadic slice that escapes through the
-// interface call, an allocation per request for nothing.
+// fiber's own idiom: c.Locals(fiberaccess.CallerKey).(*core.Caller). The middleware keeps it
+// there as a copy; Caller, Claims, Identity and Require read c.Context().
 const CallerKey = "cfaccess.caller"
 
 // Middleware verifies the Access token of every request and refuses those without a valid
-// one. An allowed request reaches the next handler with its core.Caller both in fiber's
-// Locals (see Caller) and in c.Context() (see core.FromContext).
+// one. An allowed request reaches the next handler with its core.Caller in c.Context() (see
+// Caller), in fiber's Locals (see CallerKey), and where the fiber.Ctx itself, as a
+// context.Context, finds it: core.FromContext(c) works as core.FromContext(c.Context()) does.
+//
+// The middleware writes to the fasthttp user values that back Locals directly, as c.Locals
+// does itself: c.Locals(key, value) would put value in a variadic slice that escapes through
+// the interface call, an allocation per request for nothing.
 func Middleware(v *core.Verifier, opts ...Option) fiber.Handler {
-	cfg := newConfig(opts)
-	guard := core.MiddlewareGuard(v, cfg.guard...)
+	cfg := configure(opts, Option.applyMiddleware)
+	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(c fiber.Ctx) error {
+		ctx, rc := c.Context(), c.RequestCtx()
 		if cfg.skip != nil && cfg.skip(c) {
+			// Seen, with no caller: a requirement after this answers 401, not 500.
+			rc.SetUserValue(core.ContextKey(), (*core.Caller)(nil))
+			c.SetContext(core.ContextWithCaller(ctx, nil))
 			return c.Next()
 		}
-		ctx := c.Context()
-		d := guard.Check(ctx, request{c.RequestCtx()})
+		d := guard.Check(ctx, request{rc})
 		if !d.Allowed() {
 			return cfg.refuse(c, d)
 		}
-		c.RequestCtx().SetUserValue(CallerKey, d.Caller)
+		rc.SetUserValue(CallerKey, d.Caller)
+		rc.SetUserValue(core.ContextKey(), d.Caller) // what c.Value reads: core.FromContext(c)
 		c.SetContext(core.ContextWithCaller(ctx, d.Caller))
 		return c.Next()
 	}
 }
 
-// Require refuses, with 403, callers that p does not allow. It must come after Middleware,
-// which puts the caller in the request's context; without one the answer is 401. A policy
-// built with a mistake (see core.Policy.Err) is logged now and refuses every request (503).
-func Require(p core.Policy, opts ...Option) fiber.Handler {
-	cfg := newConfig(opts)
-	p = core.MiddlewarePolicy(p)
+// Require refuses, with 403, callers that p does not allow. It must come after Middleware:
+// on a request that no Middleware saw, the route is misconfigured, and the answer is 500
+// (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
+// answered 500 too.
+func Require(p core.Policy, opts ...RequireOption) fiber.Handler {
+	cfg := configure(opts, RequireOption.applyRequire)
+	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
 	return func(c fiber.Ctx) error {
-		if d := core.Authorize(c.Context(), p); !d.Allowed() {
+		if d := q.Check(c.Context(), request{c.RequestCtx()}); !d.Allowed() {
 			return cfg.refuse(c, d)
 		}
 		return c.Next()
 	}
 }
 
-// RequireGroups is Require(core.Groups(groups...)): members of any of the groups may pass.
-func RequireGroups(groups ...string) fiber.Handler {
-	return Require(core.Groups(groups...))
+// RequireGroups is Require(core.Groups(group), opts...): members of the group may pass.
+// For any of several groups, use Require(core.Groups("admins", "ops")).
+func RequireGroups(group string, opts ...RequireOption) fiber.Handler {
+	return Require(core.Groups(group), opts...)
 }
 
-// Caller returns the verified caller of c, if Middleware let it through.
+// Caller returns the verified caller of c, if Middleware let it through with one. It reads
+// c.Context() (core.CallerFromContext), where a test can put a caller too
+// (c.SetContext(core.ContextWithCaller(…))).
 func Caller(c fiber.Ctx) (*core.Caller, bool) {
-	caller, ok := c.RequestCtx().UserValue(CallerKey).(*core.Caller)
-	return caller, ok && caller != nil
+	return core.CallerFromContext(c.Context())
 }
 
-// Claims returns the verified claims of c's caller, if Middleware let it through.
+// Claims returns the verified claims of c's caller (see Caller).
 func Claims(c fiber.Ctx) (*core.Claims, bool) {
-	if caller, ok := Caller(c); ok {
-		return caller.Claims, true
-	}
-	return nil, false
+	return core.FromContext(c.Context())
 }
 
-// Identity returns the identity of c's caller from get-identity, looked up on first use and
-// cached (see core.Caller.Identity). Without a caller it returns the error of
-// core.IdentityFromContext.
+// Identity returns the identity of c's caller (see Caller) from get-identity, looked up on
+// first use and cached (see core.IdentityFromContext for the errors).
 func Identity(c fiber.Ctx) (*core.Identity, error) {
-	if caller, ok := Caller(c); ok {
-		return caller.Identity(c.Context())
-	}
 	return core.IdentityFromContext(c.Context())
 }
 

@@ -6,11 +6,19 @@
 //	r.Use(ginaccess.Middleware(v))                          // every route: a verified caller
 //	r.GET("/admin", ginaccess.RequireGroups("admins"), adminHandler)
 //
-// Handlers read the caller with Claims, Caller or Identity, or with core.FromContext on
-// c.Request.Context(): the middleware stores it in both. (A *gin.Context passed as a
-// context.Context reaches the request's context only with gin's ContextWithFallback.)
-// Refusals are answered as every cfaccess adapter answers them: 401, 403 or 503 with a JSON
-// body, or, with WithLoginRedirect, a 302 to the Access login page for a browser that
-// navigates without a valid session; either way the handlers after the refusing one do not
-// run.
+// The middleware stores the caller in the request's context.Context, and Caller, Claims,
+// Identity and Require read it there, as every cfaccess adapter does; core.FromContext and
+// core.IdentityFromContext work on c.Request.Context() too, and a test gives a handler a
+// caller with core.ContextWithCaller. A copy sits in gin's store under CallerKey, for
+// c.MustGet. (A *gin.Context passed as a context.Context reaches the request's context only
+// with gin's ContextWithFallback: without it, core.FromContext(c) finds nothing.)
+//
+// Refusals are answered as every cfaccess adapter answers them: 401, 403, 500 (a
+// misconfiguration, logged once with its fix) or 503 with a JSON body, or, with
+// WithLoginRedirect, a 302 to the Access login page for a browser that navigates without a
+// valid session; either way the handlers after the refusing one do not run. A handler that
+// meets an error of cfaccess answers it with WriteError.
+//
+// Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
+// and WithObserver are both. An option that cannot apply does not compile.
 package ginaccess

@@ -58,10 +58,45 @@ func ExampleIdentity() {
 	handler := func(c *gin.Context) {
 		id, err := ginaccess.Identity(c) // get-identity, looked up once per token and cached
 		if err != nil {
-			ginaccess.AbortWithError(c, err) // 403 for a service token, 503 if Access is down
+			ginaccess.WriteError(c, err) // 403 for a service token, 503 if Access is down
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"name": id.Name, "groups": id.Groups})
 	}
 	_ = handler
+}
+
+// Require's options: a route-level refusal reaches the observer, and the error handler
+// renders it.
+func ExampleRequire() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	observe := ginaccess.WithObserver(func(e core.Event) {
+		if e.Policy != "" {
+			fmt.Println("observed:", e.Outcome, e.Code, e.Policy, e.Subject)
+		}
+	})
+	plain := ginaccess.WithErrorHandler(func(c *gin.Context, err *core.Error) {
+		c.String(err.Status(), "%s\n", err.Code)
+	})
+	r := gin.New()
+	r.GET("/admin", ginaccess.Middleware(v), ginaccess.Require(core.Groups("admins", "ops"), observe, plain),
+		func(c *gin.Context) { c.String(http.StatusOK, "welcome\n") })
+
+	for _, token := range []string{team.User("ann@example.com", "ops"), team.User("bob@example.com", "staff")} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set(core.HeaderName, token)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		fmt.Print(rec.Code, " ", rec.Body)
+	}
+	// Output:
+	// observed: allowed  groups(admins, ops) ann@example.com
+	// 200 welcome
+	// observed: denied forbidden groups(admins, ops) bob@example.com
+	// 403 forbidden
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func whoami(c *gin.Context) {
 func me(c *gin.Context) {
 	id, err := ginaccess.Identity(c)
 	if err != nil {
-		ginaccess.AbortWithError(c, err)
+		ginaccess.WriteError(c, err)
 		return
 	}
 	conformance.Me(id).Write(c.Writer)
@@ -42,9 +43,17 @@ func public(c *gin.Context) { conformance.Public().Write(c.Writer) }
 
 func custom(c *gin.Context, err *core.Error) { conformance.Custom(err).Write(c.Writer) }
 
+// inject puts caller in the request's context only, as a test of the application would.
+func inject(caller *core.Caller) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request = c.Request.WithContext(core.ContextWithCaller(c.Request.Context(), caller))
+	}
+}
+
 // TestConformance runs the shared suite through a real gin router.
 func TestConformance(t *testing.T) {
-	conformance.Run(t, func(t conformance.TB, v *core.Verifier) string {
+	conformance.Run(t, func(t conformance.TB, s conformance.Setup) string {
+		v := s.Verifier
 		r := gin.New()
 		r.GET("/public", public)
 
@@ -54,22 +63,37 @@ func TestConformance(t *testing.T) {
 		api.GET("/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
 		api.GET("/service", ginaccess.Require(core.ServiceTokens(conformance.ServiceClientID)), whoami)
 		api.GET("/broken", ginaccess.Require(conformance.BrokenPolicy()), whoami)
+		api.GET("/zero", ginaccess.Require(core.Policy{}), whoami)
+		api.GET("/blank", ginaccess.RequireGroups(""), whoami)
 
 		web := r.Group("/web", ginaccess.Middleware(v, ginaccess.WithLoginRedirect()))
 		web.GET("/page", whoami)
 		web.POST("/page", whoami)
 
 		withCustom := ginaccess.WithErrorHandler(custom)
-		r.Group("/custom", ginaccess.Middleware(v, withCustom)).
-			GET("/admin", ginaccess.Require(core.Groups(conformance.AdminGroup), withCustom), whoami)
+		cust := r.Group("/custom", ginaccess.Middleware(v, withCustom))
+		cust.GET("/admin", ginaccess.RequireGroups(conformance.AdminGroup, withCustom), whoami)
+		cust.GET("/broken", ginaccess.Require(conformance.BrokenPolicy(), withCustom), whoami)
+
+		observe := ginaccess.WithObserver(s.Observe)
+		r.GET("/observed/admin", ginaccess.Middleware(v, observe), ginaccess.RequireGroups(conformance.AdminGroup, observe), whoami)
 
 		skip := r.Group("/skip", ginaccess.Middleware(v, ginaccess.WithSkipper(func(c *gin.Context) bool {
-			return c.FullPath() == "/skip/open"
+			return conformance.SkipOpen(c.Request.URL.Path)
 		})))
 		skip.GET("/open", whoami)
+		skip.GET("/open/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
+		skip.GET("/open/me", me)
 		skip.GET("/closed", whoami)
 
 		r.GET("/bare/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
+		r.GET("/bare/me", me)
+		r.GET("/nil/whoami", ginaccess.Middleware(nil), whoami)
+
+		ctx := r.Group("/ctx", inject(s.Inject))
+		ctx.GET("/whoami", whoami)
+		ctx.GET("/me", me)
+		ctx.GET("/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
 		return serve(t, r)
 	})
 }
@@ -81,7 +105,7 @@ func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
 	})
 	rec := httptest.NewRecorder()
 	r.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), `"unavailable"`) {
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"misconfigured"`) {
 		t.Errorf("status %d, body %s", rec.Code, rec.Body)
 	}
 }
@@ -109,7 +133,7 @@ func TestRefusalsAbortTheChain(t *testing.T) {
 	api.GET("/admin", ginaccess.RequireGroups("admins"), reached)
 	api.GET("/me", func(c *gin.Context) {
 		if _, err := ginaccess.Identity(c); err != nil {
-			ginaccess.AbortWithError(c, err)
+			ginaccess.WriteError(c, err)
 		}
 	}, reached)
 
@@ -179,4 +203,14 @@ func serve(t conformance.TB, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.
+func TestOptionsApplyWhereTheyCan(t *testing.T) {
+	conformance.CheckOptions(t, reflect.TypeFor[ginaccess.Option](), reflect.TypeFor[ginaccess.RequireOption](), []conformance.OptionCase{
+		{Name: "WithSkipper", Func: ginaccess.WithSkipper, Middleware: true},
+		{Name: "WithLoginRedirect", Func: ginaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithErrorHandler", Func: ginaccess.WithErrorHandler, Middleware: true, Require: true},
+		{Name: "WithObserver", Func: ginaccess.WithObserver, Middleware: true, Require: true},
+	})
 }

@@ -4,14 +4,18 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/cfaccess/cfaccess/chiaccess"
+	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/examples/internal/demo"
 )
 
@@ -23,18 +27,28 @@ func main() {
 }
 
 func run() error {
-	env, err := demo.Setup(os.Stdout)
+	teamDomain, audiences := os.Getenv("CF_ACCESS_TEAM_DOMAIN"), os.Getenv("CF_ACCESS_AUD")
+	var team *demo.Team
+	if _, set := os.LookupEnv("CF_ACCESS_TEAM_DOMAIN"); !set {
+		// Demo mode: a fake team domain on loopback supplies both values. It never starts
+		// once CF_ACCESS_TEAM_DOMAIN is set, even to something wrong.
+		team = demo.StartTeam()
+		defer team.Close()
+		teamDomain, audiences = team.TeamDomain, team.AUD
+	}
+	v, err := newVerifier(teamDomain, audiences)
 	if err != nil {
 		return err
 	}
-	defer env.Close()
+	adminGroup := cmp.Or(strings.TrimSpace(os.Getenv("ADMIN_GROUP")), "admins")
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
 
 	r := chi.NewRouter()
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, map[string]string{"status": "ok"})
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(chiaccess.Middleware(env.Verifier))
+		r.Use(chiaccess.Middleware(v))
 		r.Get("/whoami", func(w http.ResponseWriter, r *http.Request) {
 			claims, _ := chiaccess.Claims(r)
 			// Raw is the verified payload, already JSON, with the token's own field names
@@ -50,13 +64,13 @@ func run() error {
 			}
 			writeJSON(w, id)
 		})
-		r.With(chiaccess.RequireGroups(env.AdminGroup)).Get("/admin", func(w http.ResponseWriter, r *http.Request) {
+		r.With(chiaccess.RequireGroups(adminGroup)).Get("/admin", func(w http.ResponseWriter, r *http.Request) {
 			claims, _ := chiaccess.Claims(r)
 			writeJSON(w, map[string]any{"admin": true, "email": claims.Email})
 		})
 	})
 
-	ln, err := env.Listen("chi")
+	ln, err := demo.Listen(os.Stdout, "chi", addr, team, adminGroup)
 	if err != nil {
 		return err
 	}
@@ -67,4 +81,26 @@ func run() error {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// newVerifier is the production wiring: which Access application to trust, from the
+// environment, as a core.Config. Its errors name the variable to fix.
+func newVerifier(teamDomain, audiences string) (*core.Verifier, error) {
+	var auds []string
+	for aud := range strings.SplitSeq(audiences, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			auds = append(auds, aud)
+		}
+	}
+	switch {
+	case strings.TrimSpace(teamDomain) == "":
+		return nil, errors.New("CF_ACCESS_TEAM_DOMAIN is empty: set it to your team domain, e.g. myteam.cloudflareaccess.com")
+	case len(auds) == 0:
+		return nil, errors.New("CF_ACCESS_AUD is empty: set it to your application's AUD tag (several: comma-separated)")
+	}
+	v, err := core.NewVerifier(core.Config{TeamDomain: teamDomain, Audiences: auds})
+	if err != nil {
+		return nil, fmt.Errorf("CF_ACCESS_TEAM_DOMAIN or CF_ACCESS_AUD: %w", err)
+	}
+	return v, nil
 }

@@ -4,12 +4,16 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/echoaccess"
 	"github.com/cfaccess/cfaccess/examples/internal/demo"
 )
@@ -22,11 +26,21 @@ func main() {
 }
 
 func run() error {
-	env, err := demo.Setup(os.Stdout)
+	teamDomain, audiences := os.Getenv("CF_ACCESS_TEAM_DOMAIN"), os.Getenv("CF_ACCESS_AUD")
+	var team *demo.Team
+	if _, set := os.LookupEnv("CF_ACCESS_TEAM_DOMAIN"); !set {
+		// Demo mode: a fake team domain on loopback supplies both values. It never starts
+		// once CF_ACCESS_TEAM_DOMAIN is set, even to something wrong.
+		team = demo.StartTeam()
+		defer team.Close()
+		teamDomain, audiences = team.TeamDomain, team.AUD
+	}
+	v, err := newVerifier(teamDomain, audiences)
 	if err != nil {
 		return err
 	}
-	defer env.Close()
+	adminGroup := cmp.Or(strings.TrimSpace(os.Getenv("ADMIN_GROUP")), "admins")
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
 
 	e := echo.New()
 	e.HideBanner = true // demo prints its own, and says where the server listens
@@ -36,7 +50,7 @@ func run() error {
 	})
 	// Per route rather than e.Group("", auth): a group's middleware also answers every path
 	// that matches no route, so a 404 would become a 401.
-	auth := echoaccess.Middleware(env.Verifier)
+	auth := echoaccess.Middleware(v)
 	e.GET("/whoami", func(c echo.Context) error {
 		claims, _ := echoaccess.Claims(c)
 		// Raw is the verified payload, already JSON, with the token's own field names
@@ -53,12 +67,34 @@ func run() error {
 	e.GET("/admin", func(c echo.Context) error {
 		claims, _ := echoaccess.Claims(c)
 		return c.JSON(http.StatusOK, map[string]any{"admin": true, "email": claims.Email})
-	}, auth, echoaccess.RequireGroups(env.AdminGroup))
+	}, auth, echoaccess.RequireGroups(adminGroup))
 
-	ln, err := env.Listen("echo")
+	ln, err := demo.Listen(os.Stdout, "echo", addr, team, adminGroup)
 	if err != nil {
 		return err
 	}
 	e.Listener = ln
 	return demo.Serve(func() error { return e.Start("") }, e.Shutdown)
+}
+
+// newVerifier is the production wiring: which Access application to trust, from the
+// environment, as a core.Config. Its errors name the variable to fix.
+func newVerifier(teamDomain, audiences string) (*core.Verifier, error) {
+	var auds []string
+	for aud := range strings.SplitSeq(audiences, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			auds = append(auds, aud)
+		}
+	}
+	switch {
+	case strings.TrimSpace(teamDomain) == "":
+		return nil, errors.New("CF_ACCESS_TEAM_DOMAIN is empty: set it to your team domain, e.g. myteam.cloudflareaccess.com")
+	case len(auds) == 0:
+		return nil, errors.New("CF_ACCESS_AUD is empty: set it to your application's AUD tag (several: comma-separated)")
+	}
+	v, err := core.NewVerifier(core.Config{TeamDomain: teamDomain, Audiences: auds})
+	if err != nil {
+		return nil, fmt.Errorf("CF_ACCESS_TEAM_DOMAIN or CF_ACCESS_AUD: %w", err)
+	}
+	return v, nil
 }

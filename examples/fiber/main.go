@@ -4,11 +4,15 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/examples/internal/demo"
 	"github.com/cfaccess/cfaccess/fiberaccess"
 )
@@ -21,18 +25,31 @@ func main() {
 }
 
 func run() error {
-	env, err := demo.Setup(os.Stdout)
+	teamDomain, audiences := os.Getenv("CF_ACCESS_TEAM_DOMAIN"), os.Getenv("CF_ACCESS_AUD")
+	var team *demo.Team
+	if _, set := os.LookupEnv("CF_ACCESS_TEAM_DOMAIN"); !set {
+		// Demo mode: a fake team domain on loopback supplies both values. It never starts
+		// once CF_ACCESS_TEAM_DOMAIN is set, even to something wrong.
+		team = demo.StartTeam()
+		defer team.Close()
+		teamDomain, audiences = team.TeamDomain, team.AUD
+	}
+	v, err := newVerifier(teamDomain, audiences)
 	if err != nil {
 		return err
 	}
-	defer env.Close()
+	adminGroup := cmp.Or(strings.TrimSpace(os.Getenv("ADMIN_GROUP")), "admins")
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
 
-	app := fiber.New()
+	// Access sends the token twice, as a header and as a cookie: a few KB with SAML
+	// attributes, beyond fiber's 4 KiB default read buffer, which would answer 431. Room for
+	// twice the largest token cfaccess reads (core.DefaultMaxTokenSize) and other headers:
+	app := fiber.New(fiber.Config{ReadBufferSize: 2*core.DefaultMaxTokenSize + 16<<10})
 	app.Get("/healthz", func(c fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})
 	// On the routes rather than app.Use, so that /healthz and unknown paths (404) stay public.
-	auth := fiberaccess.Middleware(env.Verifier)
+	auth := fiberaccess.Middleware(v)
 	app.Get("/whoami", auth, func(c fiber.Ctx) error {
 		claims, _ := fiberaccess.Claims(c)
 		// Raw is the verified payload, already JSON, with the token's own field names
@@ -47,16 +64,38 @@ func run() error {
 		}
 		return c.JSON(id)
 	})
-	app.Get("/admin", auth, fiberaccess.RequireGroups(env.AdminGroup), func(c fiber.Ctx) error {
+	app.Get("/admin", auth, fiberaccess.RequireGroups(adminGroup), func(c fiber.Ctx) error {
 		claims, _ := fiberaccess.Claims(c)
 		return c.JSON(fiber.Map{"admin": true, "email": claims.Email})
 	})
 
-	ln, err := env.Listen("fiber")
+	ln, err := demo.Listen(os.Stdout, "fiber", addr, team, adminGroup)
 	if err != nil {
 		return err
 	}
-	// env.Listen has said where the server listens; fiber's banner would say it again.
+	// demo.Listen has said where the server listens; fiber's banner would say it again.
 	cfg := fiber.ListenConfig{DisableStartupMessage: true}
 	return demo.Serve(func() error { return app.Listener(ln, cfg) }, app.ShutdownWithContext)
+}
+
+// newVerifier is the production wiring: which Access application to trust, from the
+// environment, as a core.Config. Its errors name the variable to fix.
+func newVerifier(teamDomain, audiences string) (*core.Verifier, error) {
+	var auds []string
+	for aud := range strings.SplitSeq(audiences, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			auds = append(auds, aud)
+		}
+	}
+	switch {
+	case strings.TrimSpace(teamDomain) == "":
+		return nil, errors.New("CF_ACCESS_TEAM_DOMAIN is empty: set it to your team domain, e.g. myteam.cloudflareaccess.com")
+	case len(auds) == 0:
+		return nil, errors.New("CF_ACCESS_AUD is empty: set it to your application's AUD tag (several: comma-separated)")
+	}
+	v, err := core.NewVerifier(core.Config{TeamDomain: teamDomain, Audiences: auds})
+	if err != nil {
+		return nil, fmt.Errorf("CF_ACCESS_TEAM_DOMAIN or CF_ACCESS_AUD: %w", err)
+	}
+	return v, nil
 }

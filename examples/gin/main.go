@@ -4,12 +4,16 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/examples/internal/demo"
 	"github.com/cfaccess/cfaccess/ginaccess"
 )
@@ -22,11 +26,21 @@ func main() {
 }
 
 func run() error {
-	env, err := demo.Setup(os.Stdout)
+	teamDomain, audiences := os.Getenv("CF_ACCESS_TEAM_DOMAIN"), os.Getenv("CF_ACCESS_AUD")
+	var team *demo.Team
+	if _, set := os.LookupEnv("CF_ACCESS_TEAM_DOMAIN"); !set {
+		// Demo mode: a fake team domain on loopback supplies both values. It never starts
+		// once CF_ACCESS_TEAM_DOMAIN is set, even to something wrong.
+		team = demo.StartTeam()
+		defer team.Close()
+		teamDomain, audiences = team.TeamDomain, team.AUD
+	}
+	v, err := newVerifier(teamDomain, audiences)
 	if err != nil {
 		return err
 	}
-	defer env.Close()
+	adminGroup := cmp.Or(strings.TrimSpace(os.Getenv("ADMIN_GROUP")), "admins")
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
 
 	gin.SetMode(gin.ReleaseMode) // no debug banner between the demo's own lines
 	r := gin.New()
@@ -34,7 +48,7 @@ func run() error {
 	r.GET("/healthz", func(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
-	api := r.Group("/", ginaccess.Middleware(env.Verifier))
+	api := r.Group("/", ginaccess.Middleware(v))
 	api.GET("/whoami", func(c *gin.Context) {
 		claims, _ := ginaccess.Claims(c)
 		// Raw is the verified payload, already JSON, with the token's own field names
@@ -44,20 +58,42 @@ func run() error {
 	api.GET("/me", func(c *gin.Context) {
 		id, err := ginaccess.Identity(c) // get-identity, once per token, cached
 		if err != nil {
-			ginaccess.AbortWithError(c, err) // 403 for a service token, 503 if Access is down
+			ginaccess.WriteError(c, err) // 403 for a service token, 503 if Access is down
 			return
 		}
 		c.JSON(http.StatusOK, id)
 	})
-	api.GET("/admin", ginaccess.RequireGroups(env.AdminGroup), func(c *gin.Context) {
+	api.GET("/admin", ginaccess.RequireGroups(adminGroup), func(c *gin.Context) {
 		claims, _ := ginaccess.Claims(c)
 		c.JSON(http.StatusOK, gin.H{"admin": true, "email": claims.Email})
 	})
 
-	ln, err := env.Listen("gin")
+	ln, err := demo.Listen(os.Stdout, "gin", addr, team, adminGroup)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Handler: r}
 	return demo.Serve(func() error { return srv.Serve(ln) }, srv.Shutdown)
+}
+
+// newVerifier is the production wiring: which Access application to trust, from the
+// environment, as a core.Config. Its errors name the variable to fix.
+func newVerifier(teamDomain, audiences string) (*core.Verifier, error) {
+	var auds []string
+	for aud := range strings.SplitSeq(audiences, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			auds = append(auds, aud)
+		}
+	}
+	switch {
+	case strings.TrimSpace(teamDomain) == "":
+		return nil, errors.New("CF_ACCESS_TEAM_DOMAIN is empty: set it to your team domain, e.g. myteam.cloudflareaccess.com")
+	case len(auds) == 0:
+		return nil, errors.New("CF_ACCESS_AUD is empty: set it to your application's AUD tag (several: comma-separated)")
+	}
+	v, err := core.NewVerifier(core.Config{TeamDomain: teamDomain, Audiences: auds})
+	if err != nil {
+		return nil, fmt.Errorf("CF_ACCESS_TEAM_DOMAIN or CF_ACCESS_AUD: %w", err)
+	}
+	return v, nil
 }

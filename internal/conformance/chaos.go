@@ -37,7 +37,7 @@ func chaos(t *testing.T, start Start) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := start(t, v)
+	base := start(t, Setup{Verifier: v, Observe: func(core.Event) {}, Inject: Injected()})
 	before := runtime.NumGoroutine()
 
 	var stop atomic.Bool

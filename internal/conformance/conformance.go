@@ -5,26 +5,40 @@
 // An adapter's test implements Start: it builds its router with the routes below, using its
 // own middleware, options and accessors, serves it on loopback, and returns the base URL.
 // The handlers answer with the helpers of this package, so that only the adapter differs.
+// s is the Setup that Start receives; h is a custom error handler answering Custom(err);
+// inject is a middleware of the test's own that puts s.Inject in the request's
+// context.Context with core.ContextWithCaller, and nowhere else.
 //
-//	GET /public          no middleware                          → Public
-//	GET /api/whoami      Middleware(v)                          → WhoAmI(claims from the framework's store, request context)
-//	GET /api/me          Middleware(v)                          → Me(identity from the adapter's accessor),
-//	                     or, on error, the adapter's own error writer
-//	GET /api/admin       Middleware(v), RequireGroups(AdminGroup) → WhoAmI
-//	GET /api/service     Middleware(v), Require(core.ServiceTokens(ServiceClientID)) → WhoAmI
-//	GET /api/broken      Middleware(v), Require(BrokenPolicy())  → WhoAmI (must refuse: 503)
-//	GET /web/page        Middleware(v, WithLoginRedirect())     → WhoAmI
-//	GET /custom/admin    Middleware(v, WithErrorHandler(h)), RequireGroups(AdminGroup, WithErrorHandler(h)) → WhoAmI;
-//	                     h answers Custom(err)
-//	GET /skip/open       Middleware(v, WithSkipper(path == /skip/open)) → WhoAmI, which reports no caller
-//	GET /skip/closed     the same middleware                    → WhoAmI
-//	GET /bare/admin      RequireGroups(AdminGroup) without Middleware → WhoAmI (must refuse: no caller)
+//	GET /public            no middleware                                  → Public
+//	GET /api/whoami        Middleware(s.Verifier)                         → WhoAmI(claims from the adapter's Claims, request context)
+//	GET /api/me            Middleware(s.Verifier)                         → Me(identity from the adapter's Identity),
+//	                       or, on error, the adapter's WriteError
+//	GET /api/admin         Middleware(s.Verifier), RequireGroups(AdminGroup) → WhoAmI
+//	GET /api/service       Middleware(s.Verifier), Require(core.ServiceTokens(ServiceClientID)) → WhoAmI
+//	GET /api/broken        Middleware(s.Verifier), Require(BrokenPolicy())  → WhoAmI (must refuse: 500)
+//	GET /api/zero          Middleware(s.Verifier), Require(core.Policy{})   → WhoAmI (must refuse: 500)
+//	GET /api/blank         Middleware(s.Verifier), RequireGroups("")        → WhoAmI (must refuse: 500)
+//	GET /web/page          Middleware(s.Verifier, WithLoginRedirect())      → WhoAmI (and POST)
+//	GET /custom/admin      Middleware(s.Verifier, WithErrorHandler(h)), RequireGroups(AdminGroup, WithErrorHandler(h)) → WhoAmI
+//	GET /custom/broken     Middleware(s.Verifier, WithErrorHandler(h)), Require(BrokenPolicy(), WithErrorHandler(h)) → WhoAmI
+//	GET /observed/admin    Middleware(s.Verifier, WithObserver(s.Observe)), RequireGroups(AdminGroup, WithObserver(s.Observe)) → WhoAmI
+//	GET /skip/open         Middleware(s.Verifier, WithSkipper(path starts with /skip/open)) → WhoAmI, which reports no caller
+//	GET /skip/open/admin   the same middleware, RequireGroups(AdminGroup)   → WhoAmI (must refuse: 401)
+//	GET /skip/open/me      the same middleware                              → as /api/me (must refuse: 401)
+//	GET /skip/closed       the same middleware                              → WhoAmI
+//	GET /bare/admin        RequireGroups(AdminGroup) without Middleware     → WhoAmI (must refuse: 500)
+//	GET /bare/me           no middleware                                    → as /api/me (must refuse: 500)
+//	GET /nil/whoami        Middleware(nil)                                  → WhoAmI (must refuse: 500)
+//	GET /ctx/whoami        inject                                           → WhoAmI
+//	GET /ctx/me            inject                                           → as /api/me
+//	GET /ctx/admin         inject, RequireGroups(AdminGroup)                → WhoAmI
 package conformance
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/cfaccess/cfaccess/core"
 )
@@ -35,9 +49,16 @@ const (
 	ServiceClientID = "0123456789abcdef0123456789abcdef.access"
 )
 
-// Start builds the adapter's server for v and returns its base URL, "http://127.0.0.1:port".
-// It must stop the server when t ends.
-type Start func(t TB, v *core.Verifier) string
+// Start builds the adapter's server with the routes of the package documentation and returns
+// its base URL, "http://127.0.0.1:port". It must stop the server when t ends.
+type Start func(t TB, s Setup) string
+
+// Setup is what Start builds the routes with.
+type Setup struct {
+	Verifier *core.Verifier   // for every Middleware but that of /nil
+	Observe  func(core.Event) // for the WithObserver options of /observed
+	Inject   *core.Caller     // for the test's own middleware of /ctx
+}
 
 // TB is the part of testing.TB that Start needs.
 type TB interface {
@@ -52,6 +73,9 @@ type TB interface {
 // BrokenPolicy is a policy built with a mistake (an empty group list), as a typo in
 // configuration makes one: a requirement with it must refuse everyone, never allow.
 func BrokenPolicy() core.Policy { return core.Groups() }
+
+// SkipOpen is the skipper of /skip: it skips the paths under /skip/open.
+func SkipOpen(path string) bool { return strings.HasPrefix(path, "/skip/open") }
 
 // Public is the answer of /public.
 func Public() core.Response {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -37,8 +38,16 @@ type Case struct {
 func Run(t *testing.T, start Start) {
 	team := accesstest.NewServer()
 	t.Cleanup(team.Close)
-	v := newVerifier(t, team, time.Minute)
-	base := start(t, v)
+	// The misconfigurations the routes hold are logged: those a verifier knows of through
+	// its Logger, the others through slog.Default. Both are captured, to count them.
+	var verifierLog, defaultLog logBuffer
+	v := newVerifierLogging(t, team, slog.New(slog.NewTextHandler(&verifierLog, nil)))
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&defaultLog, nil)))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	var events eventLog
+	injected := Injected()
+	base := start(t, Setup{Verifier: v, Observe: events.add, Inject: injected})
 
 	admin := team.User("ann@example.com", AdminGroup)
 	user := team.User("bob@example.com", "staff")
@@ -81,7 +90,10 @@ func Run(t *testing.T, start Start) {
 		{Name: "listed service token", Path: "/api/service", Token: svc, Status: 200, Contain: ServiceClientID},
 		{Name: "unlisted service token", Path: "/api/service", Token: otherSvc, Status: 403, Code: core.CodeForbidden},
 		{Name: "user on a service-token route", Path: "/api/service", Token: admin, Status: 403, Code: core.CodeForbidden},
-		{Name: "requirement with a broken policy", Path: "/api/broken", Token: admin, Status: 503, Code: core.CodeUnavailable},
+		{Name: "requirement with a broken policy", Path: "/api/broken", Token: admin, Status: 500, Code: core.CodeMisconfigured},
+		{Name: "requirement with the zero policy", Path: "/api/zero", Token: admin, Status: 500, Code: core.CodeMisconfigured},
+		{Name: "requirement of a blank group", Path: "/api/blank", Token: admin, Status: 500, Code: core.CodeMisconfigured},
+		{Name: "broken requirement, no token: the middleware answers first", Path: "/api/broken", Status: 401, Code: core.CodeMissingToken},
 
 		{Name: "identity of a user", Path: "/api/me", Token: admin, Status: 200, Contain: `"name":"` + AdminGroup + `"`},
 		{Name: "identity of a service token", Path: "/api/me", Token: svc, Status: 403, Code: core.CodeForbidden},
@@ -96,14 +108,76 @@ func Run(t *testing.T, start Start) {
 		{Name: "custom error handler, no token", Path: "/custom/admin", Status: 418, Body: `{"custom":"missing_token"}`},
 		{Name: "custom error handler, not a member", Path: "/custom/admin", Token: user, Status: 418, Body: `{"custom":"forbidden"}`},
 		{Name: "custom error handler, member", Path: "/custom/admin", Token: admin, Status: 200},
+		{Name: "custom error handler, broken requirement", Path: "/custom/broken", Token: admin, Status: 418, Body: `{"custom":"misconfigured"}`},
 
 		{Name: "skipped route", Path: "/skip/open", Status: 200, Body: `{"caller":null}`},
+		{Name: "skipped route, even with a token", Path: "/skip/open", Token: admin, Status: 200, Body: `{"caller":null}`},
+		{Name: "requirement on a skipped route", Path: "/skip/open/admin", Token: admin, Status: 401, Code: core.CodeMissingToken},
+		{Name: "identity on a skipped route", Path: "/skip/open/me", Token: admin, Status: 401, Code: core.CodeMissingToken},
 		{Name: "route next to a skipped one", Path: "/skip/closed", Status: 401, Code: core.CodeMissingToken},
-		{Name: "requirement without authentication", Path: "/bare/admin", Token: admin, Status: 401, Code: core.CodeMissingToken},
+
+		{Name: "requirement without middleware, valid token", Path: "/bare/admin", Token: admin, Status: 500, Code: core.CodeMisconfigured},
+		{Name: "requirement without middleware, no token", Path: "/bare/admin", Status: 500, Code: core.CodeMisconfigured},
+		{Name: "identity without middleware", Path: "/bare/me", Token: admin, Status: 500, Code: core.CodeMisconfigured},
+		{Name: "middleware without a verifier", Path: "/nil/whoami", Token: admin, Status: 500, Code: core.CodeMisconfigured},
+
+		// A caller put in the request's context.Context, as a test does, is the caller: every
+		// accessor and requirement reads it there, whatever the framework's own store holds.
+		{Name: "caller from the context", Path: "/ctx/whoami", Status: 200, Contain: `"email":"` + injected.Claims.Email + `"`},
+		{Name: "identity from the context's caller", Path: "/ctx/me", Status: 200, Contain: "Ivy Injected"},
+		{Name: "requirement on the context's caller", Path: "/ctx/admin", Status: 200, Contain: `"email":"` + injected.Claims.Email + `"`},
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) { Check(t, base, c) })
 	}
+
+	t.Run("misconfigurations are logged once each", func(t *testing.T) {
+		for range 2 {
+			Check(t, base, Case{Path: "/bare/admin", Token: admin, Status: 500, Code: core.CodeMisconfigured})
+			Check(t, base, Case{Path: "/api/broken", Token: admin, Status: 500, Code: core.CodeMisconfigured})
+		}
+		for _, l := range []struct {
+			log     *logBuffer
+			reasons map[string]int
+		}{
+			// Without a verifier: slog.Default. /bare/me logs once per process, wherever.
+			{&defaultLog, map[string]int{"reason=no_middleware route=\"GET /bare/admin\"": 1, "reason=no_verifier": 1}},
+			// The caller's verifier is known: its Logger. Four broken requirements, one line each.
+			{&verifierLog, map[string]int{"reason=invalid_policy route=\"GET /api/broken\"": 1, "reason=invalid_policy": 4}},
+		} {
+			out := l.log.String()
+			for reason, want := range l.reasons {
+				n := 0
+				for line := range strings.Lines(out) {
+					if strings.Contains(line, "level=ERROR") && strings.Contains(line, reason) && strings.Contains(line, "fix=") {
+						n++
+					}
+				}
+				if n != want {
+					t.Errorf("%d error lines with %s and a fix, want %d:\n%s", n, reason, want, out)
+				}
+			}
+		}
+	})
+
+	t.Run("route requirements are observed", func(t *testing.T) {
+		for _, c := range []struct {
+			token  string
+			status int
+			want   []string // "outcome code policy" of each event, the middleware's first
+		}{
+			{admin, 200, []string{"allowed  ", "allowed  groups(admins)"}},
+			{user, 403, []string{"allowed  ", "denied forbidden groups(admins)"}},
+			{svc, 403, []string{"allowed  ", "denied forbidden groups(admins)"}},
+			{"", 401, []string{"denied missing_token "}},
+		} {
+			events.reset()
+			Check(t, base, Case{Path: "/observed/admin", Token: c.token, Status: c.status})
+			if got := events.summary(); !slices.Equal(got, c.want) {
+				t.Errorf("status %d: observed %q, want %q", c.status, got, c.want)
+			}
+		}
+	})
 
 	t.Run("identity outage", func(t *testing.T) {
 		fresh := team.User("cy@example.com", AdminGroup) // not in the identity cache
@@ -125,7 +199,7 @@ func Run(t *testing.T, start Start) {
 		down := accesstest.NewServer()
 		t.Cleanup(down.Close)
 		down.FailCerts(accesstest.Status500)
-		base := start(t, newVerifier(t, down, 50*time.Millisecond))
+		base := start(t, Setup{Verifier: newVerifier(t, down, 50*time.Millisecond), Observe: func(core.Event) {}, Inject: injected})
 		tok := down.User("ann@example.com", AdminGroup)
 		Check(t, base, Case{Path: "/api/whoami", Token: tok, Status: 503, Code: core.CodeUnavailable})
 		Check(t, base, Case{Path: "/public", Status: 200})
@@ -160,6 +234,73 @@ func Run(t *testing.T, start Start) {
 		}
 		wg.Wait()
 	})
+}
+
+// Injected is the caller of Setup.Inject: a caller a test would make, with no token and no
+// verifier, whose identity says it is in AdminGroup.
+func Injected() *core.Caller {
+	return core.NewCaller(&core.Claims{Subject: "ivy-uuid", Email: "ivy@example.com", Type: "app"},
+		&core.Identity{Name: "Ivy Injected", Email: "ivy@example.com", Groups: []core.Group{{Name: AdminGroup}}})
+}
+
+// eventLog records what the routes' observers see, from the servers' goroutines.
+type eventLog struct {
+	mu     sync.Mutex
+	events []core.Event
+}
+
+func (l *eventLog) add(e core.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+func (l *eventLog) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = nil
+}
+
+// summary is "outcome code policy" for each event.
+func (l *eventLog) summary() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, len(l.events))
+	for i, e := range l.events {
+		out[i] = fmt.Sprintf("%s %s %s", e.Outcome, e.Code, e.Policy)
+	}
+	return out
+}
+
+// logBuffer is a log destination that may be written from any goroutine.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newVerifierLogging(t *testing.T, team *accesstest.Server, l *slog.Logger) *core.Verifier {
+	t.Helper()
+	cfg := team.Config()
+	cfg.Logger = l
+	cfg.RequestTimeout = 2 * time.Second
+	cfg.UnknownKeyCooldown = time.Minute
+	v, err := core.NewVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func newVerifier(t *testing.T, team *accesstest.Server, cooldown time.Duration) *core.Verifier {

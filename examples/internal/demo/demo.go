@@ -1,11 +1,10 @@
-// Package demo is what the example servers share: reading their environment, demo mode, and
-// serving until interrupted. Each example's main.go keeps only what differs between
-// frameworks, so that the four can be read side by side.
+// Package demo is what the example servers share that a user does not copy: demo mode's fake
+// team domain and its banner, and serving until interrupted. The production wiring, from the
+// environment to the middleware, is in each example's main.go, to be copied from there.
 package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,80 +14,50 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 )
 
-// Env is an example server's configuration, read from its environment.
-type Env struct {
-	Verifier   *core.Verifier
-	AdminGroup string // ADMIN_GROUP, default "admins"
-	Addr       string // ADDR, default 127.0.0.1:8080
+// Team is demo mode's stand-in for Cloudflare: a fake team domain (core/accesstest) on
+// loopback, which signs whatever it is asked to. It supplies the values that
+// CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD hold in production.
+type Team struct {
+	TeamDomain string // the fake team domain's URL, in place of CF_ACCESS_TEAM_DOMAIN
+	AUD        string // its application's AUD tag, in place of CF_ACCESS_AUD
 
-	team *accesstest.Server // the fake team domain of demo mode; nil otherwise
-	out  io.Writer
+	srv *accesstest.Server
 }
 
-// Setup reads CF_ACCESS_TEAM_DOMAIN, CF_ACCESS_AUD (comma-separated), ADDR and ADMIN_GROUP.
-// Without CF_ACCESS_TEAM_DOMAIN in the environment it runs in demo mode: it starts a fake
-// team domain (accesstest) on loopback and configures itself against it. Demo mode never
-// starts when the variable is set, even to something invalid: that is an error instead.
-func Setup(out io.Writer) (*Env, error) {
-	e := &Env{AdminGroup: envOr("ADMIN_GROUP", "admins"), Addr: envOr("ADDR", "127.0.0.1:8080"), out: out}
-	if g := strings.TrimSpace(e.AdminGroup); g == "" {
-		return nil, errors.New("ADMIN_GROUP is blank")
-	}
-	cfg := core.Config{}
-	if team, ok := os.LookupEnv("CF_ACCESS_TEAM_DOMAIN"); ok {
-		cfg.TeamDomain = team
-		for _, aud := range strings.Split(os.Getenv("CF_ACCESS_AUD"), ",") {
-			if aud = strings.TrimSpace(aud); aud != "" {
-				cfg.Audiences = append(cfg.Audiences, aud)
-			}
-		}
-	} else {
-		e.team = accesstest.NewServer()
-		cfg = e.team.Config()
-	}
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		e.Close()
-		return nil, fmt.Errorf("%w (set CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD)", err)
-	}
-	e.Verifier = v
-	return e, nil
+// StartTeam starts the fake team domain. Close it when done.
+func StartTeam() *Team {
+	srv := accesstest.NewServer()
+	return &Team{TeamDomain: srv.URL, AUD: srv.AUD, srv: srv}
 }
 
-// Demo reports whether the server runs against the fake team domain.
-func (e *Env) Demo() bool { return e.team != nil }
+// Close stops the fake team domain.
+func (t *Team) Close() { t.srv.Close() }
 
-// Close stops the fake team domain, if any.
-func (e *Env) Close() {
-	if e.team != nil {
-		e.team.Close()
-	}
-}
-
-// Listen opens Addr and says where the server listens; in demo mode it also prints the
-// banner and ready-to-paste curl commands.
-func (e *Env) Listen(framework string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", e.Addr)
+// Listen opens addr and says on out where the server listens. In demo mode (team not nil)
+// it first prints a banner saying loudly that this is a demo, with ready-to-paste curl
+// commands carrying a member's and an outsider's token for adminGroup.
+func Listen(out io.Writer, framework, addr string, team *Team, adminGroup string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	if e.Demo() {
-		e.banner(base)
+	if team != nil {
+		team.banner(out, base, adminGroup)
 	}
-	fmt.Fprintf(e.out, "cfaccess %s example listening on %s\n", framework, base)
+	fmt.Fprintf(out, "cfaccess %s example listening on %s\n", framework, base)
 	return ln, nil
 }
 
-func (e *Env) banner(base string) {
-	member := e.team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{e.AdminGroup, "staff"}, ExpiresAt: time.Now().Add(24 * time.Hour)})
-	outsider := e.team.Mint(accesstest.Token{Email: "bob@example.com", Groups: []string{"staff"}, ExpiresAt: time.Now().Add(24 * time.Hour)})
+func (t *Team) banner(out io.Writer, base, adminGroup string) {
+	day := time.Now().Add(24 * time.Hour)
+	member := t.srv.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{adminGroup, "staff"}, ExpiresAt: day})
+	outsider := t.srv.Mint(accesstest.Token{Email: "bob@example.com", Groups: []string{"staff"}, ExpiresAt: day})
 	line := strings.Repeat("=", 78)
-	fmt.Fprintf(e.out, `%[1]s
+	fmt.Fprintf(out, `%[1]s
   DEMO MODE: NOT PROTECTED BY CLOUDFLARE ACCESS
   CF_ACCESS_TEAM_DOMAIN is not set, so this server trusts a FAKE team domain
   started on %[2]s, which signs whatever it is asked to.
@@ -107,7 +76,7 @@ Try it (the tokens are valid for 24 hours):
   curl -i -H "Cf-Access-Jwt-Assertion: $MEMBER" %[5]s/admin              # 200: in %[6]q
   curl -i -H "Cf-Access-Jwt-Assertion: $OUTSIDER" %[5]s/admin            # 403
 
-`, line, e.team.URL, member, outsider, base, e.AdminGroup)
+`, line, t.TeamDomain, member, outsider, base, adminGroup)
 }
 
 // Serve runs serve until it fails or the process is interrupted, then calls shutdown.
@@ -124,11 +93,4 @@ func Serve(serve func() error, shutdown func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return shutdown(ctx)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }
