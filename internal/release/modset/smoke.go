@@ -66,6 +66,9 @@ func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 	if err != nil {
 		return err
 	}
+	for _, p := range published {
+		fmt.Fprintf(s.Log, "published %s %s\n", p, p.Sum)
+	}
 	env, err := consumerEnv(ctx, proxy, filepath.Join(work, "modcache"), s.Fallback, r.RootModule().Path)
 	if err != nil {
 		return err
@@ -112,6 +115,7 @@ func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 	if err := writeImports(filepath.Join(consumer, "imports.go"), imports); err != nil {
 		return err
 	}
+	fmt.Fprintf(s.Log, "imports.go imports %s\n", strings.Join(imports, " "))
 	bin := filepath.Join(work, "consumer.bin")
 	if err := g.run(ctx, "build", "-o", bin, "."); err != nil {
 		return err

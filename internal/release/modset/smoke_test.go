@@ -51,6 +51,8 @@ func TestSmokeBuildsAFreshModuleAgainstThePublishedOnes(t *testing.T) {
 	for _, want := range []string{
 		"$ go get example.com/lib@v0.1.0 example.com/lib/adapter@v0.1.0 example.com/lib/adapter/nested@v0.1.0\n",
 		"the consumer works\n",
+		"published example.com/lib/adapter/nested@v0.1.0 h1:",
+		"imports.go imports example.com/lib/adapter example.com/lib/adapter/nested example.com/lib/core\n",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log does not say %q:\n%s", want, log)
