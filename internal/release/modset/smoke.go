@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Smoke proves that the library modules of a checkout resolve, build and work for a user:
@@ -75,9 +76,9 @@ func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 	}
 	goVersion := r.RootModule().GoVersion()
 
-	// A user go gets one module, not all of them: a module requiring a version of another
-	// that was never published resolves only on its own, when nothing else selects a
-	// published version instead.
+	// A user go gets one module, not all of them. A module that requires another at a
+	// version never published fails alone; getting them all at once would hide it, the
+	// published version being selected instead.
 	for i, p := range published {
 		alone := filepath.Join(work, "alone", fmt.Sprint(i))
 		if err := writeConsumer(alone, nil, goVersion); err != nil {
@@ -121,13 +122,21 @@ func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 		return err
 	}
 	fmt.Fprintf(s.Log, "$ %s\n", bin)
+	ctx, cancel := context.WithTimeout(ctx, programTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = consumer, s.Log, s.Log
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("not done after %v: %w", programTimeout, ctx.Err())
+		}
 		return fmt.Errorf("the program built against the published modules failed: %w", err)
 	}
 	return nil
 }
+
+// programTimeout bounds the program's run: it serves a few requests on loopback.
+const programTimeout = 2 * time.Minute
 
 // writeConsumer writes a fresh module into dir: go.mod and the files of program, if any.
 func writeConsumer(dir string, program fs.FS, goVersion string) error {
