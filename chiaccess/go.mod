@@ -3,7 +3,7 @@ module github.com/cfaccess/cfaccess/chiaccess
 go 1.25.0
 
 require (
-	github.com/cfaccess/cfaccess v0.0.0
+	github.com/cfaccess/cfaccess v0.1.0
 	github.com/go-chi/chi/v5 v5.5.0
 )
 

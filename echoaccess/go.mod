@@ -3,7 +3,7 @@ module github.com/cfaccess/cfaccess/echoaccess
 go 1.25.0
 
 require (
-	github.com/cfaccess/cfaccess v0.0.0
+	github.com/cfaccess/cfaccess v0.1.0
 	github.com/labstack/echo/v4 v4.16.0
 )
 

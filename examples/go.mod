@@ -3,11 +3,11 @@ module github.com/cfaccess/cfaccess/examples
 go 1.25.0
 
 require (
-	github.com/cfaccess/cfaccess v0.0.0
-	github.com/cfaccess/cfaccess/chiaccess v0.0.0
-	github.com/cfaccess/cfaccess/echoaccess v0.0.0
-	github.com/cfaccess/cfaccess/fiberaccess v0.0.0
-	github.com/cfaccess/cfaccess/ginaccess v0.0.0
+	github.com/cfaccess/cfaccess v0.1.0
+	github.com/cfaccess/cfaccess/chiaccess v0.1.0
+	github.com/cfaccess/cfaccess/echoaccess v0.1.0
+	github.com/cfaccess/cfaccess/fiberaccess v0.1.0
+	github.com/cfaccess/cfaccess/ginaccess v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/gofiber/fiber/v3 v3.1.0

@@ -3,7 +3,7 @@ module github.com/cfaccess/cfaccess/fiberaccess
 go 1.25.0
 
 require (
-	github.com/cfaccess/cfaccess v0.0.0
+	github.com/cfaccess/cfaccess v0.1.0
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/valyala/fasthttp v1.69.0
 )

@@ -3,7 +3,7 @@ module github.com/cfaccess/cfaccess/ginaccess
 go 1.25.0
 
 require (
-	github.com/cfaccess/cfaccess v0.0.0
+	github.com/cfaccess/cfaccess v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 )
 

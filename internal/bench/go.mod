@@ -5,11 +5,11 @@ go 1.25.0
 require (
 	github.com/MicahParks/keyfunc/v3 v3.9.1
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
-	github.com/cfaccess/cfaccess v0.0.0
-	github.com/cfaccess/cfaccess/chiaccess v0.0.0-00010101000000-000000000000
-	github.com/cfaccess/cfaccess/echoaccess v0.0.0-00010101000000-000000000000
-	github.com/cfaccess/cfaccess/fiberaccess v0.0.0-00010101000000-000000000000
-	github.com/cfaccess/cfaccess/ginaccess v0.0.0-00010101000000-000000000000
+	github.com/cfaccess/cfaccess v0.1.0
+	github.com/cfaccess/cfaccess/chiaccess v0.1.0
+	github.com/cfaccess/cfaccess/echoaccess v0.1.0
+	github.com/cfaccess/cfaccess/fiberaccess v0.1.0
+	github.com/cfaccess/cfaccess/ginaccess v0.1.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0

@@ -1,0 +1,116 @@
+package modset_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestCheckPassesOnAReleasableCheckout(t *testing.T) {
+	r := newRepo(t, layout())
+	if err := r.Check(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Check(context.Background(), "v0.1.0"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckFindsEachProblem(t *testing.T) {
+	// Each case changes one thing of a releasable checkout and commits it.
+	for name, c := range map[string]struct {
+		change  func(files map[string]string)
+		version string
+		want    []string
+	}{
+		"a module missing from go.work": {
+			change: func(f map[string]string) {
+				f["go.work"] = strings.Replace(f["go.work"], "\t./adapter/nested\n", "", 1)
+			},
+			want: []string{"go.work does not use ./adapter/nested"},
+		},
+		"go.work using a directory with no module": {
+			change: func(f map[string]string) {
+				f["go.work"] = strings.Replace(f["go.work"], "./examples", "./examples\n\t./gone", 1)
+			},
+			want: []string{"go.work uses gone, which holds no module"},
+		},
+		"no go.work": {
+			change: func(f map[string]string) { delete(f, "go.work") },
+			want:   []string{"every module must be in the workspace"},
+		},
+		"a module at the placeholder version": {
+			change: func(f map[string]string) {
+				for name, data := range f {
+					f[name] = strings.ReplaceAll(data, "v0.1.0", "v0.0.0")
+				}
+			},
+			want: []string{"v0.0.0 is the placeholder"},
+		},
+		"modules disagreeing": {
+			change: func(f map[string]string) {
+				f["adapter/go.mod"] = strings.Replace(f["adapter/go.mod"], "v0.1.0", "v0.0.0", 1)
+			},
+			want: []string{"different versions"},
+		},
+		"another version than asked": {
+			version: "v0.2.0",
+			want:    []string{"require the library modules at v0.1.0, not v0.2.0"},
+		},
+		"a require without its replace": {
+			change: func(f map[string]string) {
+				f["adapter/nested/go.mod"] = strings.Replace(f["adapter/nested/go.mod"], "replace example.com/lib => ../..\n", "", 1)
+			},
+			want: []string{"adapter/nested/go.mod requires example.com/lib but does not replace it with its directory: add replace example.com/lib => ../.."},
+		},
+		"a replace by another version": {
+			change: func(f map[string]string) {
+				f["adapter/go.mod"] = strings.Replace(f["adapter/go.mod"], "example.com/lib => ..", "example.com/lib => example.com/fork v0.1.0", 1)
+			},
+			want: []string{"adapter/go.mod requires example.com/lib but does not replace it with its directory"},
+		},
+		"a replace by the wrong directory": {
+			change: func(f map[string]string) {
+				f["examples/go.mod"] = strings.Replace(f["examples/go.mod"], "=> ../adapter/nested", "=> ../adapter", 1)
+			},
+			want: []string{"examples/go.mod replaces example.com/lib/adapter/nested with ../adapter, which is not its directory (../adapter/nested)"},
+		},
+		"a nested module whose path is not its directory": {
+			change: func(f map[string]string) {
+				f["adapter/nested/go.mod"] = strings.Replace(f["adapter/nested/go.mod"], "module example.com/lib/adapter/nested", "module example.com/lib/nested", 1)
+				f["examples/main.go"] = source("main", "example.com/lib/core", "example.com/lib/adapter")
+				f["examples/go.mod"] = goMod("examples", "example.com/lib", "example.com/lib/adapter")
+			},
+			want: []string{"adapter/nested/go.mod declares module example.com/lib/nested, but go get looks for the tag adapter/nested/vX.Y.Z of module example.com/lib/adapter/nested"},
+		},
+		"a module that is not tidy": {
+			change: func(f map[string]string) {
+				f["examples/main.go"] = source("main", "example.com/lib/core", "example.com/lib/adapter")
+			},
+			want: []string{"examples is not tidy", "-\texample.com/lib/adapter/nested v0.1.0"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			files := layout()
+			if c.change != nil {
+				c.change(files)
+			}
+			r := newRepo(t, files)
+			wantError(t, r.Check(context.Background(), c.version), c.want...)
+		})
+	}
+}
+
+func TestCheckRefusesUncommittedChanges(t *testing.T) {
+	r := newRepo(t, layout())
+	write(t, r.Root, map[string]string{"core/new.go": "package core\n"})
+	wantError(t, r.Check(context.Background(), ""), "uncommitted changes", "?? core/new.go")
+}
+
+func TestCheckReportsEveryProblem(t *testing.T) {
+	files := layout()
+	files["go.work"] = "go 1.25.0\n\nuse .\n"
+	files["adapter/go.mod"] = strings.Replace(files["adapter/go.mod"], "v0.1.0", "v0.0.0", 1)
+	r := newRepo(t, files)
+	wantError(t, r.Check(context.Background(), ""), "go.work does not use ./adapter:", "go.work does not use ./examples", "different versions")
+}

@@ -1,0 +1,4 @@
+package modset
+
+// CheckSums exposes checkSums to the black-box tests.
+var CheckSums = checkSums
