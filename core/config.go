@@ -19,6 +19,7 @@ const (
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultIdentityCacheSize  = 10_000
 	DefaultIdentityTTL        = 5 * time.Minute
+	DefaultIdentityFailureTTL = 5 * time.Second
 )
 
 // maxBodySize bounds every document read from the team domain.
@@ -80,6 +81,14 @@ type Config struct {
 	// Zero means DefaultIdentityTTL (5 min).
 	IdentityTTL time.Duration
 
+	// IdentityFailureTTL is how long a failed get-identity lookup is remembered, never past
+	// the token's exp: until then, requests of that token get the same answer (503, or 401
+	// when Access refused the token) at once, instead of each waiting up to RequestTimeout
+	// for a team domain that is down. Zero means DefaultIdentityFailureTTL (5 s); a negative
+	// value means failures are not remembered. Like answers, failures are remembered only
+	// while the identity cache is on.
+	IdentityFailureTTL time.Duration
+
 	// GroupsClaim, when set, names a key of the token's "custom" claim that holds the
 	// caller's groups (an array of strings, or of {id, name, email} objects), as an identity
 	// provider's SAML attribute or OIDC claim passed through by Access. Groups are then read
@@ -108,6 +117,7 @@ type settings struct {
 	maxTokenSize       int
 	identityCacheSize  int
 	identityTTL        time.Duration
+	identityFailureTTL time.Duration
 	groupsClaim        string
 	log                *slog.Logger
 	now                func() time.Time
@@ -129,6 +139,7 @@ func (c Config) settings() (settings, error) {
 		maxTokenSize:       orDefault(c.MaxTokenSize, DefaultMaxTokenSize),
 		identityCacheSize:  orDefault(c.IdentityCacheSize, DefaultIdentityCacheSize),
 		identityTTL:        orDefault(c.IdentityTTL, DefaultIdentityTTL),
+		identityFailureTTL: orDefault(c.IdentityFailureTTL, DefaultIdentityFailureTTL),
 		groupsClaim:        c.GroupsClaim,
 		log:                c.Logger,
 		now:                c.Now,
