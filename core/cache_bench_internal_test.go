@@ -200,7 +200,7 @@ func BenchmarkCacheFillReaderWait(b *testing.B) {
 				old := &legacyCache{m: map[string]legacyEntry{caller.token: {caller: caller, key: key}}}
 				read := func() error { _, _, _, err := v.check(ctx, hot); return err }
 				write := func(tok string) {
-					v.cache.put(Caller{Claims: caller.Claims, v: v, token: tok}, key, v.cfg.leeway)
+					v.cache.put(v, caller.Claims, tok, key)
 				}
 				var nextSweep time.Time
 				switch bc {
@@ -286,7 +286,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 					if err := tc.decode(raw); err != nil {
 						b.Fatal(err)
 					}
-					callers[i] = v.cache.put(Caller{Claims: tc.claims(raw), v: v, token: string([]byte(tokens[i]))}, key, v.cfg.leeway)
+					callers[i] = v.cache.put(v, tc.claims(raw), string([]byte(tokens[i])), key)
 				}
 				mid := heap()
 				v.identities.load = func(context.Context, string) (*Identity, error) {

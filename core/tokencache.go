@@ -81,15 +81,20 @@ func (c *tokenCache) get(token string) *cachedToken {
 	return e
 }
 
-// put stores caller, the Caller of a token that key signed, and returns the stored Caller. The
-// caller's token must be its own copy.
-func (c *tokenCache) put(caller Caller, key *signingKey, leeway time.Duration) *Caller {
-	cl := caller.Claims
-	e := &cachedToken{caller: caller, key: key, deadline: cl.ExpiresAt.Add(leeway).UnixNano(), notBefore: math.MinInt64}
-	if !cl.NotBefore.IsZero() {
-		e.notBefore = cl.NotBefore.Add(-leeway).UnixNano()
+// put stores the claims of token, which key signed, and returns the Caller it stored for
+// them, shared by every request of the token while it is cached. The token must be the
+// cache's own copy (see Verifier.newCaller).
+func (c *tokenCache) put(v *Verifier, claims *Claims, token string, key *signingKey) *Caller {
+	e := &cachedToken{
+		caller:    Caller{Claims: claims, v: v, token: token},
+		key:       key,
+		deadline:  claims.ExpiresAt.Add(v.cfg.leeway).UnixNano(),
+		notBefore: math.MinInt64,
 	}
-	c.m.Set(cacheKey(caller.token), e)
+	if !claims.NotBefore.IsZero() {
+		e.notBefore = claims.NotBefore.Add(-v.cfg.leeway).UnixNano()
+	}
+	c.m.Set(cacheKey(token), e)
 	return &e.caller
 }
 

@@ -110,7 +110,7 @@ func (v *Verifier) check(ctx context.Context, token string) (*Claims, *Caller, b
 	if err != nil || v.cache == nil {
 		return c, nil, false, err
 	}
-	return c, v.cache.put(Caller{Claims: c, v: v, token: strings.Clone(token)}, key, v.cfg.leeway), false, nil
+	return c, v.cache.put(v, c, strings.Clone(token), key), false, nil
 }
 
 // cached answers from a cache entry: its Caller, or the refusal of a token that has expired
