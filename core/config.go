@@ -63,8 +63,9 @@ type Config struct {
 	UnknownKeyCooldown time.Duration
 
 	// TokenCacheSize is the number of verified tokens remembered, so that a token seen again
-	// costs a map lookup instead of an RSA verification. Zero means DefaultTokenCacheSize;
-	// a negative value turns the cache off.
+	// costs a cache lookup instead of an RSA verification. When it is full, the tokens least
+	// likely to be seen again make room (otter's W-TinyLFU); each leaves at its exp + Leeway.
+	// Zero means DefaultTokenCacheSize; a negative value turns the cache off.
 	TokenCacheSize int
 
 	// MaxTokenSize is the longest token, in bytes, that is parsed at all.
@@ -99,7 +100,9 @@ type Config struct {
 	// Nil means slog.Default().
 	Logger *slog.Logger
 
-	// Now is the clock. Nil means time.Now; tests may set it.
+	// Now is the clock. Nil means time.Now; tests may set it. When set, it is read on every
+	// cached lookup too; otherwise cached lookups read a clock that ticks every 10 ms and
+	// read the exact time within a second of a deadline.
 	Now func() time.Time
 }
 
