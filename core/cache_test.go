@@ -2,7 +2,9 @@ package core_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -154,5 +156,109 @@ func TestVerifyConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := v.Stats().CachedTokens; n > 16 {
 		t.Errorf("CachedTokens = %d, over the bound", n)
+	}
+}
+
+// TestCacheStats: hits, misses and evictions of both caches, as Stats reports them.
+func TestCacheStats(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	cfg := testConfig(srv, clk)
+	cfg.TokenCacheSize, cfg.IdentityCacheSize = 8, 8
+	v := newVerifier(t, cfg)
+	ctx := context.Background()
+	tok := srv.User("ann@example.com")
+	for range 3 {
+		if _, err := v.Identity(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := v.Stats()
+	if want := (core.CacheStats{Hits: 2, Misses: 1}); st.TokenCache != want || st.IdentityCache != want {
+		t.Fatalf("after 3 lookups of one token: tokens %+v, identities %+v; want %+v each", st.TokenCache, st.IdentityCache, want)
+	}
+	if r := st.TokenCache.HitRatio(); r < 0.66 || r > 0.67 {
+		t.Errorf("HitRatio = %v", r)
+	}
+	for i := range 40 {
+		if _, err := v.Identity(ctx, srv.User(fmt.Sprintf("u%d@example.com", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st = v.Stats()
+	if st.CachedTokens != 8 || st.TokenCache.Evictions != 33 || st.TokenCache.Misses != 41 {
+		t.Errorf("41 tokens through a cache of 8: %d cached, %+v", st.CachedTokens, st.TokenCache)
+	}
+	if st.CachedIdentities != 8 || st.IdentityCache.Evictions != 33 || st.IdentityCache.Misses != 41 {
+		t.Errorf("41 identities through a cache of 8: %d cached, %+v", st.CachedIdentities, st.IdentityCache)
+	}
+	// An entry that expires is not an eviction.
+	clk.Advance(25 * time.Hour)
+	st = v.Stats()
+	if st.CachedTokens != 0 || st.CachedIdentities != 0 || st.TokenCache.Evictions != 33 || st.IdentityCache.Evictions != 33 {
+		t.Errorf("after every entry expired: %d tokens, %d identities, evictions %d and %d",
+			st.CachedTokens, st.CachedIdentities, st.TokenCache.Evictions, st.IdentityCache.Evictions)
+	}
+}
+
+// TestCacheHitNeedsTheWholeToken: the cache finds a token by the end of its signature, but a
+// hit needs the whole token. A token that shares a cached token's signature, with another
+// header or payload (here claiming to be someone else), is verified in full and refused, and
+// leaves the cached token where it was.
+func TestCacheHitNeedsTheWholeToken(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	ctx := context.Background()
+	tok := srv.User("ann@example.com")
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(tok, ".")
+	other := strings.Split(srv.User("admin@example.com"), ".")
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"kid":"` + srv.CurrentKeyID() + `","alg":"RS256"}`))
+	for _, forged := range []string{
+		parts[0] + "." + other[1] + "." + parts[2],
+		header + "." + parts[1] + "." + parts[2],
+		parts[0] + "." + parts[1] + "x." + parts[2],
+	} {
+		c, err := v.Verify(ctx, forged)
+		if err == nil {
+			t.Fatalf("a token with a cached token's signature passed as %s", c.Email)
+		}
+		wantCode(t, err, core.CodeInvalidToken, "")
+	}
+	if c, err := v.Verify(ctx, tok); err != nil || c.Email != "ann@example.com" {
+		t.Fatalf("the cached token after the forgeries: %v, %v", c, err)
+	}
+	if st := v.Stats(); st.CachedTokens != 1 || st.TokenCache.Hits != 1 || st.TokenCache.Misses != 4 {
+		t.Errorf("stats = %d cached, %+v; want 1 cached, 1 hit, 4 misses", st.CachedTokens, st.TokenCache)
+	}
+}
+
+// TestCacheWithdrawnKeyVoidsHits: once a refresh no longer lists the key that signed a cached
+// token, the very next lookup of the token is a miss and a refusal, not a hit.
+func TestCacheWithdrawnKeyVoidsHits(t *testing.T) {
+	srv := newServer(t)
+	cfg := testConfig(srv, nil)
+	cfg.UnknownKeyCooldown = time.Millisecond
+	v := newVerifier(t, cfg)
+	ctx := context.Background()
+	old := srv.CurrentKeyID()
+	tok := srv.User("ann@example.com")
+	for range 2 {
+		if _, err := v.Verify(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv.RotateKeys()
+	srv.RemoveKey(old)
+	time.Sleep(2 * time.Millisecond)                                      // the cool-down passes
+	if _, err := v.Verify(ctx, srv.User("bob@example.com")); err != nil { // a new kid fetches the set
+		t.Fatal(err)
+	}
+	_, err := v.Verify(ctx, tok)
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	if st := v.Stats(); st.TokenCache.Hits != 1 || st.CachedTokens != 1 {
+		t.Errorf("stats = %d cached, %+v; want the withdrawn token's lookup a miss, and it gone", st.CachedTokens, st.TokenCache)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // A Caller is immutable and shared: every request that carries the same token gets the same
 // one (it lives in the verified-token cache, so a request costs no allocation for it). It
 // owns a copy of its token, so it stays valid after the request, whatever the framework does
-// with its buffers.
+// with its buffers; the identity cache keys its entries by that same copy.
 type Caller struct {
 	// Claims are the caller's verified token. They are never nil in a Caller that an
 	// accessor returns.
@@ -41,18 +41,13 @@ func NewCaller(c *Claims, id *Identity) *Caller {
 // many requests of the token ask at once. A service token has none ([ErrForbidden],
 // [ReasonServiceToken]).
 func (c *Caller) Identity(ctx context.Context) (*Identity, error) {
-	id, _, err := c.identity(ctx)
-	return id, err
-}
-
-func (c *Caller) identity(ctx context.Context) (*Identity, bool, error) {
 	switch {
 	case c.v != nil && c.Claims != nil:
-		return c.v.identity(ctx, c.token, c.Claims)
+		return c.v.identity(ctx, c)
 	case c.id != nil:
-		return c.id, true, nil
+		return c.id, nil
 	}
-	return nil, false, unavailable(ReasonIdentityUnavailable, "this caller was not verified here", nil)
+	return nil, unavailable(ReasonIdentityUnavailable, "this caller was not verified here", nil)
 }
 
 // Groups returns the caller's identity-provider groups: from the token when

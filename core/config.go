@@ -20,6 +20,7 @@ const (
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultIdentityCacheSize  = 10_000
 	DefaultIdentityTTL        = 5 * time.Minute
+	DefaultIdentityFailureTTL = 5 * time.Second
 )
 
 // maxBodySize bounds every document read from the team domain.
@@ -89,8 +90,9 @@ type Config struct {
 	UnknownKeyCooldown time.Duration
 
 	// TokenCacheSize is the number of verified tokens remembered, so that a token seen again
-	// costs a map lookup instead of an RSA verification. Zero means DefaultTokenCacheSize;
-	// a negative value turns the cache off.
+	// costs a cache lookup instead of an RSA verification. When it is full, the tokens least
+	// likely to be seen again make room (otter's W-TinyLFU); each leaves at its exp + Leeway.
+	// Zero means DefaultTokenCacheSize; a negative value turns the cache off.
 	TokenCacheSize int
 
 	// MaxTokenSize is the longest token, in bytes, that is parsed at all; a longer one is
@@ -106,6 +108,14 @@ type Config struct {
 	// Group changes at the identity provider show after at most this long.
 	// Zero means DefaultIdentityTTL (5 min); negative is an error.
 	IdentityTTL time.Duration
+
+	// IdentityFailureTTL is how long a failed get-identity lookup is remembered, never past
+	// the token's exp: until then, requests of that token get the same answer (503, or 401
+	// when Access refused the token) at once, instead of each waiting up to RequestTimeout
+	// for a team domain that is down. Zero means DefaultIdentityFailureTTL (5 s); a negative
+	// value means failures are not remembered. Like answers, failures are remembered only
+	// while the identity cache is on.
+	IdentityFailureTTL time.Duration
 
 	// GroupsClaim, when set, names a key of the token's "custom" claim that holds the
 	// caller's groups (an array of strings, or of {id, name, email} objects), as an identity
@@ -130,7 +140,8 @@ type Config struct {
 
 	// Now is the clock that token times (exp, nbf, iat) and key refreshes are measured by.
 	// Nil means time.Now. Tests may set it to move time without waiting; in production leave
-	// it nil.
+	// it nil. When set, it is read on every cached lookup too; otherwise cached lookups read
+	// a clock that ticks every 10 ms and read the exact time within a second of a deadline.
 	Now func() time.Time
 }
 
@@ -148,6 +159,7 @@ type settings struct {
 	maxTokenSize       int
 	identityCacheSize  int
 	identityTTL        time.Duration
+	identityFailureTTL time.Duration
 	groupsClaim        string
 	groupsAttribute    string
 	hosts              *hostBindings // nil: no HostAudiences
@@ -171,6 +183,7 @@ func (c Config) settings() (settings, error) {
 		maxTokenSize:       orDefault(c.MaxTokenSize, DefaultMaxTokenSize),
 		identityCacheSize:  orDefault(c.IdentityCacheSize, DefaultIdentityCacheSize),
 		identityTTL:        orDefault(c.IdentityTTL, DefaultIdentityTTL),
+		identityFailureTTL: orDefault(c.IdentityFailureTTL, DefaultIdentityFailureTTL),
 		groupsClaim:        c.GroupsClaim,
 		groupsAttribute:    c.GroupsAttribute,
 		log:                c.Logger,

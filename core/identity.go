@@ -92,20 +92,22 @@ var errServiceTokenIdentity = &Error{Code: CodeForbidden, Reason: ReasonServiceT
 // [ReasonServiceToken]. A failed lookup is [ErrUnavailable]; a lookup that Access refuses
 // (401/403, e.g. a revoked session) is [ErrInvalidToken] with [ReasonIdentityRefused].
 func (v *Verifier) Identity(ctx context.Context, token string) (*Identity, error) {
-	c, err := v.Verify(ctx, token)
+	c, caller, _, err := v.check(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	id, _, err := v.identity(ctx, token, c)
-	return id, err
+	if caller == nil { // no cache to share one from
+		caller = v.newCaller(c, token)
+	}
+	return caller.Identity(ctx)
 }
 
-// identity looks up the identity of a token that has verified; hit reports a cache hit.
-func (v *Verifier) identity(ctx context.Context, token string, c *Claims) (id *Identity, hit bool, err error) {
-	if c.IsServiceToken() {
-		return nil, false, errServiceTokenIdentity
+// identity looks up the identity of caller, whose token has verified here.
+func (v *Verifier) identity(ctx context.Context, caller *Caller) (*Identity, error) {
+	if caller.Claims.IsServiceToken() {
+		return nil, errServiceTokenIdentity
 	}
-	return v.identities.get(ctx, token, c.ExpiresAt)
+	return v.identities.get(ctx, caller.token, caller.Claims.ExpiresAt)
 }
 
 // fetchIdentity calls get-identity, on the team domain only, with the token as Access's own

@@ -3,7 +3,10 @@ package core_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -119,7 +122,8 @@ func TestIdentityFailures(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.fault), func(t *testing.T) {
 			srv := newServer(t)
-			cfg := testConfig(srv, nil)
+			clk := newClock()
+			cfg := testConfig(srv, clk)
 			cfg.RequestTimeout = 300 * time.Millisecond
 			v := newVerifier(t, cfg)
 			tok := srv.User("ann@example.com", "admins")
@@ -133,8 +137,10 @@ func TestIdentityFailures(t *testing.T) {
 			if took := time.Since(start); took > 3*cfg.RequestTimeout {
 				t.Errorf("took %v, beyond the request timeout %v", took, cfg.RequestTimeout)
 			}
-			// Failures are not cached: once healed, the next lookup succeeds.
+			// The failure is remembered for IdentityFailureTTL: once healed, the next lookup
+			// after it succeeds.
 			srv.FailIdentity(accesstest.Healthy)
+			clk.Advance(core.DefaultIdentityFailureTTL)
 			if _, err := v.Identity(context.Background(), tok); err != nil {
 				t.Fatalf("after healing: %v", err)
 			}
@@ -308,5 +314,156 @@ func TestGroupsFromTokenClaim(t *testing.T) {
 	d := g.Check(context.Background(), requestWith(srv.User("bob@example.com", "ops")))
 	if d.Allowed() || d.Err.Code != core.CodeForbidden {
 		t.Errorf("without the claim: %+v", d)
+	}
+}
+
+// TestIdentityFailureRemembered: during an outage, one call per token per IdentityFailureTTL,
+// shared by the requests that arrive together; every request in between gets the same 503 at
+// once. Then the next lookup asks again.
+func TestIdentityFailureRemembered(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	cfg := testConfig(srv, clk)
+	v := newVerifier(t, cfg)
+	ctx := context.Background()
+	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now(), ExpiresAt: clk.Now().Add(time.Hour)})
+
+	srv.FailIdentity(accesstest.Held)
+	var wg sync.WaitGroup
+	errs := make([]error, 10)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = v.Identity(ctx, tok) })
+	}
+	eventually(t, "the first call", func() bool { return srv.IdentityRequests() == 1 })
+	srv.FailIdentity(accesstest.Status500)
+	wg.Wait()
+	for _, err := range errs {
+		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	}
+	clk.Advance(core.DefaultIdentityFailureTTL - time.Nanosecond)
+	for range 5 {
+		_, err := v.Identity(ctx, tok)
+		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	}
+	if n := srv.IdentityRequests(); n != 1 {
+		t.Fatalf("%d calls within the failure TTL, want 1", n)
+	}
+	srv.FailIdentity(accesstest.Healthy)
+	clk.Advance(time.Nanosecond)
+	if _, err := v.Identity(ctx, tok); err != nil {
+		t.Fatalf("after the failure TTL: %v", err)
+	}
+	if n := srv.IdentityRequests(); n != 2 {
+		t.Fatalf("%d calls, want 2", n)
+	}
+}
+
+// TestIdentityFailureTTLBounds: a failure is never remembered past the token's exp, nor at all
+// with a negative IdentityFailureTTL; a refusal by Access (401) is remembered like an outage.
+func TestIdentityFailureTTLBounds(t *testing.T) {
+	t.Run("exp", func(t *testing.T) {
+		srv := newServer(t)
+		clk := newClock()
+		cfg := testConfig(srv, clk)
+		cfg.IdentityFailureTTL = time.Minute
+		v := newVerifier(t, cfg)
+		base := clk.Now().Truncate(time.Second)
+		tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: base, ExpiresAt: base.Add(10 * time.Second)})
+		srv.FailIdentity(accesstest.Status500)
+		_, err := v.Identity(context.Background(), tok)
+		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+		srv.FailIdentity(accesstest.Healthy)
+		clk.Advance(base.Add(10 * time.Second).Sub(clk.Now())) // exp; the leeway keeps the token valid
+		if _, err := v.Identity(context.Background(), tok); err != nil {
+			t.Fatalf("at exp, the failure is still remembered: %v", err)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		srv := newServer(t)
+		cfg := testConfig(srv, nil)
+		cfg.IdentityFailureTTL = -1
+		v := newVerifier(t, cfg)
+		tok := srv.User("ann@example.com")
+		srv.FailIdentity(accesstest.Status500)
+		for range 3 {
+			_, err := v.Identity(context.Background(), tok)
+			wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+		}
+		if n := srv.IdentityRequests(); n != 3 {
+			t.Errorf("%d calls for 3 lookups with failures not remembered", n)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		srv := newServer(t)
+		v := newVerifier(t, testConfig(srv, nil))
+		payload, _ := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "sub": "u", "email": "ann@example.com",
+			"identity_nonce": "unknown", "exp": time.Now().Add(time.Hour).Unix()})
+		tok := srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), payload)
+		for range 3 {
+			_, err := v.Identity(context.Background(), tok)
+			wantCode(t, err, core.CodeInvalidToken, core.ReasonIdentityRefused)
+		}
+		if n := srv.IdentityRequests(); n != 1 {
+			t.Errorf("%d calls for 3 lookups of a refused token, want 1", n)
+		}
+	})
+}
+
+// TestIdentityConcurrent runs lookups of many tokens through small caches, with failures
+// coming and going, from many goroutines; run it with -race.
+func TestIdentityConcurrent(t *testing.T) {
+	srv := newServer(t)
+	cfg := testConfig(srv, nil)
+	cfg.TokenCacheSize, cfg.IdentityCacheSize = 8, 8
+	cfg.IdentityFailureTTL = time.Millisecond
+	v := newVerifier(t, cfg)
+	tokens := make([]string, 24)
+	for i := range tokens {
+		tokens[i] = srv.User(fmt.Sprintf("u%d@example.com", i), "staff")
+	}
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for i := range 60 {
+				tok := tokens[(g*7+i)%len(tokens)]
+				id, err := v.Identity(context.Background(), tok)
+				if err == nil && (id == nil || len(id.Groups) != 1) {
+					t.Errorf("identity %+v", id)
+					return
+				}
+				if err != nil && !errors.Is(err, core.ErrUnavailable) {
+					t.Errorf("error %v", err)
+					return
+				}
+				_ = v.Stats()
+			}
+		})
+	}
+	for _, f := range []accesstest.Fault{accesstest.Status500, accesstest.Healthy, accesstest.Garbage, accesstest.Healthy} {
+		time.Sleep(5 * time.Millisecond)
+		srv.FailIdentity(f)
+	}
+	wg.Wait()
+	if st := v.Stats(); st.CachedIdentities > 8 || st.IdentityCache.Hits+st.IdentityCache.Misses != 360 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+// TestIdentityFailureRememberedKeepsRetryAfter: a remembered failure is answered as the
+// failure itself was, 503 with Retry-After, without a call.
+func TestIdentityFailureRememberedKeepsRetryAfter(t *testing.T) {
+	srv := newServer(t)
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.GuardPolicy(core.Groups("admins")))
+	tok := srv.User("ann@example.com", "admins")
+	srv.FailIdentity(accesstest.Status500)
+	for range 3 {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set(core.HeaderName, tok)
+		if rec := serve(g, r); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+			t.Fatalf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+		}
+	}
+	if n := srv.IdentityRequests(); n != 1 {
+		t.Errorf("%d calls, want 1", n)
 	}
 }

@@ -2,95 +2,116 @@ package core
 
 import (
 	"context"
-	"strings"
-	"sync"
 	"time"
+
+	"github.com/maypok86/otter/v2"
+	"golang.org/x/sync/singleflight"
 )
 
+// identityLoader looks up the identity of a token that has verified. The identity cache calls
+// it on a miss, once per token however many requests wait; it is where a store shared by
+// several instances can sit in front of get-identity.
+type identityLoader func(ctx context.Context, token string) (*Identity, error)
+
 // identityCache remembers get-identity answers per token, for at most the identity TTL and
-// never past the token's exp, and makes concurrent lookups for one token share one call.
-// Failures are not remembered: the next request asks again.
+// never past the token's exp, and makes concurrent lookups for one token share one call. A
+// failed lookup is remembered too, for the (shorter) failure TTL, so that an outage costs one
+// wait per token rather than one per request.
+//
+// Entries are keyed like the token cache's and hold the Caller's own token string, so the two
+// caches share one copy of a token's bytes.
 type identityCache struct {
-	cfg *settings
-
-	mu      sync.RWMutex
-	m       boundedMap[identityEntry]
-	flights map[string]*identityFetch
+	cfg     *settings
+	clk     *clock
+	load    identityLoader
+	m       *otter.Cache[uint64, *identityEntry] // nil when the cache is off
+	flights singleflight.Group
+	stats   *cacheCounters
 }
 
+// identityEntry is one lookup's outcome: an identity or an error, until a deadline.
 type identityEntry struct {
+	token string // the Caller's, compared whole on a hit
 	id    *Identity
-	until time.Time
+	err   error
+	until int64 // UnixNano
 }
 
-type identityFetch struct {
-	done chan struct{}
-	id   *Identity
-	err  error
+func newIdentityCache(cfg *settings, clk *clock, load identityLoader) *identityCache {
+	c := &identityCache{cfg: cfg, clk: clk, load: load, stats: newCacheCounters()}
+	if cfg.identityCacheSize > 0 {
+		c.m = otter.Must(&otter.Options[uint64, *identityEntry]{
+			MaximumSize: cfg.identityCacheSize,
+			ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uint64, *identityEntry]) time.Duration {
+				return ttlUntil(e.Value.until, e.SnapshotAtNano)
+			}),
+			OnAtomicDeletion: countEvictions[*identityEntry](c.stats),
+			Clock:            clk,
+		})
+	}
+	return c
 }
 
-func newIdentityCache(cfg *settings) *identityCache {
-	return &identityCache{
-		cfg:     cfg,
-		m:       newBoundedMap(cfg.identityCacheSize, func(e identityEntry, now time.Time) bool { return !now.Before(e.until) }),
-		flights: make(map[string]*identityFetch),
+// get returns the identity of the verified token, which the caller owns, whose exp is exp.
+func (c *identityCache) get(ctx context.Context, token string, exp time.Time) (*Identity, error) {
+	if e := c.lookup(token); e != nil {
+		c.stats.hits.add()
+		return e.id, e.err
 	}
-}
-
-func (c *identityCache) get(ctx context.Context, token string, exp time.Time) (*Identity, bool, error) {
-	now := c.cfg.now()
-	c.mu.RLock()
-	e, ok := c.m.entries[token]
-	c.mu.RUnlock()
-	if ok && now.Before(e.until) {
-		return e.id, true, nil
-	}
-
-	c.mu.Lock()
-	// A fetch may have ended, and filled the entry, since the read lock was let go.
-	if e, ok := c.m.entries[token]; ok && now.Before(e.until) {
-		c.mu.Unlock()
-		return e.id, true, nil
-	}
-	f := c.flights[token]
-	if f == nil {
-		f = &identityFetch{done: make(chan struct{})}
-		token = strings.Clone(token) // kept beyond the request: see boundedMap.set
-		c.flights[token] = f
-		// The call runs on its own: a waiter that gives up does not cancel it for the others.
-		go c.fetch(context.WithoutCancel(ctx), token, exp, f)
-	}
-	c.mu.Unlock()
-
+	c.stats.misses.Add(1)
+	// The call runs on its own goroutine, detached from ctx: a waiter that gives up does not
+	// cancel it for the others.
+	detached := context.WithoutCancel(ctx)
+	done := c.flights.DoChan(token, func() (any, error) {
+		// A flight that ended between the lookup above and DoChan has filled the entry.
+		if e := c.lookup(token); e != nil {
+			return e, nil
+		}
+		return c.fetch(detached, token, exp), nil
+	})
 	select {
-	case <-f.done:
-		return f.id, false, f.err
+	case r := <-done:
+		e := r.Val.(*identityEntry)
+		return e.id, e.err
 	case <-ctx.Done():
-		return nil, false, unavailable(ReasonIdentityUnavailable, "gave up waiting for the caller's identity", ctx.Err())
+		return nil, unavailable(ReasonIdentityUnavailable, "gave up waiting for the caller's identity", ctx.Err())
 	}
 }
 
-func (c *identityCache) fetch(ctx context.Context, token string, exp time.Time, f *identityFetch) {
-	f.id, f.err = c.cfg.fetchIdentity(ctx, token)
+// lookup returns the live entry of token, if any.
+func (c *identityCache) lookup(token string) *identityEntry {
+	if c.m == nil || len(token) < minCachedLen {
+		return nil
+	}
+	e, ok := c.m.GetIfPresent(cacheKey(token))
+	if !ok || e.token != token || !c.clk.before(e.until) {
+		return nil
+	}
+	return e
+}
+
+// fetch makes the call and remembers its outcome, before the flight ends, so that a request
+// arriving later finds either the flight or the entry.
+func (c *identityCache) fetch(ctx context.Context, token string, exp time.Time) *identityEntry {
+	e := &identityEntry{token: token}
+	e.id, e.err = c.load(ctx, token)
+	ttl := c.cfg.identityTTL
+	if e.err != nil {
+		ttl = c.cfg.identityFailureTTL
+	}
 	now := c.cfg.now()
-	until := now.Add(c.cfg.identityTTL)
-	if exp.Before(until) {
-		until = exp
+	e.until = min(now.Add(ttl).UnixNano(), exp.UnixNano())
+	if c.m != nil && len(token) >= minCachedLen && ttl > 0 && now.UnixNano() < e.until {
+		c.m.Set(cacheKey(token), e)
 	}
-
-	c.mu.Lock()
-	delete(c.flights, token)
-	if f.err == nil && c.cfg.identityCacheSize > 0 && now.Before(until) {
-		c.m.set(token, identityEntry{id: f.id, until: until}, now)
-	} else {
-		delete(c.m.entries, token) // whatever was there has run out
-	}
-	c.mu.Unlock()
-	close(f.done)
+	return e
 }
 
+// len counts the live entries, after dropping the expired ones otter has not yet reached.
 func (c *identityCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m.entries)
+	if c.m == nil {
+		return 0
+	}
+	c.m.CleanUp()
+	return c.m.EstimatedSize()
 }

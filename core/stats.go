@@ -1,23 +1,54 @@
 package core
 
-import "time"
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/maypok86/otter/v2"
+)
 
 // Stats is a snapshot of a Verifier's state, for health checks and metrics.
 type Stats struct {
-	CachedTokens     int       // tokens in the verified-token cache
-	CachedIdentities int       // get-identity answers in the identity cache
-	KeyIDs           []string  // kids of the current key set, sorted; empty until keys load
-	KeysLoadedAt     time.Time // when the current key set was fetched; zero until then
-	KeyError         error     // why the latest key fetch failed; nil after a success
+	CachedTokens     int        // tokens in the verified-token cache
+	CachedIdentities int        // get-identity answers (and remembered failures) in the identity cache
+	TokenCache       CacheStats // the verified-token cache's counters since NewVerifier
+	IdentityCache    CacheStats // the identity cache's counters since NewVerifier
+	KeyIDs           []string   // kids of the current key set, sorted; empty until keys load
+	KeysLoadedAt     time.Time  // when the current key set was fetched; zero until then
+	KeyError         error      // why the latest key fetch failed; nil after a success
+}
+
+// CacheStats counts the lookups of one cache. The counters only grow; a rate is the
+// difference of two snapshots.
+type CacheStats struct {
+	// Hits are lookups the cache answered: a verified token seen again (its claims, or its
+	// expiry), an identity or a remembered failure of get-identity.
+	Hits uint64
+	// Misses are lookups it could not answer, each followed by a full verification or a
+	// get-identity call (shared by the lookups of one token that arrive together).
+	Misses uint64
+	// Evictions are entries dropped to make room for others; entries that expire or whose
+	// signing key is withdrawn are not counted.
+	Evictions uint64
+}
+
+// HitRatio returns Hits / (Hits + Misses), or 0 before any lookup.
+func (s CacheStats) HitRatio() float64 {
+	if s.Hits+s.Misses == 0 {
+		return 0
+	}
+	return float64(s.Hits) / float64(s.Hits+s.Misses)
 }
 
 // Stats returns a snapshot of v's state.
 func (v *Verifier) Stats() Stats {
 	var st Stats
 	if v.cache != nil {
-		st.CachedTokens = v.cache.len()
+		st.CachedTokens, st.TokenCache = v.cache.len(), v.cache.stats.snapshot()
 	}
-	st.CachedIdentities = v.identities.len()
+	st.CachedIdentities, st.IdentityCache = v.identities.len(), v.identities.stats.snapshot()
 	v.keys.mu.Lock()
 	st.KeysLoadedAt, st.KeyError = v.keys.loadedAt, v.keys.lastErr
 	v.keys.mu.Unlock()
@@ -25,4 +56,69 @@ func (v *Verifier) Stats() Stats {
 		st.KeyIDs = kids(*set)
 	}
 	return st
+}
+
+// cacheCounters are a cache's counters. Hits are counted on the path that must scale with
+// cores, so they go to a striped counter; misses and evictions come with far more work.
+type cacheCounters struct {
+	hits      stripedCounter
+	misses    atomic.Uint64
+	evictions atomic.Uint64
+}
+
+func newCacheCounters() *cacheCounters {
+	return &cacheCounters{hits: newStripedCounter()}
+}
+
+// countEvictions returns an otter deletion hook, which runs for every deletion, that counts
+// those made to make room.
+func countEvictions[V any](c *cacheCounters) func(otter.DeletionEvent[uint64, V]) {
+	return func(e otter.DeletionEvent[uint64, V]) {
+		if e.Cause == otter.CauseOverflow {
+			c.evictions.Add(1)
+		}
+	}
+}
+
+func (c *cacheCounters) snapshot() CacheStats {
+	return CacheStats{Hits: c.hits.value(), Misses: c.misses.Load(), Evictions: c.evictions.Load()}
+}
+
+// stripedCounter is a counter that cores add to without sharing a cache line, so that
+// counting a hit does not undo what a lock-free cache read gains. A goroutine picks its stripe
+// by the address of its stack, as otter's read buffer does: goroutines running at once have
+// different stacks, and one goroutine keeps to one stripe. (otter's stats.Counter takes a
+// token from a sync.Pool per add instead, which costs more than the rest of a cached
+// verification.)
+type stripedCounter struct {
+	stripes []paddedUint64
+	mask    uintptr
+}
+
+type paddedUint64 struct {
+	atomic.Uint64
+	_ [56]byte // one cache line each
+}
+
+func newStripedCounter() stripedCounter {
+	n := 8
+	for n < 4*runtime.GOMAXPROCS(0) {
+		n *= 2
+	}
+	return stripedCounter{stripes: make([]paddedUint64, n), mask: uintptr(n - 1)}
+}
+
+func (c *stripedCounter) add() {
+	var onStack byte
+	// Stacks are at least 2 KiB apart; adjacent ones get adjacent stripes.
+	i := (uintptr(unsafe.Pointer(&onStack)) >> 11) & c.mask
+	c.stripes[i].Add(1)
+}
+
+func (c *stripedCounter) value() uint64 {
+	var sum uint64
+	for i := range c.stripes {
+		sum += c.stripes[i].Load()
+	}
+	return sum
 }

@@ -32,27 +32,51 @@ func TestVerifiedTokensAreOwned(t *testing.T) {
 	if caller.token != token {
 		t.Fatal("the Caller's token was rewritten through the framework's buffer")
 	}
-	if _, ok := v.cache.get(token); !ok {
+	if v.cache.get(token) == nil {
 		t.Fatal("the cached token was rewritten through the framework's buffer")
 	}
 }
 
-func TestTokenCacheEvictsWithdrawnFirst(t *testing.T) {
-	c := newTokenCache(2, 0)
-	now := time.Now()
-	live, gone := &signingKey{}, &signingKey{}
-	entry := func(token string, key *signingKey) cacheEntry {
-		return cacheEntry{caller: &Caller{Claims: &Claims{ExpiresAt: now.Add(time.Hour)}, token: token}, key: key}
+// TestClockNearDeadlines: the coarse clock decides only far from a deadline; near one, the
+// exact time does. Wherever the coarse clock is within clockGuard of the exact time (a tick
+// late, a held-up ticker, a stepped system clock), deadlines hold to the nanosecond.
+func TestClockNearDeadlines(t *testing.T) {
+	exact := time.Unix(1_000_000, 0)
+	c := &clock{now: func() time.Time { return exact }}
+	deadline := exact.UnixNano()
+	for _, coarse := range []time.Time{exact.Add(-clockGuard + 1), exact.Add(-clockTick), exact, exact.Add(clockGuard - 1)} {
+		c.coarse.Store(coarse.UnixNano())
+		if c.before(deadline) {
+			t.Errorf("coarse %v: before(now) = true", coarse.Sub(exact))
+		}
+		if !c.before(deadline + 1) {
+			t.Errorf("coarse %v: before(now+1ns) = false", coarse.Sub(exact))
+		}
+		if !c.reached(deadline) || c.reached(deadline+1) {
+			t.Errorf("coarse %v: reached(now), reached(now+1ns) = %v, %v", coarse.Sub(exact), c.reached(deadline), c.reached(deadline+1))
+		}
 	}
-	c.put(entry("a", live), now)
-	c.put(entry("b", gone), now)
-	gone.withdrawn.Store(true)
-	c.put(entry("c", live), now)
-	if _, ok := c.get("a"); !ok {
-		t.Error("a live entry was evicted while a withdrawn one could go")
+	// Far from a deadline, the exact time is not read at all.
+	c.now = func() time.Time { t.Fatal("read the exact time far from any deadline"); return time.Time{} }
+	c.coarse.Store(deadline)
+	if !c.before(deadline+int64(2*clockGuard)) || !c.reached(deadline-int64(2*clockGuard)) {
+		t.Error("far from the deadline, the coarse time decides wrongly")
 	}
-	if _, ok := c.get("b"); ok {
-		t.Error("the withdrawn entry survived")
+}
+
+// TestClockTicks: without Config.Now the coarse clock follows the wall clock.
+func TestClockTicks(t *testing.T) {
+	c := newClock(time.Now, false)
+	first := c.NowNano()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.NowNano() == first {
+		if time.Now().After(deadline) {
+			t.Fatal("the coarse clock never ticked")
+		}
+		time.Sleep(clockTick)
+	}
+	if d := time.Duration(time.Now().UnixNano() - c.NowNano()); d < 0 || d > time.Second {
+		t.Errorf("coarse clock is %v behind", d)
 	}
 }
 

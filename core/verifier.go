@@ -14,11 +14,13 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Verifier checks Access tokens for one application. It is safe for concurrent use and owns
-// no goroutine while idle: the key set is refreshed by the requests that need it.
+// Verifier checks Access tokens for one application. It is safe for concurrent use. The key
+// set is refreshed by the requests that need it; while idle, a Verifier runs only its caches'
+// upkeep (a coarse clock and the expiry of entries), which ends once it is garbage collected.
 type Verifier struct {
 	cfg        settings
 	keys       *keySource
+	clk        *clock
 	cache      *tokenCache // nil when disabled
 	identities *identityCache
 	validator  *jwt.Validator
@@ -34,9 +36,11 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	clk := newClock(s.now, cfg.Now != nil)
 	v := &Verifier{
 		cfg:   s,
-		cache: newTokenCache(s.tokenCacheSize, s.leeway),
+		clk:   clk,
+		cache: newTokenCache(s.tokenCacheSize, clk),
 		validator: jwt.NewValidator(
 			jwt.WithLeeway(s.leeway),
 			jwt.WithExpirationRequired(),
@@ -47,7 +51,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		),
 	}
 	v.keys = newKeySource(&v.cfg)
-	v.identities = newIdentityCache(&v.cfg)
+	v.identities = newIdentityCache(&v.cfg, clk, v.cfg.fetchIdentity)
 	boot := v.keys.boot()
 	if s.startupWait > 0 {
 		t := time.NewTimer(s.startupWait)
@@ -73,7 +77,7 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 // for an empty token, [ErrInvalidToken] (with a [Reason]) for one that fails any check, and
 // [ErrUnavailable] when the signing keys cannot be obtained, which is not the caller's fault.
 //
-// A token that verified once is remembered until it expires: seeing it again costs a map
+// A token that verified once is remembered until it expires: seeing it again costs a cache
 // lookup, with exp and nbf checked again and the signing key still required to be in the
 // team's current set.
 //
@@ -94,46 +98,53 @@ func (v *Verifier) check(ctx context.Context, token string) (*Claims, *Caller, b
 	if len(token) > v.cfg.maxTokenSize {
 		return nil, nil, false, invalid(ReasonTooLarge, "the token is too large", nil)
 	}
+	if v.cache != nil {
+		if e := v.cache.get(token); e != nil {
+			if c, answered, err := v.cached(e); err != nil {
+				return nil, nil, true, err
+			} else if answered {
+				return c.Claims, c, true, nil
+			}
+		}
+		v.cache.stats.misses.Add(1)
+	}
 	now := v.cfg.now()
 	v.keys.refreshIfDue(now)
-	if v.cache != nil {
-		if e, ok := v.cache.get(token); ok {
-			if !e.key.withdrawn.Load() {
-				if err := v.checkTimes(e.caller.Claims, now); err != nil {
-					v.cache.remove(token)
-					return nil, nil, true, err
-				}
-				return e.caller.Claims, e.caller, true, nil
-			}
-			v.cache.remove(token)
-		}
-	}
 	c, key, err := v.verify(ctx, token, now)
 	if err != nil || v.cache == nil {
 		return c, nil, false, err
 	}
-	caller := v.newCaller(c, token)
-	v.cache.put(cacheEntry{caller: caller, key: key}, now)
-	return c, caller, false, nil
+	return c, v.cache.put(v, c, strings.Clone(token), key), false, nil
 }
 
-// newCaller makes the Caller of a verified token. The token may alias a buffer the
-// framework reuses (fasthttp does): the Caller, which may outlive the request, and the cache
-// keep their own copy.
+// cached answers from a cache entry: its Caller, or the refusal of a token that has expired
+// since (or is not valid yet, should the clock step back), with the same leeway and boundaries
+// as the first verification. answered is false when the entry is void, its signing key
+// withdrawn: the token must be verified again.
+func (v *Verifier) cached(e *cachedToken) (c *Caller, answered bool, err error) {
+	if e.key.withdrawn.Load() {
+		v.cache.remove(e)
+		return nil, false, nil
+	}
+	v.keys.refreshIfDue(time.Unix(0, v.clk.NowNano()))
+	v.cache.stats.hits.add()
+	switch {
+	case !v.clk.before(e.deadline):
+		err = invalid(ReasonExpired, "the token has expired", nil)
+	case !v.clk.reached(e.notBefore):
+		err = invalid(ReasonNotYetValid, "the token is not valid yet", nil)
+	default:
+		return &e.caller, true, nil
+	}
+	v.cache.remove(e)
+	return nil, true, err
+}
+
+// newCaller makes the Caller of a verified token when there is no cache to share one from.
+// The token may alias a buffer the framework reuses (fasthttp does): the Caller, which may
+// outlive the request, keeps its own copy.
 func (v *Verifier) newCaller(c *Claims, token string) *Caller {
 	return &Caller{Claims: c, v: v, token: strings.Clone(token)}
-}
-
-// checkTimes repeats, for a cached token, the time checks the validator made when it first
-// verified; with the same leeway and the same boundaries.
-func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
-	if !now.Before(c.ExpiresAt.Add(v.cfg.leeway)) {
-		return invalid(ReasonExpired, "the token has expired", nil)
-	}
-	if !c.NotBefore.IsZero() && now.Before(c.NotBefore.Add(-v.cfg.leeway)) {
-		return invalid(ReasonNotYetValid, "the token is not valid yet", nil)
-	}
-	return nil
 }
 
 // verify runs the full check. The signature is checked before the payload is read, so that

@@ -184,7 +184,10 @@ func TestExamples(t *testing.T) {
 			conformance.Check(t, p.base, conformance.Case{Path: "/me", Token: fresh, Status: 503, Code: core.CodeUnavailable})
 			conformance.Check(t, p.base, conformance.Case{Path: "/whoami", Token: fresh, Status: 200})
 			team.FailIdentity(accesstest.Healthy)
-			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: fresh, Status: 200})
+			// The failure is remembered for IdentityFailureTTL (5 s) per token; another token
+			// asks again at once.
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: fresh, Status: 503, Code: core.CodeUnavailable})
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: team.User("cy@example.com", admins), Status: 200})
 
 			// Rotation: a token of the new key verifies after one refetch; the old key's too.
 			team.RotateKeys()

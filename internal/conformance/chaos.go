@@ -32,6 +32,7 @@ func chaos(t *testing.T, start Start) {
 	cfg.RequestTimeout = 150 * time.Millisecond
 	cfg.UnknownKeyCooldown = 20 * time.Millisecond
 	cfg.IdentityTTL = 50 * time.Millisecond
+	cfg.IdentityFailureTTL = 20 * time.Millisecond
 	cfg.TokenCacheSize, cfg.IdentityCacheSize = 64, 64
 	v, err := core.NewVerifier(cfg)
 	if err != nil {

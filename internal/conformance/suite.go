@@ -186,6 +186,7 @@ func Run(t *testing.T, start Start) {
 		Check(t, base, Case{Path: "/api/me", Token: fresh, Status: 503, Code: core.CodeUnavailable})
 		Check(t, base, Case{Path: "/api/whoami", Token: fresh, Status: 200}) // needs no identity
 		team.FailIdentity(accesstest.Healthy)
+		time.Sleep(identityFailureTTL) // the failure is remembered until then
 		Check(t, base, Case{Path: "/api/admin", Token: fresh, Status: 200})
 	})
 
@@ -309,12 +310,16 @@ func newVerifier(t *testing.T, team *accesstest.Server, cooldown time.Duration) 
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.RequestTimeout = 2 * time.Second
 	cfg.UnknownKeyCooldown = cooldown
+	cfg.IdentityFailureTTL = identityFailureTTL
 	v, err := core.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
 }
+
+// identityFailureTTL is short, so that the identity outage heals within the run.
+const identityFailureTTL = 100 * time.Millisecond
 
 var client = &http.Client{
 	Timeout:       10 * time.Second,
