@@ -293,21 +293,18 @@ func (b *logBuffer) String() string {
 
 func newVerifierLogging(t *testing.T, team *accesstest.Server, l *slog.Logger) *core.Verifier {
 	t.Helper()
-	cfg := team.Config()
-	cfg.Logger = l
-	cfg.RequestTimeout = 2 * time.Second
-	cfg.UnknownKeyCooldown = time.Minute
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return newVerifierWith(t, team, l, time.Minute)
 }
 
 func newVerifier(t *testing.T, team *accesstest.Server, cooldown time.Duration) *core.Verifier {
 	t.Helper()
+	return newVerifierWith(t, team, slog.New(slog.DiscardHandler), cooldown)
+}
+
+func newVerifierWith(t *testing.T, team *accesstest.Server, l *slog.Logger, cooldown time.Duration) *core.Verifier {
+	t.Helper()
 	cfg := team.Config()
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Logger = l
 	cfg.RequestTimeout = 2 * time.Second
 	cfg.UnknownKeyCooldown = cooldown
 	cfg.IdentityFailureTTL = identityFailureTTL
