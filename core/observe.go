@@ -54,12 +54,12 @@ func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.
 
 // LogEvents returns an observer for WithObserver that logs each decision to l: allowed
 // requests at Debug, refusals at Info, and unavailability, which an operator must see, at
-// Warn.
+// Warn; except ReasonUnknownKeyPending, which anyone can cause with an invented kid, at Info.
 func LogEvents(l *slog.Logger) func(Event) {
 	return func(e Event) {
 		level := slog.LevelDebug
 		switch {
-		case e.Code == CodeUnavailable:
+		case e.Code == CodeUnavailable && e.Reason != ReasonUnknownKeyPending:
 			level = slog.LevelWarn
 		case e.Outcome != OutcomeAllowed:
 			level = slog.LevelInfo

@@ -121,6 +121,23 @@ func Run(t *testing.T, start Start) {
 		Check(t, base, Case{Path: "/api/admin", Token: admin, Status: 200}) // the previous key is still published
 	})
 
+	t.Run("invented kids inside the cool-down", func(t *testing.T) {
+		// The rotation above fetched the key set and started the cool-down. A token under a
+		// kid the set lacks is refused, whatever its iat, unless that iat is recent enough
+		// for a key published since the fetch: only then is the answer "try again".
+		invented := func(iat time.Time) string {
+			tok := accesstest.Token{Email: "ann@example.com", KeyID: fmt.Sprint("invented-", time.Now().UnixNano()), IssuedAt: iat}
+			if iat.IsZero() {
+				tok.Omit = []string{"iat"}
+			}
+			return team.Mint(tok)
+		}
+		for _, iat := range []time.Time{{}, time.Now().Add(-time.Hour), time.Now().Add(365 * 24 * time.Hour)} {
+			Check(t, base, Case{Path: "/api/whoami", Token: invented(iat), Status: 401, Code: core.CodeInvalidToken})
+		}
+		Check(t, base, Case{Path: "/api/whoami", Token: invented(time.Now()), Status: 503, Code: core.CodeUnavailable})
+	})
+
 	t.Run("keys unavailable, then healed without restart", func(t *testing.T) {
 		down := accesstest.NewServer()
 		t.Cleanup(down.Close)
