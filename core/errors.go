@@ -38,6 +38,7 @@ const (
 	ReasonAudience       Reason = "audience"         // aud names none of the configured audiences
 	ReasonMissingClaim   Reason = "missing_claim"    // a required claim (exp, iss, aud) is absent
 	ReasonCritical       Reason = "critical_header"  // the header demands extensions (crit)
+	ReasonTokenType      Reason = "token_type"       // type is present and not "app", e.g. an organization token
 )
 
 // Reasons for [CodeUnavailable].

@@ -99,6 +99,7 @@ func FuzzVerify(f *testing.F) {
 			fzB64.EncodeToString([]byte(`{"x":"`+strings.Repeat(`\ud83d\ude00`, 900)+`","iat":`+fmt.Sprint(time.Now().Unix())+`}`)) + ".",
 		fzB64.EncodeToString([]byte(`{"alg":"RS256","kid":"invented"}`)) + "." +
 			fzB64.EncodeToString([]byte(`{"iat":`+fmt.Sprint(time.Now().Unix())+`}`)) + ".",
+		srv.Mint(accesstest.Token{Email: "ann@example.com", Type: "org"}),
 	}
 	var seeds []string
 	for _, tok := range valid {
@@ -211,9 +212,10 @@ func fzHS256Confusion(srv *accesstest.Server, kid, payload string) string {
 //
 // Property: a token Verify accepts is one encoding/json and golang-jwt accept too. Its header
 // names RS256 and the current kid, without crit, in at most 1 KiB; its payload is a JSON
-// object whose iss is the team domain exactly, whose aud names the AUD, whose exp is present
-// and not past, whose nbf and iat (when present) are not in the future, all with the 30 s
-// leeway; and the claims handed out carry those values and the payload itself.
+// object whose type is "app" or absent, whose iss is the team domain exactly, whose aud
+// names the AUD, whose exp is present and not past, whose nbf and iat (when present) are not
+// in the future, all with the 30 s leeway; and the claims handed out carry those values and
+// the payload itself.
 //
 // Each execution makes an RSA signature, so this target is slow (hundreds per second).
 func FuzzVerifySigned(f *testing.F) {
@@ -254,6 +256,7 @@ func FuzzVerifySigned(f *testing.F) {
 	f.Add(`{"alg":"RS256","kid":"$KID","alg":"none"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
 	f.Add(`{"alg":"rs256","kid":"$KID"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
 	f.Add(`{"ALG":"none","alg":"RS256","kid":"$KID"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
+	f.Add(`{"alg":"RS256","kid":"$KID"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS","type":"org"}`))
 	for _, n := range []int{670, 680} { // about the 1 KiB bound, encoded, either side
 		f.Add(`{"alg":"RS256","kid":"$KID","x":"`+strings.Repeat("x", n)+`"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
 	}
@@ -310,6 +313,8 @@ func FuzzVerifySigned(f *testing.F) {
 		}
 		exp, nbf, iat := date("exp"), date("nbf"), date("iat")
 		switch {
+		case str("type") != "" && str("type") != "app":
+			t.Fatalf("accepted type %q", m["type"])
 		case str("iss") != srv.URL:
 			t.Fatalf("accepted iss %q", m["iss"])
 		case !slices.Contains(aud, srv.AUD):

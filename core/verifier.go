@@ -190,6 +190,11 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	if err := v.validator.Validate(&tc); err != nil {
 		return nil, nil, classify(err)
 	}
+	if tc.typ != "" && tc.typ != "app" {
+		// An organization token (type "org") is Access's global session, not a token of
+		// this application.
+		return nil, nil, invalid(ReasonTokenType, "the token is not an application token", nil)
+	}
 	c := tc.claims(payload)
 	if v.cfg.groupsClaim != "" {
 		c.Groups = groupsFromClaim(c.Custom, v.cfg.groupsClaim)

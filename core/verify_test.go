@@ -461,3 +461,43 @@ func TestVerifyReadsLittleBeforeTheSignature(t *testing.T) {
 		wantCode(t, err, tc.code, tc.reason)
 	}
 }
+
+// TestVerifyTokenType: only application tokens are accepted; an organization token, Access's
+// global session, is not one, nor is any other type. Absent is fine (service tokens).
+func TestVerifyTokenType(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	for _, tc := range []struct {
+		name   string
+		typ    any
+		omit   bool
+		reason core.Reason
+	}{
+		{name: "app", typ: "app"},
+		{name: "absent", omit: true},
+		{name: "null", typ: nil},
+		{name: "org", typ: "org", reason: core.ReasonTokenType},
+		{name: "App", typ: "App", reason: core.ReasonTokenType},
+		{name: "app with a space", typ: "app ", reason: core.ReasonTokenType},
+		{name: "empty", typ: ""},
+		{name: "number", typ: 1, reason: core.ReasonMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{"type": tc.typ}}
+			if tc.omit {
+				tok.Claims, tok.Omit = nil, []string{"type"}
+			}
+			_, err := v.Verify(context.Background(), srv.Mint(tok))
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+		})
+	}
+	// A service token of type org is refused too.
+	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{CommonName: "abc.access", Type: "org"}))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonTokenType)
+}

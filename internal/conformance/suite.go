@@ -46,6 +46,7 @@ func Run(t *testing.T, start Start) {
 	otherSvc := team.ServiceToken("")
 	expired := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, IssuedAt: time.Now().Add(-3 * time.Hour)})
 	wrongAud := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-application"}})
+	orgToken := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, Type: "org"})
 	forged := forge(admin, `"email":"ann@example.com"`, `"email":"eve@example.com"`)
 	unsigned := algNone(admin)
 
@@ -69,6 +70,7 @@ func Run(t *testing.T, start Start) {
 		{Name: "the first of two Cookie lines counts", Path: "/api/whoami", Cookies: []string{core.CookieName + "=", core.CookieName + "=" + admin}, Status: 401, Code: core.CodeMissingToken},
 		{Name: "expired token", Path: "/api/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "token for another application", Path: "/api/whoami", Token: wrongAud, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "organization token", Path: "/api/admin", Token: orgToken, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "tampered payload", Path: "/api/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "alg none", Path: "/api/whoami", Token: unsigned, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "garbage token", Path: "/api/whoami", Token: "not-a-token", Status: 401, Code: core.CodeInvalidToken},
