@@ -5,7 +5,9 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +168,81 @@ func BenchmarkGuardParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkForgeries measures what an attacker who reaches the origin directly makes it
+// spend on a forgery, against a plain forgery under a known kid (one RSA check, the cost
+// no verifier can avoid). Each case alternates with the plain one in the same loop and
+// reports the ratio of their times (x_plain), so that the load of a shared machine cannot
+// favour either; the padded payload also reports its ratio over the plain forgery plus the
+// SHA-256 of its own signing input (x_plain_sha256), the one cost it may add.
+//
+//	go test ./core -run '^$' -bench BenchmarkForgeries -count 5
+func BenchmarkForgeries(b *testing.B) {
+	srv := newServer(b)
+	cfg := testConfig(srv, nil)
+	cfg.UnknownKeyCooldown = time.Hour // no fetch inside the loop: the cost is the verifier's own
+	v := newVerifier(b, cfg)
+	ctx := context.Background()
+	valid := srv.Mint(accesstest.Token{Email: "ann.smith@example.com", Country: "US", ExpiresAt: time.Now().Add(24 * time.Hour)})
+	h, p, s := segments(b, valid)
+	kid := srv.CurrentKeyID()
+	sig, _ := b64.DecodeString(s)
+	sig[len(sig)/2] ^= 1
+	s = b64.EncodeToString(sig)
+	plain := h + "." + p + "." + s
+
+	// pad fills a JSON object's last member, a string of escapes, until the token it goes
+	// into, with rest bytes besides, reaches the size limit.
+	pad := func(open string, rest int, close string) string {
+		room := (core.DefaultMaxTokenSize-rest)*3/4 - len(open) - len(close)
+		return open + strings.Repeat(`\ud83d\ude00`, room/12) + close
+	}
+	payload, _ := b64.DecodeString(p)
+	paddedPayload := func(kidHeader string) string {
+		var iat struct{ Iat int64 }
+		_ = json.Unmarshal(payload, &iat)
+		// The iat comes last, so that reading it means reading everything before it.
+		obj := pad(string(payload[:len(payload)-1])+`,"x":"`, len(kidHeader)+len(s)+2, `","iat":`+strconv.FormatInt(iat.Iat, 10)+`}`)
+		return kidHeader + "." + b64.EncodeToString([]byte(obj)) + "." + s
+	}
+	header := func(kid string) string {
+		return b64.EncodeToString([]byte(`{"alg":"RS256","kid":"` + kid + `","typ":"JWT"}`))
+	}
+	cases := []struct {
+		name, token string
+		reason      core.Reason
+	}{
+		{"plain", plain, core.ReasonSignature},
+		{"padded_header", b64.EncodeToString([]byte(pad(`{"alg":"RS256","kid":"`+kid+`","x":"`, len(p)+len(s)+2, `"}`))) + "." + p + "." + s, ""},
+		{"header_of_tiny_strings", b64.EncodeToString([]byte(`{"alg":"RS256","kid":"`+kid+`","x":[`+strings.Repeat(`"",`, (core.DefaultMaxTokenSize-len(p)-len(s))*3/4/3-40)+`""]}`)) + "." + p + "." + s, ""},
+		{"invented_kid_padded_payload", paddedPayload(header("invented")), core.ReasonUnknownKey},
+		{"known_kid_padded_payload", paddedPayload(header(kid)), core.ReasonSignature},
+	}
+	for _, c := range cases {
+		if len(c.token) > core.DefaultMaxTokenSize {
+			b.Fatalf("%s: %d bytes, over the limit", c.name, len(c.token))
+		}
+		_, err := v.Verify(ctx, c.token) // the invented kid's one fetch happens here
+		wantCode(b, err, core.CodeInvalidToken, c.reason)
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			input := []byte(c.token[:strings.LastIndexByte(c.token, '.')])
+			var inCase, inPlain, inSHA time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				_, _ = v.Verify(ctx, c.token)
+				t1 := time.Now()
+				_, _ = v.Verify(ctx, plain)
+				t2 := time.Now()
+				sha256.Sum256(input)
+				t3 := time.Now()
+				inCase, inPlain, inSHA = inCase+t1.Sub(t0), inPlain+t2.Sub(t1), inSHA+t3.Sub(t2)
+			}
+			b.ReportMetric(float64(inCase)/float64(b.N), "case-ns/op")
+			b.ReportMetric(float64(inCase)/float64(inPlain), "x_plain")
+			b.ReportMetric(float64(inCase)/float64(inPlain+inSHA), "x_plain_sha256")
+		})
+	}
 }

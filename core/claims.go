@@ -19,7 +19,7 @@ type Claims struct {
 	IssuedAt  time.Time // iat; zero when absent
 
 	Email         string // the user's e-mail; empty for a service token
-	Type          string // "app" for application tokens, "org" for the team-wide token
+	Type          string // "app", or empty (service tokens may omit it): other types are refused
 	IdentityNonce string // identity_nonce: the key of the user's identity at get-identity
 	Country       string // the country the request came from, when Access recorded it
 	CommonName    string // common_name: a service token's client ID ("<hex>.access")

@@ -16,6 +16,7 @@ const (
 	DefaultStartupWait        = 3 * time.Second
 	DefaultRefreshInterval    = time.Hour
 	DefaultUnknownKeyCooldown = 10 * time.Second
+	DefaultKeyFetchWait       = 300 * time.Millisecond
 	DefaultTokenCacheSize     = 10_000
 	DefaultMaxTokenSize       = 16 << 10
 	DefaultIdentityCacheSize  = 10_000
@@ -89,6 +90,13 @@ type Config struct {
 	// Retry-After of every 503.
 	UnknownKeyCooldown time.Duration
 
+	// KeyFetchWait is how long a request waits for a key-set fetch under way (one its unknown
+	// kid started, or the first load) before it is answered 503; the fetch goes on in the
+	// background. A team domain that accepts connections and never answers thus costs a
+	// request this much, not the RequestTimeout. Zero means DefaultKeyFetchWait (300 ms); a
+	// negative value means do not wait at all.
+	KeyFetchWait time.Duration
+
 	// TokenCacheSize is the number of verified tokens remembered, so that a token seen again
 	// costs a cache lookup instead of an RSA verification. When it is full, the tokens least
 	// likely to be seen again make room (otter's W-TinyLFU); each leaves at its exp + Leeway.
@@ -155,6 +163,7 @@ type settings struct {
 	startupWait        time.Duration
 	refreshInterval    time.Duration
 	unknownKeyCooldown time.Duration
+	keyFetchWait       time.Duration
 	tokenCacheSize     int
 	maxTokenSize       int
 	identityCacheSize  int
@@ -179,6 +188,7 @@ func (c Config) settings() (settings, error) {
 		startupWait:        orDefault(c.StartupWait, DefaultStartupWait),
 		refreshInterval:    orDefault(c.RefreshInterval, DefaultRefreshInterval),
 		unknownKeyCooldown: orDefault(c.UnknownKeyCooldown, DefaultUnknownKeyCooldown),
+		keyFetchWait:       orDefault(c.KeyFetchWait, DefaultKeyFetchWait),
 		tokenCacheSize:     orDefault(c.TokenCacheSize, DefaultTokenCacheSize),
 		maxTokenSize:       orDefault(c.MaxTokenSize, DefaultMaxTokenSize),
 		identityCacheSize:  orDefault(c.IdentityCacheSize, DefaultIdentityCacheSize),
@@ -228,6 +238,9 @@ func (c Config) settings() (settings, error) {
 	}
 	if s.startupWait < 0 {
 		s.startupWait = 0
+	}
+	if s.keyFetchWait < 0 {
+		s.keyFetchWait = 0
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -27,6 +27,7 @@ type Reason string
 const (
 	ReasonMalformed      Reason = "malformed"        // not three base64url segments of JSON
 	ReasonTooLarge       Reason = "too_large"        // longer than Config.MaxTokenSize
+	ReasonHeaderTooLarge Reason = "header_too_large" // a header segment over 1 KiB, where Access sends about 100 bytes
 	ReasonAlgorithm      Reason = "algorithm"        // alg is not RS256
 	ReasonNoKeyID        Reason = "no_key_id"        // no kid in the header
 	ReasonUnknownKey     Reason = "unknown_key"      // kid not in the team's key set
@@ -38,11 +39,19 @@ const (
 	ReasonAudience       Reason = "audience"         // aud names none of the configured audiences
 	ReasonMissingClaim   Reason = "missing_claim"    // a required claim (exp, iss, aud) is absent
 	ReasonCritical       Reason = "critical_header"  // the header demands extensions (crit)
+	ReasonTokenType      Reason = "token_type"       // type is present and not "app", e.g. an organization token
 )
 
 // Reasons for [CodeUnavailable].
 const (
 	ReasonKeysUnavailable Reason = "keys_unavailable" // the team's key set could not be fetched
+
+	// ReasonUnknownKeyPending: the token's kid is not in the key set, but the token is recent
+	// enough to be signed by a key published since the set was fetched, and the set cannot be
+	// fetched again yet (the unknown-kid cool-down, or a fetch still under way). Anyone can
+	// mint such a token with an invented kid, so this is no sign of an outage: it is logged
+	// below Warn, and counted apart in Stats.
+	ReasonUnknownKeyPending Reason = "unknown_key_pending"
 )
 
 // The sentinel errors, one per [Code]. Every [Error] matches the sentinel of its code with

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -92,6 +93,13 @@ func FuzzVerify(f *testing.F) {
 		srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+kid+`"}`), []byte("{\"iss\":\"\xff\"}")),
 		srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+kid+`"}`), []byte(`not json`)),
 		h + "." + p, // no signature segment
+		// Padded to the size limit: a header of escapes, a payload under an invented kid.
+		fzB64.EncodeToString([]byte(`{"alg":"RS256","kid":"`+kid+`","x":"`+strings.Repeat(`\ud83d\ude00`, 900)+`"}`)) + "." + p + ".",
+		fzB64.EncodeToString([]byte(`{"alg":"RS256","kid":"invented"}`)) + "." +
+			fzB64.EncodeToString([]byte(`{"x":"`+strings.Repeat(`\ud83d\ude00`, 900)+`","iat":`+fmt.Sprint(time.Now().Unix())+`}`)) + ".",
+		fzB64.EncodeToString([]byte(`{"alg":"RS256","kid":"invented"}`)) + "." +
+			fzB64.EncodeToString([]byte(`{"iat":`+fmt.Sprint(time.Now().Unix())+`}`)) + ".",
+		srv.Mint(accesstest.Token{Email: "ann@example.com", Type: "org"}),
 	}
 	var seeds []string
 	for _, tok := range valid {
@@ -203,10 +211,11 @@ func fzHS256Confusion(srv *accesstest.Server, kid, payload string) string {
 // for the team domain and the application's AUD.
 //
 // Property: a token Verify accepts is one encoding/json and golang-jwt accept too. Its header
-// names RS256 and the current kid, without crit; its payload is a JSON object whose iss is the
-// team domain exactly, whose aud names the AUD, whose exp is present and not past, whose nbf
-// and iat (when present) are not in the future, all with the 30 s leeway; and the claims
-// handed out carry those values and the payload itself.
+// names RS256 and the current kid, without crit, in at most 1 KiB; its payload is a JSON
+// object whose type is "app" or absent, whose iss is the team domain exactly, whose aud
+// names the AUD, whose exp is present and not past, whose nbf and iat (when present) are not
+// in the future, all with the 30 s leeway; and the claims handed out carry those values and
+// the payload itself.
 //
 // Each execution makes an RSA signature, so this target is slow (hundreds per second).
 func FuzzVerifySigned(f *testing.F) {
@@ -247,6 +256,10 @@ func FuzzVerifySigned(f *testing.F) {
 	f.Add(`{"alg":"RS256","kid":"$KID","alg":"none"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
 	f.Add(`{"alg":"rs256","kid":"$KID"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
 	f.Add(`{"ALG":"none","alg":"RS256","kid":"$KID"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
+	f.Add(`{"alg":"RS256","kid":"$KID"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS","type":"org"}`))
+	for _, n := range []int{670, 680} { // about the 1 KiB bound, encoded, either side
+		f.Add(`{"alg":"RS256","kid":"$KID","x":"`+strings.Repeat("x", n)+`"}`, []byte(`{"aud":"$AUD","exp":4102444800,"iss":"$ISS"}`))
+	}
 
 	f.Fuzz(func(t *testing.T, header string, payload []byte) {
 		hdr := []byte(strings.ReplaceAll(header, "$KID", kid))
@@ -266,7 +279,7 @@ func FuzzVerifySigned(f *testing.F) {
 		if err := json.Unmarshal(hdr, &h); err != nil {
 			t.Fatalf("accepted a header encoding/json rejects: %v", err)
 		}
-		if _, crit := h["crit"]; h["alg"] != "RS256" || h["kid"] != kid || crit {
+		if _, crit := h["crit"]; h["alg"] != "RS256" || h["kid"] != kid || crit || len(fzB64.EncodeToString(hdr)) > 1024 {
 			t.Fatalf("accepted header %s", hdr)
 		}
 
@@ -300,6 +313,8 @@ func FuzzVerifySigned(f *testing.F) {
 		}
 		exp, nbf, iat := date("exp"), date("nbf"), date("iat")
 		switch {
+		case str("type") != "" && str("type") != "app":
+			t.Fatalf("accepted type %q", m["type"])
 		case str("iss") != srv.URL:
 			t.Fatalf("accepted iss %q", m["iss"])
 		case !slices.Contains(aud, srv.AUD):

@@ -127,113 +127,100 @@ func (s *settings) fetchIdentity(ctx context.Context, token string) (*Identity, 
 	return id, nil
 }
 
-// identityWire is the document as decoded; decodeIdentity turns it into an Identity.
-type identityWire struct {
-	ID                 string          `json:"id"`
-	Name               string          `json:"name"`
-	Email              string          `json:"email"`
-	Groups             groupList       `json:"groups"`
-	IdP                IdP             `json:"idp"`
-	Geo                Geo             `json:"geo"`
-	UserUUID           string          `json:"user_uuid"`
-	AccountID          string          `json:"account_id"`
-	IAT                float64         `json:"iat"`
-	IP                 string          `json:"ip"`
-	AMR                []string        `json:"amr"`
-	IsWarp             bool            `json:"is_warp"`
-	IsGateway          bool            `json:"is_gateway"`
-	DeviceID           string          `json:"device_id"`
-	ServiceTokenID     string          `json:"service_token_id"`
-	ServiceTokenStatus bool            `json:"service_token_status"`
-	Version            int             `json:"version"`
-	Custom             json.RawMessage `json:"custom"`
-	DevicePosture      json.RawMessage `json:"devicePosture"`
-	DeviceSessions     json.RawMessage `json:"device_sessions"`
-	OIDCFields         json.RawMessage `json:"oidc_fields"`
-	SAMLAttributes     json.RawMessage `json:"saml_attributes"`
-	MTLSAuth           json.RawMessage `json:"mtls_auth"`
-}
-
 // decodeIdentity reads a get-identity document permissively: it must be a JSON object, but a
 // field of an unexpected type is left empty rather than failing the whole lookup. Permissive
 // is still closed: a group that cannot be read is no group.
+//
+// Field names are matched as Access spells them, and only so. encoding/json matches struct
+// fields without regard to case, which would let "GROUPS" or {"NAME": …} stand for groups
+// and names: every object is read as a map instead, whose keys are exact.
 func decodeIdentity(body []byte) (*Identity, error) {
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return nil, errors.New("get-identity: the answer is not a JSON object")
 	}
-	var w identityWire
-	if err := json.Unmarshal(body, &w); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if !errors.As(err, &typeErr) {
-			return nil, fmt.Errorf("get-identity: %w", err)
-		}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("get-identity: %w", err)
 	}
+	idp, geo := members(m["idp"]), members(m["geo"])
 	id := &Identity{
-		ID: w.ID, Name: w.Name, Email: w.Email, Groups: w.Groups, IdP: w.IdP, Geo: w.Geo,
-		UserUUID: w.UserUUID, AccountID: w.AccountID, IP: w.IP, AMR: w.AMR,
-		IsWarp: w.IsWarp, IsGateway: w.IsGateway, DeviceID: w.DeviceID,
-		ServiceTokenID: w.ServiceTokenID, ServiceTokenStatus: w.ServiceTokenStatus, Version: w.Version,
-		Custom: w.Custom, DevicePosture: w.DevicePosture, DeviceSessions: w.DeviceSessions,
-		OIDCFields: w.OIDCFields, SAMLAttributes: w.SAMLAttributes, MTLSAuth: w.MTLSAuth,
-		Raw: body,
+		ID:                 field[string](m, "id"),
+		Name:               field[string](m, "name"),
+		Email:              field[string](m, "email"),
+		Groups:             field[groupList](m, "groups"),
+		IdP:                IdP{ID: field[string](idp, "id"), Type: field[string](idp, "type")},
+		Geo:                Geo{Country: field[string](geo, "country")},
+		UserUUID:           field[string](m, "user_uuid"),
+		AccountID:          field[string](m, "account_id"),
+		IP:                 field[string](m, "ip"),
+		AMR:                field[[]string](m, "amr"),
+		IsWarp:             field[bool](m, "is_warp"),
+		IsGateway:          field[bool](m, "is_gateway"),
+		DeviceID:           field[string](m, "device_id"),
+		ServiceTokenID:     field[string](m, "service_token_id"),
+		ServiceTokenStatus: field[bool](m, "service_token_status"),
+		Version:            field[int](m, "version"),
+		Custom:             m["custom"],
+		DevicePosture:      m["devicePosture"],
+		DeviceSessions:     m["device_sessions"],
+		OIDCFields:         m["oidc_fields"],
+		SAMLAttributes:     m["saml_attributes"],
+		MTLSAuth:           m["mtls_auth"],
+		Raw:                body,
 	}
-	if w.IAT > 0 && w.IAT < maxNumericDate {
-		id.IssuedAt = time.Unix(int64(w.IAT), 0)
+	if iat := field[float64](m, "iat"); iat > 0 && iat < maxNumericDate {
+		id.IssuedAt = time.Unix(int64(iat), 0)
 	}
 	return id, nil
 }
 
-// groupList reads groups in either shape Access uses: strings, or {id, name, email} objects.
-// Anything else in the list is skipped.
+// members reads a JSON object into its members, by their exact names; nil when raw is not
+// an object.
+func members(raw json.RawMessage) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// field decodes the member called name; it is the zero T when absent or of another type.
+func field[T any](m map[string]json.RawMessage, name string) T {
+	var v T
+	if raw, ok := m[name]; ok && json.Unmarshal(raw, &v) != nil {
+		var zero T
+		return zero
+	}
+	return v
+}
+
+// groupList reads groups in either shape Access uses: strings, or {id, name, email} objects,
+// whose fields are matched exactly too. Anything else in the list, and any empty group, is
+// skipped; anything but a list is no groups. It never fails.
 type groupList []Group
 
 func (g *groupList) UnmarshalJSON(b []byte) error {
+	*g = nil
 	var items []json.RawMessage
 	if json.Unmarshal(b, &items) != nil {
-		return nil // not a list: no groups
+		return nil
 	}
 	out := make(groupList, 0, len(items))
 	for _, item := range items {
-		var name string
-		if json.Unmarshal(item, &name) == nil {
-			if name != "" {
-				out = append(out, Group{Name: name})
-			}
-			continue
+		var grp Group
+		if json.Unmarshal(item, &grp.Name) != nil { // not a string: an object, or nothing
+			obj := members(item)
+			grp = Group{ID: field[string](obj, "id"), Name: field[string](obj, "name"), Email: field[string](obj, "email")}
 		}
-		var obj struct {
-			ID, Name, Email any
-		}
-		if json.Unmarshal(item, &obj) == nil {
-			grp := Group{ID: asString(obj.ID), Name: asString(obj.Name), Email: asString(obj.Email)}
-			if grp != (Group{}) {
-				out = append(out, grp)
-			}
+		if grp != (Group{}) {
+			out = append(out, grp)
 		}
 	}
 	*g = out
 	return nil
 }
 
-func asString(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
 // groupsFromClaim reads the groups a token carries under custom[name], in either shape.
 func groupsFromClaim(custom json.RawMessage, name string) []Group {
-	if len(custom) == 0 {
-		return nil
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(custom, &fields) != nil {
-		return nil
-	}
-	raw, ok := fields[name]
-	if !ok {
-		return nil
-	}
-	var g groupList
-	_ = g.UnmarshalJSON(raw)
-	return g
+	return field[groupList](members(custom), name)
 }

@@ -467,3 +467,61 @@ func TestIdentityFailureRememberedKeepsRetryAfter(t *testing.T) {
 		t.Errorf("%d calls, want 1", n)
 	}
 }
+
+// TestIdentityFieldNamesAreExact: get-identity's fields are read as Access spells them and
+// only so; a field spelled in another case is not that field, in groups least of all.
+func TestIdentityFieldNamesAreExact(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	g, admins := newGuard(t, v), core.Groups("admins")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		doc    map[string]any
+		member bool
+	}{
+		{"groups as Access spells them", map[string]any{"groups": []any{map[string]any{"name": "admins"}}}, true},
+		{"GROUPS", map[string]any{"groups": nil, "GROUPS": []string{"admins"}}, false},
+		{"Groups", map[string]any{"groups": nil, "Groups": []any{map[string]any{"name": "admins"}}}, false},
+		{"NAME in a group", map[string]any{"groups": []any{map[string]any{"NAME": "admins"}}}, false},
+		{"Id and EMAIL in groups", map[string]any{"groups": []any{map[string]any{"Id": "admins"}, map[string]any{"EMAIL": "admins"}}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := g.Check(ctx, requestWith(srv.Mint(accesstest.Token{Email: "ann@example.com", Identity: tc.doc})))
+			if !d.Allowed() {
+				t.Fatal(d.Err)
+			}
+			if ok, err := admins.Allow(ctx, d.Caller); ok != tc.member || err != nil {
+				t.Errorf("member = %v (%v), want %v", ok, err, tc.member)
+			}
+		})
+	}
+
+	id, err := v.Identity(ctx, srv.Mint(accesstest.Token{Email: "ann@example.com", Identity: map[string]any{
+		"email": nil, "EMAIL": "mallory@example.com", "name": nil, "Name": "Mallory",
+		"idp": map[string]any{"ID": "i", "TYPE": "okta"}, "geo": nil, "GEO": map[string]any{"country": "FR"},
+		"version": nil, "Version": 3, "is_warp": nil, "IS_WARP": true, "amr": nil, "AMR": []string{"mfa"},
+		"custom": nil, "Custom": map[string]any{"x": 1}, "iat": nil, "IAT": 1700000000,
+	}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.Email != "" || id.Name != "" || id.IdP != (core.IdP{}) || id.Geo != (core.Geo{}) || id.Version != 0 ||
+		id.IsWarp || id.AMR != nil || id.Custom != nil || !id.IssuedAt.IsZero() {
+		t.Errorf("fields read from names in another case: %+v", id)
+	}
+
+	// The same holds for groups read from a token claim.
+	cfg := testConfig(srv, nil)
+	cfg.GroupsClaim = "groups"
+	vc := newVerifier(t, cfg)
+	for _, custom := range []map[string]any{
+		{"GROUPS": []string{"admins"}},
+		{"groups": []any{map[string]any{"NAME": "admins"}}},
+	} {
+		c, err := vc.Verify(ctx, srv.Mint(accesstest.Token{Email: "ann@example.com", Custom: custom}))
+		if err != nil || len(c.Groups) != 0 {
+			t.Errorf("custom %v: groups %+v, %v", custom, c.Groups, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,11 +31,14 @@ type signingKey struct {
 // The policy, and why:
 //   - The set is read through an atomic pointer: verification never takes a lock.
 //   - At most one fetch runs at a time; every caller that needs a fetch joins the one under
-//     way instead of starting its own.
+//     way instead of starting its own, and waits for it only briefly (Config.KeyFetchWait):
+//     a team domain that hangs must not hold every request for the whole request timeout.
 //   - A kid that is not in the set (or a request while no set has loaded) may trigger a fetch,
 //     but at most one per cool-down. Inside the cool-down the caller is answered at once: an
 //     attacker's stream of invented kids costs the team domain one request per cool-down, and
-//     nobody queues behind a rate limiter.
+//     nobody queues behind a rate limiter. When the answer is "try again shortly" (see
+//     judgeUnknown), one fetch is scheduled for the end of the cool-down, so that a key
+//     published since is learnt without waiting for a client to retry.
 //   - The set is refetched in the background once it is older than the refresh interval;
 //     after a failed fetch, again one cool-down later. A failure keeps the last good set.
 //   - No fetch runs on a request's context: a caller that gives up does not cancel the fetch
@@ -45,12 +49,17 @@ type keySource struct {
 	set atomic.Pointer[map[string]*signingKey] // nil until the first successful fetch
 	due atomic.Int64                           // UnixNano after which a background refresh starts
 
+	// What unknown kids and missing keys were answered, for Stats.
+	unknownKeys, unknownKeysPending, keysUnavailable atomic.Uint64
+
 	mu         sync.Mutex
 	flight     *keyFetch       // the fetch under way, if any
 	lastForced time.Time       // start of the latest fetch triggered by an unknown kid
+	scheduled  bool            // a fetch is set to start at the end of the cool-down
 	lastErr    error           // outcome of the latest completed fetch
 	loadedAt   time.Time       // when the current set was fetched
 	gone       map[string]bool // kids that left the set: their tokens are settled
+	ambiguous  string          // kids the latest set listed with two keys, as last logged
 }
 
 type keyFetch struct{ done chan struct{} }
@@ -69,56 +78,112 @@ func (ks *keySource) boot() *keyFetch {
 }
 
 // key returns the signing key called kid, fetching the set again if the policy allows. For a
-// kid that is not in the set it returns an *unknownKey, for the caller to judge. now is when
-// the request arrived.
+// kid that is not in the set it returns an *unknownKey, for judgeUnknown. now is when the
+// request arrived.
 func (ks *keySource) key(ctx context.Context, kid string, now time.Time) (*signingKey, error) {
 	if k := ks.lookup(kid); k != nil {
 		return k, nil
 	}
-	if f := ks.forcedFetch(); f != nil {
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return nil, unavailable(ReasonKeysUnavailable, "gave up waiting for the Access signing keys", ctx.Err())
-		}
+	if f := ks.forcedFetch(); f != nil && ks.await(ctx, f) {
 		if k := ks.lookup(kid); k != nil {
 			return k, nil
 		}
 	}
 	ks.mu.Lock()
-	lastErr, loadedAt, gone := ks.lastErr, ks.loadedAt, ks.gone[kid]
-	ks.mu.Unlock()
-	switch {
-	case ks.set.Load() == nil:
-		return nil, unavailable(ReasonKeysUnavailable, "the Access signing keys have not loaded", lastErr)
-	case lastErr != nil:
-		// The kid may well be a new key we failed to fetch: that is not the caller's fault.
-		return nil, unavailable(ReasonKeysUnavailable, "the Access signing keys could not be refreshed", lastErr)
-	}
+	loaded := ks.set.Load() != nil
 	// A set fetched after the request arrived lists every key in use by then (Cloudflare
 	// publishes a key before it signs with it); a kid that left the set is settled too.
-	return nil, &unknownKey{settled: gone || !loadedAt.Before(now), loadedAt: loadedAt}
+	u := &unknownKey{settled: ks.gone[kid] || !ks.loadedAt.Before(now), loadedAt: ks.loadedAt, fetchErr: ks.lastErr}
+	ks.mu.Unlock()
+	if !loaded {
+		ks.keysUnavailable.Add(1)
+		return nil, unavailable(ReasonKeysUnavailable, "the Access signing keys have not loaded", u.fetchErr)
+	}
+	return nil, u
 }
 
-// unknownKey says a kid is not in the current key set, and how recent that set is. A set
-// fetched after the request arrived, or after the token was issued, settles it, as does a kid
-// that has left the set: the token is invalid. A set older than the token may just predate
-// a new key, which the cool-down does not let us fetch yet: then nobody can tell, and the
-// answer must be "try again shortly" rather than a 401, which would send a browser to log in
-// again for nothing.
+// await waits for f to end, but no longer than the configured wait or ctx allow, and reports
+// whether it ended. A fetch that outlasts the wait goes on for the next requests.
+func (ks *keySource) await(ctx context.Context, f *keyFetch) bool {
+	select {
+	case <-f.done:
+		return true
+	default:
+	}
+	if ks.cfg.keyFetchWait <= 0 {
+		return false
+	}
+	t := time.NewTimer(ks.cfg.keyFetchWait)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// unknownKey says a kid is not in the current key set (which has loaded), and what the set
+// can tell about it.
 type unknownKey struct {
-	settled  bool
-	loadedAt time.Time
+	settled  bool      // the set was fetched after the request arrived, or the kid has left it
+	loadedAt time.Time // when the set was fetched
+	fetchErr error     // why the latest fetch failed, if it did
 }
 
 func (u *unknownKey) Error() string { return "unknown key ID" }
 
-// judge decides about a token whose key is unknown, given its (unverified) issue time.
-func (u *unknownKey) judge(iat time.Time, leeway time.Duration) *Error {
-	if u.settled || (!iat.IsZero() && iat.Add(leeway).Before(u.loadedAt)) {
+// judgeUnknown answers a token whose kid the key set lacks, given the token's unverified
+// issue time (zero when absent or unread).
+//
+// Cloudflare publishes a key before it signs with it, so only a token issued after the set
+// was fetched can carry a key the set lacks. Such a token gets "try again shortly" (503),
+// not a 401 that would send a browser to log in again for nothing, as long as the set cannot
+// be fetched again to settle it. Every other token is invalid: one issued before the fetch
+// (minus leeway), in the future (plus leeway: it would fail the iat check anyway), or
+// without an iat. Anyone can put any iat in a forgery, so the 503 answers cannot be told
+// from a real new key: they get their own reason, not the one of an outage, and a fetch is
+// scheduled for the end of the cool-down to settle the question.
+func (ks *keySource) judgeUnknown(u *unknownKey, iat, now time.Time) *Error {
+	leeway := ks.cfg.leeway
+	recent := !iat.IsZero() && !iat.Before(u.loadedAt.Add(-leeway)) && !iat.After(now.Add(leeway))
+	switch {
+	case u.settled || !recent:
+		ks.unknownKeys.Add(1)
 		return invalid(ReasonUnknownKey, "the token's signing key is not in the team's key set", nil)
+	case u.fetchErr != nil:
+		// The kid may well be a new key we failed to fetch: that is not the caller's fault.
+		ks.keysUnavailable.Add(1)
+		return unavailable(ReasonKeysUnavailable, "the Access signing keys could not be refreshed", u.fetchErr)
 	}
-	return unavailable(ReasonKeysUnavailable, "the token's signing key is newer than the team's key set; try again shortly", nil)
+	ks.unknownKeysPending.Add(1)
+	ks.schedule()
+	return unavailable(ReasonUnknownKeyPending, "the token's signing key may be newer than the team's key set; try again shortly", nil)
+}
+
+// schedule sets one fetch to start at the end of the unknown-kid cool-down, unless one is
+// set already or under way (that one will serve). This timer is the only thing a Verifier
+// runs without a request: it fires once, and at most one is pending.
+func (ks *keySource) schedule() {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.scheduled || ks.flight != nil {
+		return
+	}
+	ks.scheduled = true
+	time.AfterFunc(ks.lastForced.Add(ks.cfg.unknownKeyCooldown).Sub(ks.cfg.now()), ks.scheduledFetch)
+}
+
+func (ks *keySource) scheduledFetch() {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.scheduled = false
+	// A request may have started a fetch since; then this one is not needed.
+	if now := ks.cfg.now(); ks.flight == nil && now.Sub(ks.lastForced) >= ks.cfg.unknownKeyCooldown {
+		ks.lastForced = now
+		ks.startLocked()
+	}
 }
 
 func (ks *keySource) lookup(kid string) *signingKey {
@@ -168,17 +233,21 @@ func (ks *keySource) startLocked() *keyFetch {
 
 func (ks *keySource) run(f *keyFetch) {
 	started := ks.cfg.now()
-	keys, err := ks.fetch()
+	keys, ambiguous, err := ks.fetch()
 	now := ks.cfg.now()
 
 	ks.mu.Lock()
 	prev := ks.set.Load()
 	hadErr := ks.lastErr != nil
 	ks.lastErr = err
+	newAmbiguity := false
 	if err == nil {
 		ks.install(prev, keys)
 		ks.loadedAt = started
 		ks.due.Store(now.Add(ks.cfg.refreshInterval).UnixNano())
+		a := strings.Join(ambiguous, ", ")
+		newAmbiguity = a != "" && a != ks.ambiguous
+		ks.ambiguous = a
 	} else {
 		ks.due.Store(now.Add(ks.cfg.unknownKeyCooldown).UnixNano())
 	}
@@ -197,6 +266,10 @@ func (ks *keySource) run(f *keyFetch) {
 			"team", ks.cfg.teamDomain, "keys", len(*prev), "error", err)
 	case prev == nil || hadErr:
 		log.Info("cfaccess: Access signing keys loaded", "team", ks.cfg.teamDomain, "kids", kids(keys))
+	}
+	if newAmbiguity { // logged once, not at every refresh that finds it again
+		log.Warn("cfaccess: the Access key set lists a kid twice with different keys; neither is used",
+			"team", ks.cfg.teamDomain, "kids", ambiguous)
 	}
 }
 
@@ -225,42 +298,63 @@ func (ks *keySource) install(prev *map[string]*signingKey, keys map[string]*sign
 // maxGoneKids bounds the memory of withdrawn kids, against a team domain that churns keys.
 const maxGoneKids = 64
 
-func (ks *keySource) fetch() (map[string]*signingKey, error) {
+func (ks *keySource) fetch() (map[string]*signingKey, []string, error) {
 	body, _, err := ks.cfg.get(context.Background(), certsPath, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return parseKeySet(body)
 }
 
 // parseKeySet reads the "keys" of a certs document. Keys that are not RS256 signing keys of at
-// least 2048 bits are skipped; a set left with none is an error, so the last good set stays.
-func parseKeySet(body []byte) (map[string]*signingKey, error) {
+// least 2048 bits are skipped. A kid listed twice with different keys (or once with a key
+// that is skipped) is ambiguous: neither is used, and its kid is returned in ambiguous, so
+// that no token can choose which of two keys verifies it. The same key listed twice is
+// harmless. A set left with no key is an error, so the last good set stays.
+func parseKeySet(body []byte) (keys map[string]*signingKey, ambiguous []string, err error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("certs: not a JSON key set: %w", err)
+		return nil, nil, fmt.Errorf("certs: not a JSON key set: %w", err)
 	}
-	keys := make(map[string]*signingKey, len(doc.Keys))
+	keys = make(map[string]*signingKey, len(doc.Keys))
+	listed := make(map[string]bool, len(doc.Keys)) // every kid seen, usable or not
 	var skipped []error
 	for i, raw := range doc.Keys {
 		k, err := parseKey(raw)
-		if err == nil {
-			if _, dup := keys[k.kid]; dup {
-				err = fmt.Errorf("kid %q listed twice", k.kid)
+		kid := jwkKID(raw)
+		if listed[kid] && kid != "" {
+			if prev, ok := keys[kid]; !ok || k == nil || !prev.pub.Equal(k.pub) {
+				ambiguous = append(ambiguous, kid)
 			}
 		}
+		listed[kid] = true
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("key %d: %w", i, err))
 			continue
 		}
 		keys[k.kid] = k
 	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("certs: no usable RS256 key among %d: %w", len(doc.Keys), errors.Join(skipped...))
+	slices.Sort(ambiguous)
+	ambiguous = slices.Compact(ambiguous)
+	for _, kid := range ambiguous {
+		delete(keys, kid)
+		skipped = append(skipped, fmt.Errorf("kid %q listed with two different keys", kid))
 	}
-	return keys, nil
+	if len(keys) == 0 {
+		return nil, nil, fmt.Errorf("certs: no usable RS256 key among %d: %w", len(doc.Keys), errors.Join(skipped...))
+	}
+	return keys, ambiguous, nil
+}
+
+// jwkKID reads the kid of a JWK, usable or not, as jwkset reads it.
+func jwkKID(raw json.RawMessage) string {
+	var k struct {
+		KID string `json:"kid"`
+	}
+	_ = json.Unmarshal(raw, &k)
+	return k.KID
 }
 
 func parseKey(raw json.RawMessage) (*signingKey, error) {

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -154,7 +155,7 @@ func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
 	// A token issued after the set was fetched, under a kid the set lacks, may carry a key
 	// published since: inside the cool-down nobody can tell, so it is "try again" (503).
 	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "maybe-new", IssuedAt: clk.Now()}))
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
 	if n := srv.CertsRequests(); n != 2 {
 		t.Fatalf("unknown kids inside the cool-down caused %d more fetches, want 0", n-2)
 	}
@@ -326,7 +327,6 @@ func TestKeysSkipsUnusableKeys(t *testing.T) {
 		map[string]any{"kid": "ec", "kty": "EC", "crv": "P-256", "x": b64.EncodeToString(ec.X.Bytes()), "y": b64.EncodeToString(ec.Y.Bytes())},
 		map[string]any{"kid": "junk", "kty": "RSA", "n": "!!", "e": "AQAB"},
 		rsaJWK("good", "", "", good),
-		rsaJWK("good", "RS256", "sig", weak), // a second entry for the same kid is ignored
 	}}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
@@ -429,7 +429,7 @@ func TestKeysNewKeyInsideCooldown(t *testing.T) {
 	clk.Advance(time.Second)
 	fresh := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
 	_, err = v.Verify(ctx, fresh)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
 	if d := core.ErrorResponse(err); d.Status != 503 {
 		t.Errorf("status %d", d.Status)
 	}
@@ -520,5 +520,291 @@ func TestKeysWithdrawnKeyStaysRefused(t *testing.T) {
 	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 	if n := srv.CertsRequests(); n != 2 {
 		t.Errorf("certs fetched %d times, want 2 (boot, the invented kid)", n)
+	}
+}
+
+// records is a slog.Handler that keeps every record, so that tests can check levels.
+type records struct {
+	mu   sync.Mutex
+	list []slog.Record
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *records) WithGroup(string) slog.Handler            { return r }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, rec.Clone())
+	return nil
+}
+
+// atLeast returns the records at level or above, as "message reason=…" lines.
+func (r *records) atLeast(level slog.Level) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.list {
+		if rec.Level >= level {
+			line := rec.Message
+			rec.Attrs(func(a slog.Attr) bool {
+				if a.Key == "reason" {
+					line += " reason=" + a.Value.String()
+				}
+				return true
+			})
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// forgeWithKid builds a token under kid with the given payload claims and a random
+// signature: what anyone can send without a key.
+func forgeWithKid(t testing.TB, kid string, claims map[string]any) string {
+	t.Helper()
+	sig := make([]byte, 256)
+	_, _ = rand.Read(sig)
+	return encodeJSON(t, map[string]string{"alg": "RS256", "kid": kid, "typ": "JWT"}) + "." + encodeJSON(t, claims) + "." + b64.EncodeToString(sig)
+}
+
+// TestKeysInventedKidsAreNotAnOutage: a flood of forgeries under invented kids, inside the
+// cool-down, is refused 401 unless a token's iat makes a newly published key possible, and
+// nothing of it is logged at Warn, by the verifier or by LogEvents; only a real failure to
+// fetch the keys is. Stats tell the three answers apart.
+func TestKeysInventedKidsAreNotAnOutage(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	clk.t = clk.t.Truncate(time.Second) // whole seconds, as iat has them
+	rec := &records{}
+	cfg := testConfig(srv, clk)
+	cfg.Logger = slog.New(rec)
+	v := newVerifier(t, cfg)
+	g := newGuard(t, v, core.GuardObserver(core.LogEvents(slog.New(rec))))
+	ctx := context.Background()
+	check := func(tok string, status int, reason core.Reason) {
+		t.Helper()
+		d := g.Check(ctx, requestWith(tok))
+		if d.Err == nil || d.Response().Status != status || d.Err.Reason != reason {
+			t.Fatalf("decision %+v, want %d %s", d.Err, status, reason)
+		}
+	}
+	fetched := clk.Now() // when the first invented kid below fetches the key set
+	claims := func(iat any) map[string]any {
+		c := map[string]any{"iss": srv.URL, "aud": []string{srv.AUD}, "exp": fetched.Add(time.Hour).Unix(), "email": "eve@example.com", "sub": "x"}
+		if iat != nil {
+			c["iat"] = iat
+		}
+		return c
+	}
+	// The first invented kid fetches the set and starts the cool-down; the flood comes inside it.
+	check(forgeWithKid(t, "invented", claims(fetched.Add(-time.Hour).Unix())), 401, core.ReasonUnknownKey)
+	clk.Advance(time.Second)
+	now := clk.Now()
+
+	leeway := core.DefaultLeeway
+	iats := []any{
+		nil, // absent
+		now.Add(365 * 24 * time.Hour).Unix(),
+		now.Add(leeway + time.Second).Unix(), // just beyond the leeway into the future
+		fetched.Add(-time.Hour).Unix(),
+		fetched.Add(-leeway - time.Second).Unix(), // older than the key set, beyond the leeway
+		"now", 0, -1, 1e30,
+	}
+	flood := 0
+	for i := range 2000 {
+		check(forgeWithKid(t, fmt.Sprintf("kid-%d", i), claims(iats[i%len(iats)])), 401, core.ReasonUnknownKey)
+		flood++
+	}
+	if warn := rec.atLeast(slog.LevelWarn); len(warn) > 0 {
+		t.Fatalf("invented kids logged at Warn: %d records, first %q", len(warn), warn[0])
+	}
+	if n := srv.CertsRequests(); n != 2 {
+		t.Errorf("certs fetched %d times, want 2 (boot and the first invented kid)", n)
+	}
+
+	// A token that may carry a key published since the fetch: "try again" with its own
+	// reason, at Info, and a Retry-After.
+	for _, iat := range []time.Time{now, fetched.Add(-leeway), now.Add(leeway)} {
+		tok := forgeWithKid(t, "maybe-new", claims(iat.Unix()))
+		check(tok, 503, core.ReasonUnknownKeyPending)
+		retry := ""
+		for k, v := range g.Check(ctx, requestWith(tok)).Response().Headers() {
+			if k == "Retry-After" {
+				retry = v
+			}
+		}
+		if retry == "" {
+			t.Error("no Retry-After")
+		}
+	}
+	if warn := rec.atLeast(slog.LevelWarn); len(warn) > 0 {
+		t.Fatalf("a token under an unknown kid logged at Warn: %q", warn)
+	}
+	if info := rec.atLeast(slog.LevelInfo); !slices.ContainsFunc(info, func(l string) bool {
+		return strings.HasSuffix(l, "reason="+string(core.ReasonUnknownKeyPending))
+	}) {
+		t.Errorf("unknown_key_pending not logged at Info: %q", info)
+	}
+	st := v.Stats()
+	if st.UnknownKeys != uint64(flood+1) || st.UnknownKeysPending != 6 || st.KeysUnavailable != 0 {
+		t.Errorf("Stats: %d unknown, %d pending, %d unavailable; want %d, 6, 0", st.UnknownKeys, st.UnknownKeysPending, st.KeysUnavailable, flood+1)
+	}
+
+	// A real outage, for contrast: the set cannot be refreshed, so a recent token under a
+	// kid the set lacks cannot be judged. That is logged at Warn, with the outage's reason.
+	srv.FailCerts(accesstest.Status500)
+	clk.Advance(core.DefaultRefreshInterval)
+	tok := forgeWithKid(t, "maybe-new", claims(clk.Now().Unix()))
+	check(tok, 503, core.ReasonKeysUnavailable)
+	if warn := rec.atLeast(slog.LevelWarn); !slices.Contains(warn, "cfaccess: request denied reason="+string(core.ReasonKeysUnavailable)) {
+		t.Errorf("the outage is not logged at Warn: %q", warn)
+	}
+	if st := v.Stats(); st.KeysUnavailable != 1 || st.UnknownKeysPending != 6 {
+		t.Errorf("Stats after the outage: %d unavailable, %d pending; want 1, 6", st.KeysUnavailable, st.UnknownKeysPending)
+	}
+	// Even then, a token the last good set settles is refused, not an outage.
+	check(forgeWithKid(t, "kid-x", claims(nil)), 401, core.ReasonUnknownKey)
+}
+
+// TestKeysScheduledFetchLearnsANewKey: after a rotation, a token of the new key that arrives
+// inside the cool-down (an invented kid has just used it up) gets "try again", and the key
+// is learnt at the end of the cool-down by one scheduled fetch, whether or not anyone
+// retries.
+func TestKeysScheduledFetchLearnsANewKey(t *testing.T) {
+	srv := newServer(t)
+	cfg := testConfig(srv, nil)
+	cfg.UnknownKeyCooldown = time.Second
+	v := newVerifier(t, cfg)
+	ctx := context.Background()
+	start := time.Now()
+	_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: "invented", IssuedAt: start.Add(-time.Hour)}))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+
+	kid := srv.RotateKeys()
+	fresh := srv.User("ann@example.com")
+	for i := range 20 {
+		_, err := v.Verify(ctx, srv.User(fmt.Sprintf("u%d@example.com", i)))
+		wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
+	}
+	if time.Since(start) >= cfg.UnknownKeyCooldown {
+		t.Skip("the machine is too slow for this cool-down")
+	}
+	eventually(t, "the scheduled fetch", func() bool { return slices.Contains(v.Stats().KeyIDs, kid) })
+	if took := time.Since(start); took < cfg.UnknownKeyCooldown {
+		t.Errorf("the key was fetched after %v, inside the cool-down", took)
+	}
+	if _, err := v.Verify(ctx, fresh); err != nil {
+		t.Fatalf("token of the new key after the scheduled fetch: %v", err)
+	}
+	time.Sleep(cfg.UnknownKeyCooldown + 100*time.Millisecond) // no second scheduled fetch
+	if n := srv.CertsRequests(); n != 3 {
+		t.Errorf("certs fetched %d times, want 3 (boot, the invented kid, one scheduled fetch)", n)
+	}
+}
+
+// TestKeysHangingTeamDomain: when the team domain accepts connections and does not answer,
+// a request waits for the fetch only Config.KeyFetchWait, not the request timeout, however
+// many wait together; the fetch goes on, and its answer serves the requests that follow.
+func TestKeysHangingTeamDomain(t *testing.T) {
+	srv := newServer(t)
+	cfg := testConfig(srv, nil)
+	cfg.RequestTimeout = 20 * time.Second
+	v := newVerifier(t, cfg)
+	ctx := context.Background()
+
+	srv.FailCerts(accesstest.Held)
+	kid := srv.RotateKeys()
+	fresh := srv.User("ann@example.com")
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			_, err := v.Verify(ctx, fresh)
+			wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
+		})
+	}
+	wg.Wait()
+	if took := time.Since(start); took < core.DefaultKeyFetchWait || took > 10*core.DefaultKeyFetchWait {
+		t.Errorf("requests answered after %v, want about the fetch wait %v", took, core.DefaultKeyFetchWait)
+	}
+	if n := srv.CertsRequests(); n != 2 {
+		t.Errorf("certs fetched %d times, want 2 (boot, one shared fetch)", n)
+	}
+	srv.FailCerts(accesstest.Healthy) // the held fetch is answered now
+	eventually(t, "the held fetch", func() bool { return slices.Contains(v.Stats().KeyIDs, kid) })
+	if _, err := v.Verify(ctx, fresh); err != nil {
+		t.Fatalf("after the held fetch: %v", err)
+	}
+	if n := srv.CertsRequests(); n != 2 {
+		t.Errorf("certs fetched %d times, want 2", n)
+	}
+
+	// At boot, with no keys at all: the same wait, then 503; or none, when told not to wait.
+	for _, wait := range []time.Duration{0, -1, 50 * time.Millisecond} {
+		down := newServer(t)
+		down.FailCerts(accesstest.Hang)
+		cfg := testConfig(down, nil)
+		cfg.RequestTimeout = 20 * time.Second
+		cfg.StartupWait = -1
+		cfg.KeyFetchWait = wait
+		v := newVerifier(t, cfg)
+		start := time.Now()
+		_, err := v.Verify(ctx, down.User("ann@example.com"))
+		wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+		if took, want := time.Since(start), max(wait, 0); took < want || took > want+2*time.Second {
+			t.Errorf("KeyFetchWait %v: answered after %v", wait, took)
+		}
+	}
+}
+
+// TestKeysAmbiguousKid: a key set that lists one kid with two different keys gets neither
+// used, whichever the token names, and says so once in the log; the same key listed twice
+// is harmless.
+func TestKeysAmbiguousKid(t *testing.T) {
+	a, b, c := mustRSA(t, 2048), mustRSA(t, 2048), mustRSA(t, 2048)
+	jwk := func(kid string, k *rsa.PrivateKey) map[string]any {
+		return map[string]any{"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig",
+			"n": b64.EncodeToString(k.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}
+	}
+	weak := mustRSA(t, 1024)
+	doc, _ := json.Marshal(map[string]any{"keys": []any{
+		jwk("dup", a), jwk("dup", b), // two keys, one kid
+		jwk("same", c), jwk("same", c), // one key, twice
+		jwk("weak-dup", c), jwk("weak-dup", weak), // a usable key and a skipped one
+		jwk("other", a),
+	}})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(doc) }))
+	defer ts.Close()
+	var logs logBuffer
+	clk := newClock()
+	v := newVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{"app"}, Logger: slogTo(&logs), Now: clk.Now})
+	if got := v.Stats().KeyIDs; !slices.Equal(got, []string{"other", "same"}) {
+		t.Fatalf("KeyIDs = %v, want [other same]", got)
+	}
+	sign := func(kid string, k *rsa.PrivateKey) string {
+		h := encodeJSON(t, map[string]string{"alg": "RS256", "kid": kid})
+		p := encodeJSON(t, map[string]any{"iss": ts.URL, "aud": "app", "exp": clk.Now().Add(time.Hour).Unix(), "iat": clk.Now().Add(-time.Hour).Unix(), "sub": "u"})
+		d := sha256.Sum256([]byte(h + "." + p))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h + "." + p + "." + b64.EncodeToString(sig)
+	}
+	for _, tok := range []string{sign("dup", a), sign("dup", b), sign("weak-dup", c)} {
+		_, err := v.Verify(context.Background(), tok)
+		wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	}
+	if _, err := v.Verify(context.Background(), sign("same", c)); err != nil {
+		t.Fatalf("a key listed twice: %v", err)
+	}
+	// Logged once, though every later fetch finds it again.
+	clk.Advance(core.DefaultRefreshInterval)
+	_, _ = v.Verify(context.Background(), sign("same", c))
+	eventually(t, "the refresh", func() bool { return v.Stats().KeysLoadedAt.Equal(clk.Now()) })
+	out := logs.String()
+	if n := strings.Count(out, "lists a kid twice with different keys"); n != 1 || !strings.Contains(out, "kids=\"[dup weak-dup]\"") && !strings.Contains(out, "kids=[dup weak-dup]") {
+		t.Errorf("%d warnings about the ambiguous kids, want 1 naming dup and weak-dup:\n%s", n, out)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 // LoginURL returns the Access login page for the application at host, which sends the user
@@ -16,12 +17,14 @@ import (
 // error, as no login page serves it. host comes from the request's Host header, so it is
 // checked to be a host name or address with an optional port; anything else is an error
 // rather than a crafted path on the team domain. A requestURI that is not a local path
-// becomes "/": "//host/…" and "/\host/…" are read by browsers as another site.
+// becomes "/": "//host/…" and "/\host/…" are read by browsers as another site, and so is
+// "/\t/host/…", since browsers drop tabs and newlines from URLs; any control character
+// makes the path "/".
 func (v *Verifier) LoginURL(host, requestURI string) (string, error) {
 	if !validHostPort(host) {
 		return "", fmt.Errorf("cfaccess: login URL: %q is not a host", host)
 	}
-	if !strings.HasPrefix(requestURI, "/") || strings.HasPrefix(requestURI, "//") || strings.HasPrefix(requestURI, "/\\") {
+	if !localPath(requestURI) {
 		requestURI = "/"
 	}
 	aud, err := v.cfg.loginAudience(host)
@@ -36,6 +39,12 @@ func (v *Verifier) LoginURL(host, requestURI string) (string, error) {
 // LogoutURL returns the Access logout page of the team: <team>/cdn-cgi/access/logout.
 func (v *Verifier) LogoutURL() string {
 	return v.cfg.teamDomain + logoutPath
+}
+
+// localPath reports whether a browser reads uri as a path on the current site.
+func localPath(uri string) bool {
+	return strings.HasPrefix(uri, "/") && !strings.HasPrefix(uri, "//") && !strings.HasPrefix(uri, "/\\") &&
+		strings.IndexFunc(uri, unicode.IsControl) < 0
 }
 
 // validHostPort accepts a DNS name or IPv4 address, or a bracketed IPv6 address, with an

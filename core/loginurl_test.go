@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/cfaccess/cfaccess/core"
 )
@@ -26,6 +27,16 @@ func TestLoginURL(t *testing.T) {
 		{"app.example.com", "http://app.example.com/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
 		{"app.example.com", "//evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
 		{"app.example.com", "/\\evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		// Browsers drop tabs and newlines from URLs: each of these would be //evil.example/x.
+		{"app.example.com", "/\t/evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/\n/evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/\r\n/evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/\t\\evil.example/x", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		// Any other control character, anywhere, C1 included.
+		{"app.example.com", "/x?y=\x00", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/x\x7f", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/x\u0085", base + "app.example.com?kid=aud1&redirect_url=%2F"},
+		{"app.example.com", "/caf\u00e9 x", base + "app.example.com?kid=aud1&redirect_url=%2Fcaf%C3%A9+x"},
 	} {
 		got, err := v.LoginURL(tc.host, tc.uri)
 		if err != nil || got != tc.want {
@@ -53,6 +64,7 @@ func FuzzLoginURL(f *testing.F) {
 	for _, s := range [][2]string{
 		{"app.example.com", "/"}, {"app.example.com:8443", "/a%20b?x=1&y=2#z"}, {"[::1]:80", "//evil.example/"},
 		{"evil.example/..", "/"}, {"a b", "/"}, {"x", "http://evil.example/"}, {"", ""}, {"h", "/\\evil"},
+		{"h", "/\t/evil"}, {"h", "/x\u0085"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -75,8 +87,13 @@ func FuzzLoginURL(f *testing.F) {
 			t.Fatalf("LoginURL(%q, %q): query %q (%v)", host, uri, query, err)
 		}
 		want := uri
-		if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") {
+		if !strings.HasPrefix(uri, "/") || strings.HasPrefix(uri, "//") || strings.HasPrefix(uri, "/\\") ||
+			strings.ContainsFunc(uri, unicode.IsControl) {
 			want = "/"
+		}
+		// What a browser makes of the path: without tabs and newlines, it must stay local.
+		if b := strings.NewReplacer("\t", "", "\n", "", "\r", "").Replace(want); strings.HasPrefix(b, "//") || strings.HasPrefix(b, "/\\") {
+			t.Fatalf("LoginURL(%q, %q): redirect_url %q reads as another site", host, uri, want)
 		}
 		if q.Get("redirect_url") != want {
 			t.Fatalf("LoginURL(%q, %q): redirect_url %q, want %q", host, uri, q.Get("redirect_url"), want)

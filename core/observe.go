@@ -61,14 +61,15 @@ func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.
 // LogEvents returns an observer (for an adapter's WithObserver, GuardObserver or
 // RequirementObserver) that logs each decision to l: allowed requests at Debug, refusals at
 // Info, unavailability, which an operator must see, at Warn, and misconfiguration, which a
-// developer must fix, at Error.
+// developer must fix, at Error. ReasonUnknownKeyPending, a 503 that anyone can cause with an
+// invented kid, is logged at Info: it must not look like an outage.
 func LogEvents(l *slog.Logger) func(Event) {
 	return func(e Event) {
 		level := slog.LevelDebug
 		switch {
 		case e.Code == CodeMisconfigured:
 			level = slog.LevelError
-		case e.Code == CodeUnavailable:
+		case e.Code == CodeUnavailable && e.Reason != ReasonUnknownKeyPending:
 			level = slog.LevelWarn
 		case e.Outcome != OutcomeAllowed && e.Outcome != OutcomeAnonymous:
 			level = slog.LevelInfo

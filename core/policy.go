@@ -40,8 +40,8 @@ func (p Policy) Err() error {
 func (p Policy) String() string { return p.name }
 
 // Groups allows users who belong to any of the groups, matched by the group's name or ID
-// exactly, or by its e-mail address without regard to case. Service tokens have no groups
-// and never match.
+// exactly, or by its e-mail address without regard to ASCII case. Service tokens have no
+// groups and never match.
 func Groups(groups ...string) Policy {
 	want, err := nonBlank("Groups", groups)
 	return Policy{name: "groups(" + strings.Join(want, ", ") + ")", err: err,
@@ -55,7 +55,7 @@ func Groups(groups ...string) Policy {
 			}
 			for _, g := range have {
 				for _, w := range want {
-					if w == g.Name || w == g.ID || strings.EqualFold(w, g.Email) {
+					if w == g.Name || w == g.ID || equalFoldASCII(w, g.Email) {
 						return true, nil
 					}
 				}
@@ -64,13 +64,17 @@ func Groups(groups ...string) Policy {
 		}}
 }
 
-// Emails allows users whose e-mail is one of emails, without regard to case.
+// Emails allows users whose e-mail is one of emails, without regard to ASCII case. A service
+// token never matches, even one that carries an e-mail.
 func Emails(emails ...string) Policy {
 	want, err := nonBlank("Emails", emails)
 	return Policy{name: "emails(" + strings.Join(want, ", ") + ")", err: err,
 		allow: func(_ context.Context, c *Caller) (bool, error) {
+			if c.Claims.IsServiceToken() {
+				return false, nil
+			}
 			for _, w := range want {
-				if c.Claims.Email != "" && strings.EqualFold(w, c.Claims.Email) {
+				if c.Claims.Email != "" && equalFoldASCII(w, c.Claims.Email) {
 					return true, nil
 				}
 			}
@@ -79,7 +83,8 @@ func Emails(emails ...string) Policy {
 }
 
 // EmailDomains allows users whose e-mail address is at one of domains ("example.com" or
-// "@example.com"), without regard to case. Subdomains are not included.
+// "@example.com"), without regard to ASCII case. Subdomains are not included. A service
+// token never matches, even one that carries an e-mail.
 func EmailDomains(domains ...string) Policy {
 	want, err := nonBlank("EmailDomains", domains)
 	for i, d := range want {
@@ -88,12 +93,12 @@ func EmailDomains(domains ...string) Policy {
 	return Policy{name: "email_domains(" + strings.Join(want, ", ") + ")", err: err,
 		allow: func(_ context.Context, c *Caller) (bool, error) {
 			at := strings.LastIndexByte(c.Claims.Email, '@')
-			if at < 1 {
+			if at < 1 || c.Claims.IsServiceToken() {
 				return false, nil
 			}
 			domain := c.Claims.Email[at+1:]
 			for _, w := range want {
-				if strings.EqualFold(w, domain) {
+				if equalFoldASCII(w, domain) {
 					return true, nil
 				}
 			}
@@ -172,6 +177,29 @@ func PolicyFunc(name string, f func(ctx context.Context, c *Caller) (bool, error
 		err = fmt.Errorf("%w: PolicyFunc %q: nil function", ErrConfig, name)
 	}
 	return Policy{name: name, allow: f, err: err}
+}
+
+// equalFoldASCII reports whether a and b are equal but for the case of ASCII letters.
+// strings.EqualFold folds Unicode too, which addresses must not: it matches the Kelvin sign
+// "\u212A" with "k" and "\u017F" (long s) with "s", so "\u212Aate@corp.example" would
+// pass for "kate@corp.example".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func nonBlank(fn string, list []string) ([]string, error) {

@@ -14,6 +14,12 @@ func TestPolicies(t *testing.T) {
 	noEmail := core.NewCaller(&core.Claims{Subject: "u2"}, nil)
 	svc := core.NewCaller(&core.Claims{CommonName: "abc.access",
 		Groups: []core.Group{{Name: "admins"}}}, nil) // groups on a service token never count
+	svcWithEmail := core.NewCaller(&core.Claims{CommonName: "abc.access", Email: "ann@example.com"}, nil)
+	// Look-alikes that Unicode case folding takes for ASCII: the Kelvin sign folds to k, the
+	// long s to s.
+	kelvin := core.NewCaller(&core.Claims{Subject: "u3", Email: "\u212Aate@corp.example",
+		Groups: []core.Group{{Name: "g", Email: "\u212Aeepers@corp.example"}}}, nil)
+	longS := core.NewCaller(&core.Claims{Subject: "u4", Email: "kate@\u017Forp.example"}, nil)
 
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -36,6 +42,13 @@ func TestPolicies(t *testing.T) {
 		{"parent domain only", core.EmailDomains("ample.com"), ann, false},
 		{"subdomain is another domain", core.EmailDomains("sub.example.com"), ann, false},
 		{"domain of a service token", core.EmailDomains("access"), svc, false},
+		{"e-mail of a service token", core.Emails("ann@example.com"), svcWithEmail, false},
+		{"e-mail domain of a service token", core.EmailDomains("example.com"), svcWithEmail, false},
+		{"Kelvin sign for k", core.Emails("kate@corp.example"), kelvin, false},
+		{"k for the Kelvin sign", core.Emails("\u212Aate@corp.example"), core.NewCaller(&core.Claims{Subject: "u5", Email: "kate@corp.example"}, nil), false},
+		{"Kelvin sign, exactly", core.Emails("\u212Aate@corp.example"), kelvin, true},
+		{"long s for s", core.EmailDomains("sorp.example"), longS, false},
+		{"group e-mail with the Kelvin sign", core.Groups("keepers@corp.example", "KEEPERS@corp.example"), kelvin, false},
 		{"listed service token", core.ServiceTokens("abc.access"), svc, true},
 		{"unlisted service token", core.ServiceTokens("xyz.access"), svc, false},
 		{"user for a service-token policy", core.ServiceTokens("abc.access"), ann, false},

@@ -16,7 +16,9 @@ import (
 
 // Verifier checks Access tokens for one application. It is safe for concurrent use. The key
 // set is refreshed by the requests that need it; while idle, a Verifier runs only its caches'
-// upkeep (a coarse clock and the expiry of entries), which ends once it is garbage collected.
+// upkeep (a coarse clock and the expiry of entries), which ends once it is garbage collected,
+// and at most one timer that fires once at the end of the unknown-kid cool-down to fetch the
+// key set a recent token under an unknown kid may need.
 type Verifier struct {
 	cfg        settings
 	keys       *keySource
@@ -75,7 +77,10 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 
 // Verify checks token and returns its claims. The error is always an [*Error]: [ErrMissingToken]
 // for an empty token, [ErrInvalidToken] (with a [Reason]) for one that fails any check, and
-// [ErrUnavailable] when the signing keys cannot be obtained, which is not the caller's fault.
+// [ErrUnavailable] when the signing keys cannot be obtained ([ReasonKeysUnavailable]), which
+// is not the caller's fault, or when the token is recent enough to be signed by a key
+// published since the key set was fetched and the set cannot be fetched again yet
+// ([ReasonUnknownKeyPending]).
 //
 // A token that verified once is remembered until it expires: seeing it again costs a cache
 // lookup, with exp and nbf checked again and the signing key still required to be in the
@@ -147,12 +152,18 @@ func (v *Verifier) newCaller(c *Claims, token string) *Caller {
 	return &Caller{Claims: c, v: v, token: strings.Clone(token)}
 }
 
-// verify runs the full check. The signature is checked before the payload is read, so that
-// the JSON of a forged token is never parsed.
+// verify runs the full check. Before the signature verifies, only the header is parsed (at
+// most maxHeaderSize bytes of it) and the signature decoded (at most maxSignatureSize); of
+// the payload, nothing is decoded unless the kid is unknown, and then only its first
+// maxUnverifiedPayload bytes, for iat (see unverifiedIssuedAt). So a forgery costs at most
+// one SHA-256 of the token and one RSA check, however it is padded.
 func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, *signingKey, error) {
 	h, p, sig, ok := splitToken(token)
 	if !ok {
 		return nil, nil, invalid(ReasonMalformed, "the token is not three base64url segments", nil)
+	}
+	if len(h) > maxHeaderSize {
+		return nil, nil, invalid(ReasonHeaderTooLarge, "the token header is too large", nil)
 	}
 	hdr, err := decodeHeader(h)
 	if err != nil {
@@ -166,21 +177,18 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	case hdr.kid == "":
 		return nil, nil, invalid(ReasonNoKeyID, "the token header has no key ID", nil)
 	}
-	var sigBuf [512]byte // room for a 4096-bit signature: no allocation
+	if len(sig) > b64.EncodedLen(maxSignatureSize) {
+		return nil, nil, invalid(ReasonMalformed, "the token signature is too long", nil)
+	}
+	var sigBuf [maxSignatureSize]byte // no allocation
 	signature, err := decodeSegment(sigBuf[:0], sig)
 	if err != nil {
 		return nil, nil, invalid(ReasonMalformed, "the token signature is not base64url", err)
 	}
-	payload, err := decodeSegment(nil, p) // kept: it becomes Claims.Raw
-	if err != nil {
-		return nil, nil, invalid(ReasonMalformed, "the token payload is not base64url", err)
-	}
 	key, err := v.keys.key(ctx, hdr.kid, now)
 	if uk, ok := err.(*unknownKey); ok {
 		// Only the issue time is read, and only to choose between two refusals.
-		var tc tokenClaims
-		_ = tc.decode(payload)
-		return nil, nil, uk.judge(numericTime(tc.iat), v.cfg.leeway)
+		return nil, nil, v.keys.judgeUnknown(uk, unverifiedIssuedAt(p), now)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -189,6 +197,10 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	if err := rsa.VerifyPKCS1v15(key.pub, crypto.SHA256, digest[:], signature); err != nil {
 		return nil, nil, invalid(ReasonSignature, "the token signature is invalid", err)
 	}
+	payload, err := decodeSegment(nil, p) // kept: it becomes Claims.Raw
+	if err != nil {
+		return nil, nil, invalid(ReasonMalformed, "the token payload is not base64url", err)
+	}
 	var tc tokenClaims
 	if err := tc.decode(payload); err != nil {
 		return nil, nil, invalid(ReasonMalformed, "the token payload is malformed", err)
@@ -196,11 +208,66 @@ func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Cl
 	if err := v.validator.Validate(&tc); err != nil {
 		return nil, nil, classify(err)
 	}
+	if tc.typ != "" && tc.typ != "app" {
+		// An organization token (type "org") is Access's global session, not a token of
+		// this application.
+		return nil, nil, invalid(ReasonTokenType, "the token is not an application token", nil)
+	}
 	c := tc.claims(payload)
 	if v.cfg.groupsClaim != "" {
 		c.Groups = groupsFromClaim(c.Custom, v.cfg.groupsClaim)
 	}
 	return c, key, nil
+}
+
+// Bounds on what is read of a token before its signature verifies.
+const (
+	// maxHeaderSize bounds the header segment, encoded: Access's is about 100 bytes
+	// ({"alg":"RS256","kid":"<64 hex digits>","typ":"JWT"}); 1 KiB leaves room for any real
+	// header and none for padding.
+	maxHeaderSize = 1024
+	// maxSignatureSize is the longest signature decoded: that of a 4096-bit RSA key.
+	maxSignatureSize = 512
+	// maxUnverifiedPayload is how much of the payload segment is decoded, encoded, to read
+	// the iat of a token whose kid is unknown: its first 1 KiB, 768 bytes of JSON.
+	maxUnverifiedPayload = 1024
+)
+
+// unverifiedIssuedAt reads the iat of a payload whose signature has not been checked. It
+// decodes only the first maxUnverifiedPayload bytes of the segment, and of those reads only
+// the members up to iat, skipping their values; the rest of the payload is never touched.
+// It is zero when the payload is not valid JSON up to iat, or has no iat in that prefix:
+// Access puts iat among the first few claims (after aud, email and exp in a user's token,
+// after common_name in a service token's), a few hundred bytes in at most.
+func unverifiedIssuedAt(seg string) time.Time {
+	if len(seg) > maxUnverifiedPayload {
+		seg = seg[:maxUnverifiedPayload] // a multiple of 4: it decodes whole
+	}
+	var buf [maxUnverifiedPayload * 3 / 4]byte
+	b, err := decodeSegment(buf[:0], seg)
+	if err != nil {
+		return time.Time{}
+	}
+	r := jsonReader{data: b}
+	if r.open() != nil {
+		return time.Time{}
+	}
+	for {
+		key, done, err := r.next()
+		if err != nil || done {
+			return time.Time{}
+		}
+		if string(key) == "iat" {
+			d, err := numericDate(&r)
+			if err != nil {
+				return time.Time{}
+			}
+			return numericTime(d)
+		}
+		if r.skip() != nil {
+			return time.Time{}
+		}
+	}
 }
 
 // b64 is the strict base64url of JWS: no padding, no stray bits, so one token has one spelling.
@@ -228,7 +295,7 @@ type jwsHeader struct {
 
 func decodeHeader(seg string) (jwsHeader, error) {
 	var h jwsHeader
-	var buf [256]byte // a Cloudflare header is about 100 bytes: no allocation
+	var buf [maxHeaderSize * 3 / 4]byte // no allocation
 	b, err := decodeSegment(buf[:0], seg)
 	if err != nil {
 		return h, err

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -398,4 +400,104 @@ func TestVerifyUnknownKeyID(t *testing.T) {
 	if n := srv.CertsRequests(); n != 2 {
 		t.Errorf("certs fetched %d times, want 2 (boot, then once for the unknown kid)", n)
 	}
+}
+
+// TestVerifyReadsLittleBeforeTheSignature: a header over 1 KiB is refused before it is
+// decoded; nothing of the payload is decoded before the signature verifies, under a known
+// kid; and under an unknown kid only its first 1 KiB is read, for iat.
+func TestVerifyReadsLittleBeforeTheSignature(t *testing.T) {
+	srv := newServer(t)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
+	ctx := context.Background()
+	kid := srv.CurrentKeyID()
+	payload := func(iatFirst bool, pad int) []byte {
+		iat := `"iat":` + strconv.FormatInt(clk.Now().Unix(), 10)
+		claims := fmt.Sprintf(`"iss":%q,"aud":%q,"exp":%d,"sub":"x","pad":%q`, srv.URL, srv.AUD, clk.Now().Add(time.Hour).Unix(), strings.Repeat("p", pad))
+		if iatFirst {
+			return []byte("{" + iat + "," + claims + "}")
+		}
+		return []byte("{" + claims + "," + iat + "}")
+	}
+	// A header of exactly 1 KiB, encoded, is read; one byte more is not.
+	header := func(encoded int) []byte {
+		h := []byte(`{"alg":"RS256","kid":"` + kid + `","x":"`)
+		return append(h, strings.Repeat("h", encoded*3/4-len(h)-2)+`"}`...)
+	}
+	atLimit := srv.SignRaw(header(1024), payload(true, 0))
+	if h, _, _ := segments(t, atLimit); len(h) != 1024 {
+		t.Fatalf("header of %d bytes", len(h))
+	}
+	if _, err := v.Verify(ctx, atLimit); err != nil {
+		t.Fatalf("a 1 KiB header: %v", err)
+	}
+	_, err := v.Verify(ctx, srv.SignRaw(header(1028), payload(true, 0)))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonHeaderTooLarge)
+
+	// Under a known kid, a payload that is not even base64url fails on its signature.
+	h, _, s := segments(t, srv.User("ann@example.com"))
+	_, err = v.Verify(ctx, h+".!!!!."+s)
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
+
+	// Under an unknown kid inside the cool-down, a recent iat in the first 1 KiB may mean a
+	// new key (503); the same iat past it is not read, so the token is refused (401).
+	_, err = v.Verify(ctx, forgeWithKid(t, "invented", map[string]any{"iat": 1}))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey) // fetches, starts the cool-down
+	clk.Advance(time.Second)
+	hdr := encodeJSON(t, map[string]string{"alg": "RS256", "kid": "unknown"})
+	for _, tc := range []struct {
+		payload []byte
+		code    core.Code
+		reason  core.Reason
+	}{
+		{payload(true, 0), core.CodeUnavailable, core.ReasonUnknownKeyPending},
+		{payload(true, 11<<10), core.CodeUnavailable, core.ReasonUnknownKeyPending},
+		{payload(false, 400), core.CodeUnavailable, core.ReasonUnknownKeyPending}, // iat within 768 bytes
+		{payload(false, 768), core.CodeInvalidToken, core.ReasonUnknownKey},
+		{payload(false, 11<<10), core.CodeInvalidToken, core.ReasonUnknownKey},
+		{[]byte(`{"x":!,"iat":` + strconv.FormatInt(clk.Now().Unix(), 10) + `}`), core.CodeInvalidToken, core.ReasonUnknownKey}, // not JSON before iat
+	} {
+		_, err := v.Verify(ctx, hdr+"."+b64.EncodeToString(tc.payload)+"."+s)
+		wantCode(t, err, tc.code, tc.reason)
+	}
+}
+
+// TestVerifyTokenType: only application tokens are accepted; an organization token, Access's
+// global session, is not one, nor is any other type. Absent is fine (service tokens).
+func TestVerifyTokenType(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, testConfig(srv, nil))
+	for _, tc := range []struct {
+		name   string
+		typ    any
+		omit   bool
+		reason core.Reason
+	}{
+		{name: "app", typ: "app"},
+		{name: "absent", omit: true},
+		{name: "null", typ: nil},
+		{name: "org", typ: "org", reason: core.ReasonTokenType},
+		{name: "App", typ: "App", reason: core.ReasonTokenType},
+		{name: "app with a space", typ: "app ", reason: core.ReasonTokenType},
+		{name: "empty", typ: ""},
+		{name: "number", typ: 1, reason: core.ReasonMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{"type": tc.typ}}
+			if tc.omit {
+				tok.Claims, tok.Omit = nil, []string{"type"}
+			}
+			_, err := v.Verify(context.Background(), srv.Mint(tok))
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("Verify: %v", err)
+				}
+				return
+			}
+			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+		})
+	}
+	// A service token of type org is refused too.
+	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{CommonName: "abc.access", Type: "org"}))
+	wantCode(t, err, core.CodeInvalidToken, core.ReasonTokenType)
 }

@@ -55,6 +55,7 @@ func Run(t *testing.T, start Start) {
 	otherSvc := team.ServiceToken("")
 	expired := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, IssuedAt: time.Now().Add(-3 * time.Hour)})
 	wrongAud := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-application"}})
+	orgToken := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, Type: "org"})
 	forged := forge(admin, `"email":"ann@example.com"`, `"email":"eve@example.com"`)
 	unsigned := algNone(admin)
 
@@ -78,6 +79,7 @@ func Run(t *testing.T, start Start) {
 		{Name: "the first of two Cookie lines counts", Path: "/api/whoami", Cookies: []string{core.CookieName + "=", core.CookieName + "=" + admin}, Status: 401, Code: core.CodeMissingToken},
 		{Name: "expired token", Path: "/api/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "token for another application", Path: "/api/whoami", Token: wrongAud, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "organization token", Path: "/api/admin", Token: orgToken, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "tampered payload", Path: "/api/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "alg none", Path: "/api/whoami", Token: unsigned, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "garbage token", Path: "/api/whoami", Token: "not-a-token", Status: 401, Code: core.CodeInvalidToken},
@@ -194,6 +196,23 @@ func Run(t *testing.T, start Start) {
 		team.RotateKeys()
 		Check(t, base, Case{Path: "/api/admin", Token: team.User("dee@example.com", AdminGroup), Status: 200})
 		Check(t, base, Case{Path: "/api/admin", Token: admin, Status: 200}) // the previous key is still published
+	})
+
+	t.Run("invented kids inside the cool-down", func(t *testing.T) {
+		// The rotation above fetched the key set and started the cool-down. A token under a
+		// kid the set lacks is refused, whatever its iat, unless that iat is recent enough
+		// for a key published since the fetch: only then is the answer "try again".
+		invented := func(iat time.Time) string {
+			tok := accesstest.Token{Email: "ann@example.com", KeyID: fmt.Sprint("invented-", time.Now().UnixNano()), IssuedAt: iat}
+			if iat.IsZero() {
+				tok.Omit = []string{"iat"}
+			}
+			return team.Mint(tok)
+		}
+		for _, iat := range []time.Time{{}, time.Now().Add(-time.Hour), time.Now().Add(365 * 24 * time.Hour)} {
+			Check(t, base, Case{Path: "/api/whoami", Token: invented(iat), Status: 401, Code: core.CodeInvalidToken})
+		}
+		Check(t, base, Case{Path: "/api/whoami", Token: invented(time.Now()), Status: 503, Code: core.CodeUnavailable})
 	})
 
 	t.Run("keys unavailable, then healed without restart", func(t *testing.T) {
