@@ -47,7 +47,10 @@ func chaos(t *testing.T, start Start) {
 		faults := []accesstest.Fault{accesstest.Healthy, accesstest.Status500, accesstest.Garbage,
 			accesstest.Reset, accesstest.Healthy, accesstest.Hang, accesstest.Truncated, accesstest.Healthy}
 		for i := 0; !stop.Load(); i++ {
-			if i%5 == 0 {
+			// Every 40 flaps (600 ms): a rotation withdraws the key before last, and a member's
+			// token must outlive its request (key fetch wait, identity timeout) under its key,
+			// or get-identity rightly refuses it (401).
+			if i%40 == 0 {
 				team.RotateKeys()
 			}
 			team.FailCerts(faults[i%len(faults)])
