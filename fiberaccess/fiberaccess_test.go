@@ -92,6 +92,11 @@ func TestConformance(t *testing.T) {
 			Get("/open/me", me).
 			Get("/closed", whoami)
 
+		app.Group("/optional", fiberaccess.Middleware(v, fiberaccess.WithOptionalAuth(), fiberaccess.WithLoginRedirect())).
+			Get("/whoami", whoami).
+			Get("/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami).
+			Get("/me", me)
+
 		app.Get("/bare/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
 		app.Get("/bare/me", me)
 		app.Get("/nil/whoami", fiberaccess.Middleware(nil), whoami)
@@ -411,7 +416,40 @@ func TestOptionsApplyWhereTheyCan(t *testing.T) {
 	conformance.CheckOptions(t, reflect.TypeFor[fiberaccess.Option](), reflect.TypeFor[fiberaccess.RequireOption](), []conformance.OptionCase{
 		{Name: "WithSkipper", Func: fiberaccess.WithSkipper, Middleware: true},
 		{Name: "WithLoginRedirect", Func: fiberaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithOptionalAuth", Func: fiberaccess.WithOptionalAuth, Middleware: true},
 		{Name: "WithErrorHandler", Func: fiberaccess.WithErrorHandler, Middleware: true, Require: true},
 		{Name: "WithObserver", Func: fiberaccess.WithObserver, Middleware: true, Require: true},
 	})
+}
+
+// TestOptionalAuthStoresNoCaller: a request that WithOptionalAuth lets through without a
+// token has no caller in fiber's Locals, not even a nil *core.Caller, while c.Context() and
+// the fiber.Ctx itself mark it as seen: Identity answers 401, not 500, through either.
+func TestOptionalAuthStoresNoCaller(t *testing.T) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	app := fiber.New()
+	app.Get("/", fiberaccess.Middleware(verifier(t, team), fiberaccess.WithOptionalAuth()), func(c fiber.Ctx) error {
+		_, err := fiberaccess.Identity(c)
+		_, errCtx := core.IdentityFromContext(c)
+		return c.SendString(fmt.Sprintf("stored=%v identity=%v/%v", c.Locals(fiberaccess.CallerKey) != nil, conformance.CodeOf(err), conformance.CodeOf(errCtx)))
+	})
+	for token, want := range map[string]string{
+		"":                                    "stored=false identity=missing_token/missing_token",
+		team.User("ann@example.com", "staff"): "stored=true identity=/",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if token != "" {
+			req.Header.Set(core.HeaderName, token)
+		}
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != want {
+			t.Errorf("token %t: %q, want %q", token != "", body, want)
+		}
+	}
 }

@@ -23,22 +23,28 @@ func Middleware(v *core.Verifier, opts ...Option) fiber.Handler {
 	cfg := configure(opts, Option.applyMiddleware)
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(c fiber.Ctx) error {
-		ctx, rc := c.Context(), c.RequestCtx()
 		if cfg.skip != nil && cfg.skip(c) {
-			// Seen, with no caller: a requirement after this answers 401, not 500.
-			rc.SetUserValue(core.ContextKey(), (*core.Caller)(nil))
-			c.SetContext(core.ContextWithCaller(ctx, nil))
-			return c.Next()
+			return pass(c, nil)
 		}
-		d := guard.Check(ctx, request{rc})
+		d := guard.Check(c.Context(), request{c.RequestCtx()})
 		if !d.Allowed() {
 			return cfg.refuse(c, d)
 		}
-		rc.SetUserValue(CallerKey, d.Caller)
-		rc.SetUserValue(core.ContextKey(), d.Caller) // what c.Value reads: core.FromContext(c)
-		c.SetContext(core.ContextWithCaller(ctx, d.Caller))
-		return c.Next()
+		return pass(c, d.Caller) // nil when WithOptionalAuth let a request without a token through
 	}
+}
+
+// pass hands the request on with caller. A nil caller still marks the request as seen, in
+// c.Context() and where c.Value reads, so that a requirement after this answers 401, not
+// 500; fiber's Locals then hold nothing under CallerKey.
+func pass(c fiber.Ctx, caller *core.Caller) error {
+	rc := c.RequestCtx()
+	if caller != nil {
+		rc.SetUserValue(CallerKey, caller)
+	}
+	rc.SetUserValue(core.ContextKey(), caller) // what c.Value reads: core.FromContext(c)
+	c.SetContext(core.ContextWithCaller(c.Context(), caller))
+	return c.Next()
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware:
