@@ -2,7 +2,7 @@
 //
 //	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud}})
 //	…
-//	app := fiber.New()
+//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}) // see below
 //	app.Use(fiberaccess.Middleware(v))                      // every route: a verified caller
 //	app.Get("/admin", fiberaccess.RequireGroups("admins"), adminHandler)
 //
@@ -25,9 +25,17 @@
 // Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
 // and WithObserver are both. An option that cannot apply does not compile.
 //
+// Size fiber's read buffer for Access's tokens: fiber.Config.ReadBufferSize, 4 KiB by default,
+// also caps a request's headers, and Access sends the token twice, as the
+// Cf-Access-Jwt-Assertion header and as the CF_Authorization cookie, a few KB each when the
+// identity provider passes SAML attributes. With the default, fiber answers such requests
+// 431 itself, before any middleware runs. core.MaxHeaderBytes gives the size: twice
+// core.Config.MaxTokenSize plus 16 KiB for the rest, 48 KiB for the default MaxTokenSize.
+//
+//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(cfg.MaxTokenSize)})
+//
 // Fiber runs on fasthttp, which reuses a connection's buffers for its next request. The
 // middleware hands core the request's own bytes, without copying them, and core copies what
 // it keeps beyond the request, the *core.Caller's token included: a Caller and its Claims
-// stay valid in a goroutine the handler started. Access sends the token twice, as a header
-// and as a cookie: size fiber's ReadBufferSize for it (see the package's README).
+// stay valid in a goroutine the handler started.
 package fiberaccess

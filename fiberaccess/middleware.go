@@ -16,6 +16,10 @@ const CallerKey = "cfaccess.caller"
 // Caller), in fiber's Locals (see CallerKey), and where the fiber.Ctx itself, as a
 // context.Context, finds it: core.FromContext(c) works as core.FromContext(c.Context()) does.
 //
+// Configure the app with fiber.Config{ReadBufferSize: core.MaxHeaderBytes(cfg.MaxTokenSize)}:
+// with fiber's default 4 KiB, a token of a few KB, which Access sends as a header and again as
+// a cookie, is answered 431 by fiber before the middleware runs (see the package doc).
+//
 // The middleware writes to the fasthttp user values that back Locals directly, as c.Locals
 // does itself: c.Locals(key, value) would put value in a variadic slice that escapes through
 // the interface call, an allocation per request for nothing.

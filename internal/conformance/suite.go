@@ -150,6 +150,10 @@ func Run(t *testing.T, start Start) {
 		{Name: "identity from the context's caller", Path: "/ctx/me", Status: 200, Contain: "Ivy Injected"},
 		{Name: "requirement on the context's caller", Path: "/ctx/admin", Status: 200, Contain: `"email":"` + injected.Claims.Email + `"`},
 	}
+	if big := LargeToken(team, "ann@example.com"); len(big) < 2800 || len(big) > 4000 {
+		t.Fatalf("LargeToken is %d bytes, not about 3 KB", len(big))
+	}
+	cases = append(cases, largeTokenCases(team)...)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) { Check(t, base, c) })
 	}
