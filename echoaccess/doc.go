@@ -1,5 +1,7 @@
-// Package echoaccess puts Cloudflare Access in front of an echo (v4) application. Its
-// middleware is an echo.MiddlewareFunc, for Echo.Use, Group.Use or a single route.
+// Package echoaccess puts Cloudflare Access in front of an echo v4 application
+// (github.com/labstack/echo/v4). Its middleware is an echo.MiddlewareFunc, for Echo.Use,
+// Group.Use or a single route. For echo v5, whose Context is a struct, use
+// github.com/cfaccess/cfaccess/echoaccess/echo5access, whose API is the same.
 //
 //	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud}})
 //	…
