@@ -1,9 +1,11 @@
-// Package fiberaccess puts Cloudflare Access in front of a fiber (v3) application.
+// Package fiberaccess puts Cloudflare Access in front of a fiber v3 application
+// (github.com/gofiber/fiber/v3). For fiber v2, use
+// github.com/cfaccess/cfaccess/fiberaccess/fiber2access, whose API is the same.
 //
 //	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud}})
 //	…
 //	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}) // see below
-//	app.Use(fiberaccess.Middleware(v))                      // every route: a verified caller
+//	app.Use(fiberaccess.Middleware(v)) // every route: a verified caller
 //	app.Get("/admin", fiberaccess.RequireGroups("admins"), adminHandler)
 //
 // The middleware stores the caller in c.Context(), and Caller, Claims, Identity and Require
