@@ -24,7 +24,7 @@ import (
 )
 
 // The example servers, one per framework, each in the directory of that name.
-var frameworks = []string{"chi", "echo", "fiber", "gin"}
+var frameworks = []string{"chi", "echo", "echo5", "fiber", "fiber2", "gin"}
 
 var binDir string
 
@@ -130,7 +130,7 @@ func cleanEnv() []string {
 
 // TestExamples runs every example against a fake team domain over real HTTP and checks each
 // row of the behaviour table, across an identity outage, a certs outage, key rotation and
-// concurrent traffic: the same answers from all four.
+// concurrent traffic: the same answers from all six.
 func TestExamples(t *testing.T) {
 	for _, fw := range frameworks {
 		t.Run(fw, func(t *testing.T) {
