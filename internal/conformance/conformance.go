@@ -1,6 +1,6 @@
 // Package conformance is the HTTP behaviour every adapter must show, as one table of cases
 // that each adapter's tests run against a server built on its real framework router. Because
-// the four adapters answer the same requests with the same bytes, they cannot drift apart.
+// the adapters answer the same requests with the same bytes, they cannot drift apart.
 //
 // An adapter's test implements Start: it builds its router with the routes below, using its
 // own middleware, options and accessors, serves it on loopback, and returns the base URL.
