@@ -81,6 +81,12 @@ func TestConformance(t *testing.T) {
 			r.Get("/open/me", me)
 			r.Get("/closed", whoami)
 		})
+		r.Route("/optional", func(r chi.Router) {
+			r.Use(chiaccess.Middleware(v, chiaccess.WithOptionalAuth(), chiaccess.WithLoginRedirect()))
+			r.Get("/whoami", whoami)
+			r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/admin", whoami)
+			r.Get("/me", me)
+		})
 		r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/bare/admin", whoami)
 		r.Get("/bare/me", me)
 		r.With(chiaccess.Middleware(nil)).Get("/nil/whoami", whoami)
@@ -123,6 +129,10 @@ func TestConformanceServeMux(t *testing.T) {
 		mux.Handle("GET /skip/open/admin", skip(admins(whoami)))
 		mux.Handle("GET /skip/open/me", skip(me))
 		mux.Handle("GET /skip/closed", skip(whoami))
+		optional := chiaccess.Middleware(v, chiaccess.WithOptionalAuth(), chiaccess.WithLoginRedirect())
+		mux.Handle("GET /optional/whoami", optional(whoami))
+		mux.Handle("GET /optional/admin", optional(admins(whoami)))
+		mux.Handle("GET /optional/me", optional(me))
 		mux.Handle("GET /bare/admin", admins(whoami))
 		mux.Handle("GET /bare/me", me)
 		mux.Handle("GET /nil/whoami", chiaccess.Middleware(nil)(whoami))
@@ -155,6 +165,7 @@ func TestOptionsApplyWhereTheyCan(t *testing.T) {
 	conformance.CheckOptions(t, reflect.TypeFor[chiaccess.Option](), reflect.TypeFor[chiaccess.RequireOption](), []conformance.OptionCase{
 		{Name: "WithSkipper", Func: chiaccess.WithSkipper, Middleware: true},
 		{Name: "WithLoginRedirect", Func: chiaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithOptionalAuth", Func: chiaccess.WithOptionalAuth, Middleware: true},
 		{Name: "WithErrorHandler", Func: chiaccess.WithErrorHandler, Middleware: true, Require: true},
 		{Name: "WithObserver", Func: chiaccess.WithObserver, Middleware: true, Require: true},
 	})

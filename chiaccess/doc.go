@@ -18,6 +18,10 @@
 // WithLoginRedirect, a 302 to the Access login page for a browser that navigates without a
 // valid session. A handler that meets an error of cfaccess answers it with WriteError.
 //
+// WithOptionalAuth serves the paths that an Access policy bypasses, which reach the origin
+// with no token: such a request goes on with no caller (the accessors report none), while a
+// request that carries a token still needs a valid one.
+//
 // Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
 // and WithObserver are both. An option that cannot apply does not compile.
 package chiaccess

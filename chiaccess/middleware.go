@@ -14,17 +14,16 @@ func Middleware(v *core.Verifier, opts ...Option) func(http.Handler) http.Handle
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if cfg.skip != nil && cfg.skip(r) {
-				// Seen, with no caller: a requirement after this answers 401, not 500.
-				next.ServeHTTP(w, r.WithContext(core.ContextWithCaller(r.Context(), nil)))
-				return
+			var caller *core.Caller // nil: seen, with no caller; a requirement after this answers 401, not 500
+			if cfg.skip == nil || !cfg.skip(r) {
+				d := guard.Check(r.Context(), core.HTTPRequest(r))
+				if !d.Allowed() {
+					cfg.refuse(w, r, d)
+					return
+				}
+				caller = d.Caller // nil when WithOptionalAuth let a request without a token through
 			}
-			d := guard.Check(r.Context(), core.HTTPRequest(r))
-			if !d.Allowed() {
-				cfg.refuse(w, r, d)
-				return
-			}
-			next.ServeHTTP(w, r.WithContext(core.ContextWithCaller(r.Context(), d.Caller)))
+			next.ServeHTTP(w, r.WithContext(core.ContextWithCaller(r.Context(), caller)))
 		})
 	}
 }

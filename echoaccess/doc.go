@@ -1,5 +1,7 @@
-// Package echoaccess puts Cloudflare Access in front of an echo (v4) application. Its
-// middleware is an echo.MiddlewareFunc, for Echo.Use, Group.Use or a single route.
+// Package echoaccess puts Cloudflare Access in front of an echo v4 application
+// (github.com/labstack/echo/v4). Its middleware is an echo.MiddlewareFunc, for Echo.Use,
+// Group.Use or a single route. For echo v5, whose Context is a struct, use
+// github.com/cfaccess/cfaccess/echoaccess/echo5access, whose API is the same.
 //
 //	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud}})
 //	…
@@ -18,6 +20,10 @@
 // valid session. The answer is written by the middleware, which then returns nil, so echo's
 // HTTPErrorHandler never reshapes it; with WithErrorHandler the handler's error goes to echo.
 // A handler that meets an error of cfaccess answers it with WriteError.
+//
+// WithOptionalAuth serves the paths that an Access policy bypasses, which reach the origin
+// with no token: such a request goes on with no caller (the accessors report none), while a
+// request that carries a token still needs a valid one.
 //
 // Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
 // and WithObserver are both. An option that cannot apply does not compile.

@@ -2,6 +2,7 @@ package echoaccess_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -84,6 +85,11 @@ func TestConformance(t *testing.T) {
 		skip.GET("/open/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
 		skip.GET("/open/me", me)
 		skip.GET("/closed", whoami)
+
+		optional := e.Group("/optional", echoaccess.Middleware(v, echoaccess.WithOptionalAuth(), echoaccess.WithLoginRedirect()))
+		optional.GET("/whoami", whoami)
+		optional.GET("/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
+		optional.GET("/me", me)
 
 		e.GET("/bare/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
 		e.GET("/bare/me", me)
@@ -185,7 +191,39 @@ func TestOptionsApplyWhereTheyCan(t *testing.T) {
 	conformance.CheckOptions(t, reflect.TypeFor[echoaccess.Option](), reflect.TypeFor[echoaccess.RequireOption](), []conformance.OptionCase{
 		{Name: "WithSkipper", Func: echoaccess.WithSkipper, Middleware: true},
 		{Name: "WithLoginRedirect", Func: echoaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithOptionalAuth", Func: echoaccess.WithOptionalAuth, Middleware: true},
 		{Name: "WithErrorHandler", Func: echoaccess.WithErrorHandler, Middleware: true, Require: true},
 		{Name: "WithObserver", Func: echoaccess.WithObserver, Middleware: true, Require: true},
 	})
+}
+
+// TestOptionalAuthStoresNoCaller: a request that WithOptionalAuth lets through without a
+// token has no caller in echo's store, not even a nil *core.Caller, while its context marks
+// it as seen: Identity answers 401, not 500.
+func TestOptionalAuthStoresNoCaller(t *testing.T) {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.GET("/", func(c echo.Context) error {
+		_, err := echoaccess.Identity(c)
+		return c.String(http.StatusOK, fmt.Sprintf("stored=%v identity=%v", c.Get(echoaccess.CallerKey) != nil, conformance.CodeOf(err)))
+	}, echoaccess.Middleware(v, echoaccess.WithOptionalAuth()))
+	for token, want := range map[string]string{
+		"":                                    "stored=false identity=missing_token",
+		team.User("ann@example.com", "staff"): "stored=true identity=",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if token != "" {
+			req.Header.Set(core.HeaderName, token)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Body.String() != want {
+			t.Errorf("token %t: %q, want %q", token != "", rec.Body, want)
+		}
+	}
 }

@@ -19,21 +19,29 @@ func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			r := c.Request()
 			if cfg.skip != nil && cfg.skip(c) {
-				// Seen, with no caller: a requirement after this answers 401, not 500.
-				c.SetRequest(r.WithContext(core.ContextWithCaller(r.Context(), nil)))
-				return next(c)
+				return pass(c, next, nil)
 			}
+			r := c.Request()
 			d := guard.Check(r.Context(), core.HTTPRequest(r))
 			if !d.Allowed() {
 				return cfg.refuse(c, d)
 			}
-			c.Set(CallerKey, d.Caller)
-			c.SetRequest(r.WithContext(core.ContextWithCaller(r.Context(), d.Caller)))
-			return next(c)
+			return pass(c, next, d.Caller) // nil when WithOptionalAuth let a request without a token through
 		}
 	}
+}
+
+// pass hands the request on to next with caller. A nil caller still marks the request as
+// seen, so that a requirement after this answers 401, not 500; echo's store then holds
+// nothing.
+func pass(c echo.Context, next echo.HandlerFunc, caller *core.Caller) error {
+	if caller != nil {
+		c.Set(CallerKey, caller)
+	}
+	r := c.Request()
+	c.SetRequest(r.WithContext(core.ContextWithCaller(r.Context(), caller)))
+	return next(c)
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware:

@@ -1,9 +1,11 @@
-// Package fiberaccess puts Cloudflare Access in front of a fiber (v3) application.
+// Package fiberaccess puts Cloudflare Access in front of a fiber v3 application
+// (github.com/gofiber/fiber/v3). For fiber v2, use
+// github.com/cfaccess/cfaccess/fiberaccess/fiber2access, whose API is the same.
 //
 //	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud}})
 //	…
-//	app := fiber.New()
-//	app.Use(fiberaccess.Middleware(v))                      // every route: a verified caller
+//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}) // see below
+//	app.Use(fiberaccess.Middleware(v)) // every route: a verified caller
 //	app.Get("/admin", fiberaccess.RequireGroups("admins"), adminHandler)
 //
 // The middleware stores the caller in c.Context(), and Caller, Claims, Identity and Require
@@ -18,12 +20,24 @@
 // WithLoginRedirect, a 302 to the Access login page for a browser that navigates without a
 // valid session. A handler that meets an error of cfaccess answers it with WriteError.
 //
+// WithOptionalAuth serves the paths that an Access policy bypasses, which reach the origin
+// with no token: such a request goes on with no caller (the accessors report none), while a
+// request that carries a token still needs a valid one.
+//
 // Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
 // and WithObserver are both. An option that cannot apply does not compile.
+//
+// Size fiber's read buffer for Access's tokens: fiber.Config.ReadBufferSize, 4 KiB by default,
+// also caps a request's headers, and Access sends the token twice, as the
+// Cf-Access-Jwt-Assertion header and as the CF_Authorization cookie, a few KB each when the
+// identity provider passes SAML attributes. With the default, fiber answers such requests
+// 431 itself, before any middleware runs. core.MaxHeaderBytes gives the size: twice
+// core.Config.MaxTokenSize plus 16 KiB for the rest, 48 KiB for the default MaxTokenSize.
+//
+//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(cfg.MaxTokenSize)})
 //
 // Fiber runs on fasthttp, which reuses a connection's buffers for its next request. The
 // middleware hands core the request's own bytes, without copying them, and core copies what
 // it keeps beyond the request, the *core.Caller's token included: a Caller and its Claims
-// stay valid in a goroutine the handler started. Access sends the token twice, as a header
-// and as a cookie: size fiber's ReadBufferSize for it (see the package's README).
+// stay valid in a goroutine the handler started.
 package fiberaccess

@@ -61,7 +61,7 @@ func inject(caller *core.Caller) fiber.Handler {
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t conformance.TB, s conformance.Setup) string {
 		v := s.Verifier
-		app := fiber.New()
+		app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}) // as the README says
 		app.Get("/public", public)
 
 		api := app.Group("/api", fiberaccess.Middleware(v))
@@ -91,6 +91,11 @@ func TestConformance(t *testing.T) {
 			Get("/open/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami).
 			Get("/open/me", me).
 			Get("/closed", whoami)
+
+		app.Group("/optional", fiberaccess.Middleware(v, fiberaccess.WithOptionalAuth(), fiberaccess.WithLoginRedirect())).
+			Get("/whoami", whoami).
+			Get("/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami).
+			Get("/me", me)
 
 		app.Get("/bare/admin", fiberaccess.RequireGroups(conformance.AdminGroup), whoami)
 		app.Get("/bare/me", me)
@@ -411,7 +416,77 @@ func TestOptionsApplyWhereTheyCan(t *testing.T) {
 	conformance.CheckOptions(t, reflect.TypeFor[fiberaccess.Option](), reflect.TypeFor[fiberaccess.RequireOption](), []conformance.OptionCase{
 		{Name: "WithSkipper", Func: fiberaccess.WithSkipper, Middleware: true},
 		{Name: "WithLoginRedirect", Func: fiberaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithOptionalAuth", Func: fiberaccess.WithOptionalAuth, Middleware: true},
 		{Name: "WithErrorHandler", Func: fiberaccess.WithErrorHandler, Middleware: true, Require: true},
 		{Name: "WithObserver", Func: fiberaccess.WithObserver, Middleware: true, Require: true},
 	})
+}
+
+// TestOptionalAuthStoresNoCaller: a request that WithOptionalAuth lets through without a
+// token has no caller in fiber's Locals, not even a nil *core.Caller, while c.Context() and
+// the fiber.Ctx itself mark it as seen: Identity answers 401, not 500, through either.
+func TestOptionalAuthStoresNoCaller(t *testing.T) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	app := fiber.New()
+	app.Get("/", fiberaccess.Middleware(verifier(t, team), fiberaccess.WithOptionalAuth()), func(c fiber.Ctx) error {
+		_, err := fiberaccess.Identity(c)
+		_, errCtx := core.IdentityFromContext(c)
+		return c.SendString(fmt.Sprintf("stored=%v identity=%v/%v", c.Locals(fiberaccess.CallerKey) != nil, conformance.CodeOf(err), conformance.CodeOf(errCtx)))
+	})
+	for token, want := range map[string]string{
+		"":                                    "stored=false identity=missing_token/missing_token",
+		team.User("ann@example.com", "staff"): "stored=true identity=/",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if token != "" {
+			req.Header.Set(core.HeaderName, token)
+		}
+		resp, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != want {
+			t.Errorf("token %t: %q, want %q", token != "", body, want)
+		}
+	}
+}
+
+// TestReadBufferForAccessTokens: fiber's default read buffer, which also bounds a request's
+// headers, refuses a realistic token sent as Access sends it (431, before any middleware
+// runs); core.MaxHeaderBytes, as the README says, lets through even the largest token the
+// verifier reads, twice, so that cfaccess gives the answer.
+func TestReadBufferForAccessTokens(t *testing.T) {
+	team := accesstest.NewServer()
+	t.Cleanup(team.Close)
+	v := verifier(t, team)
+	large := conformance.LargeToken(team, "ann@example.com")
+	largest := strings.Repeat("a", core.DefaultMaxTokenSize)
+	for _, c := range []struct {
+		name   string
+		config fiber.Config
+		token  string
+		status int
+	}{
+		{"default buffer, a large token", fiber.Config{}, large, http.StatusRequestHeaderFieldsTooLarge},
+		{"MaxHeaderBytes, a large token", fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}, large, http.StatusOK},
+		{"MaxHeaderBytes, the largest token read", fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}, largest, http.StatusUnauthorized},
+	} {
+		app := fiber.New(c.config)
+		app.Get("/", fiberaccess.Middleware(v), func(c fiber.Ctx) error { return c.SendStatus(http.StatusOK) })
+		base := serve(t, app)
+		req, _ := http.NewRequest("GET", base+"/", nil)
+		req.Header.Set(core.HeaderName, c.token)
+		req.Header.Set("Cookie", "_ga=GA1.1.1180465126.1714033531; "+core.CookieName+"="+c.token+"; theme=dark")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+	}
 }

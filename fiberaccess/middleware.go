@@ -16,6 +16,10 @@ const CallerKey = "cfaccess.caller"
 // Caller), in fiber's Locals (see CallerKey), and where the fiber.Ctx itself, as a
 // context.Context, finds it: core.FromContext(c) works as core.FromContext(c.Context()) does.
 //
+// Configure the app with fiber.Config{ReadBufferSize: core.MaxHeaderBytes(cfg.MaxTokenSize)}:
+// with fiber's default 4 KiB, a token of a few KB, which Access sends as a header and again as
+// a cookie, is answered 431 by fiber before the middleware runs (see the package doc).
+//
 // The middleware writes to the fasthttp user values that back Locals directly, as c.Locals
 // does itself: c.Locals(key, value) would put value in a variadic slice that escapes through
 // the interface call, an allocation per request for nothing.
@@ -23,22 +27,28 @@ func Middleware(v *core.Verifier, opts ...Option) fiber.Handler {
 	cfg := configure(opts, Option.applyMiddleware)
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(c fiber.Ctx) error {
-		ctx, rc := c.Context(), c.RequestCtx()
 		if cfg.skip != nil && cfg.skip(c) {
-			// Seen, with no caller: a requirement after this answers 401, not 500.
-			rc.SetUserValue(core.ContextKey(), (*core.Caller)(nil))
-			c.SetContext(core.ContextWithCaller(ctx, nil))
-			return c.Next()
+			return pass(c, nil)
 		}
-		d := guard.Check(ctx, request{rc})
+		d := guard.Check(c.Context(), request{c.RequestCtx()})
 		if !d.Allowed() {
 			return cfg.refuse(c, d)
 		}
-		rc.SetUserValue(CallerKey, d.Caller)
-		rc.SetUserValue(core.ContextKey(), d.Caller) // what c.Value reads: core.FromContext(c)
-		c.SetContext(core.ContextWithCaller(ctx, d.Caller))
-		return c.Next()
+		return pass(c, d.Caller) // nil when WithOptionalAuth let a request without a token through
 	}
+}
+
+// pass hands the request on with caller. A nil caller still marks the request as seen, in
+// c.Context() and where c.Value reads, so that a requirement after this answers 401, not
+// 500; fiber's Locals then hold nothing under CallerKey.
+func pass(c fiber.Ctx, caller *core.Caller) error {
+	rc := c.RequestCtx()
+	if caller != nil {
+		rc.SetUserValue(CallerKey, caller)
+	}
+	rc.SetUserValue(core.ContextKey(), caller) // what c.Value reads: core.FromContext(c)
+	c.SetContext(core.ContextWithCaller(c.Context(), caller))
+	return c.Next()
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware:

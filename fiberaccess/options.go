@@ -22,6 +22,7 @@ type SharedOption interface {
 type config struct {
 	skip          func(fiber.Ctx) bool
 	loginRedirect bool
+	optional      bool
 	onError       func(fiber.Ctx, *core.Error) error
 	observe       func(core.Event)
 }
@@ -61,6 +62,15 @@ func WithLoginRedirect() Option {
 	return middlewareOption(func(c *config) { c.loginRedirect = true })
 }
 
+// WithOptionalAuth lets a request that carries no token at all through with no caller, for
+// the paths that an Access policy bypasses (see core.GuardOptionalAuth): handlers see no
+// caller, and a Require after the middleware answers such a request 401 missing_token. A
+// request that carries a token still needs a valid one: a bad or expired token is refused
+// (401, or the login redirect with WithLoginRedirect), and an outage is a 503.
+func WithOptionalAuth() Option {
+	return middlewareOption(func(c *config) { c.optional = true })
+}
+
 // WithErrorHandler replaces the default rendering of refusals (a JSON body with the status
 // of err.Status()), misconfigurations included; the handler's error is returned to fiber,
 // which passes it to the app's ErrorHandler. Login redirects are not passed to it.
@@ -78,6 +88,9 @@ func (c *config) guardOptions() []core.GuardOption {
 	opts := []core.GuardOption{core.GuardObserver(c.observe)}
 	if c.loginRedirect {
 		opts = append(opts, core.GuardLoginRedirect())
+	}
+	if c.optional {
+		opts = append(opts, core.GuardOptionalAuth())
 	}
 	return opts
 }

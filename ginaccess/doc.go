@@ -19,6 +19,10 @@
 // valid session; either way the handlers after the refusing one do not run. A handler that
 // meets an error of cfaccess answers it with WriteError.
 //
+// WithOptionalAuth serves the paths that an Access policy bypasses, which reach the origin
+// with no token: such a request goes on with no caller (the accessors report none), while a
+// request that carries a token still needs a valid one.
+//
 // Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
 // and WithObserver are both. An option that cannot apply does not compile.
 package ginaccess

@@ -86,6 +86,11 @@ func TestConformance(t *testing.T) {
 		skip.GET("/open/me", me)
 		skip.GET("/closed", whoami)
 
+		optional := r.Group("/optional", ginaccess.Middleware(v, ginaccess.WithOptionalAuth(), ginaccess.WithLoginRedirect()))
+		optional.GET("/whoami", whoami)
+		optional.GET("/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
+		optional.GET("/me", me)
+
 		r.GET("/bare/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
 		r.GET("/bare/me", me)
 		r.GET("/nil/whoami", ginaccess.Middleware(nil), whoami)
@@ -210,7 +215,36 @@ func TestOptionsApplyWhereTheyCan(t *testing.T) {
 	conformance.CheckOptions(t, reflect.TypeFor[ginaccess.Option](), reflect.TypeFor[ginaccess.RequireOption](), []conformance.OptionCase{
 		{Name: "WithSkipper", Func: ginaccess.WithSkipper, Middleware: true},
 		{Name: "WithLoginRedirect", Func: ginaccess.WithLoginRedirect, Middleware: true},
+		{Name: "WithOptionalAuth", Func: ginaccess.WithOptionalAuth, Middleware: true},
 		{Name: "WithErrorHandler", Func: ginaccess.WithErrorHandler, Middleware: true, Require: true},
 		{Name: "WithObserver", Func: ginaccess.WithObserver, Middleware: true, Require: true},
 	})
+}
+
+// TestOptionalAuthStoresNoCaller: a request that WithOptionalAuth lets through without a
+// token has no caller in gin's store, not even a nil *core.Caller that c.MustGet would hand
+// out, while its context marks it as seen: Identity answers 401, not 500.
+func TestOptionalAuthStoresNoCaller(t *testing.T) {
+	team := accesstest.NewServer()
+	defer team.Close()
+	r := gin.New()
+	r.GET("/", ginaccess.Middleware(verifier(t, team), ginaccess.WithOptionalAuth()), func(c *gin.Context) {
+		_, stored := c.Get(ginaccess.CallerKey)
+		_, err := ginaccess.Identity(c)
+		c.String(http.StatusOK, "stored=%v identity=%v", stored, conformance.CodeOf(err))
+	})
+	for token, want := range map[string]string{
+		"":                                    "stored=false identity=missing_token",
+		team.User("ann@example.com", "staff"): "stored=true identity=",
+	} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if token != "" {
+			req.Header.Set(core.HeaderName, token)
+		}
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		if rec.Body.String() != want {
+			t.Errorf("token %t: %q, want %q", token != "", rec.Body, want)
+		}
+	}
 }

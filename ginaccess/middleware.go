@@ -19,9 +19,7 @@ func Middleware(v *core.Verifier, opts ...Option) gin.HandlerFunc {
 	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
 	return func(c *gin.Context) {
 		if cfg.skip != nil && cfg.skip(c) {
-			// Seen, with no caller: a requirement after this answers 401, not 500.
-			c.Request = c.Request.WithContext(core.ContextWithCaller(c.Request.Context(), nil))
-			c.Next()
+			pass(c, nil)
 			return
 		}
 		d := guard.Check(c.Request.Context(), core.HTTPRequest(c.Request))
@@ -29,10 +27,18 @@ func Middleware(v *core.Verifier, opts ...Option) gin.HandlerFunc {
 			cfg.refuse(c, d)
 			return
 		}
-		c.Set(CallerKey, d.Caller)
-		c.Request = c.Request.WithContext(core.ContextWithCaller(c.Request.Context(), d.Caller))
-		c.Next()
+		pass(c, d.Caller) // nil when WithOptionalAuth let a request without a token through
 	}
+}
+
+// pass hands the request on with caller. A nil caller still marks the request as seen, so
+// that a requirement after this answers 401, not 500; gin's store then holds nothing.
+func pass(c *gin.Context, caller *core.Caller) {
+	if caller != nil {
+		c.Set(CallerKey, caller)
+	}
+	c.Request = c.Request.WithContext(core.ContextWithCaller(c.Request.Context(), caller))
+	c.Next()
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware:

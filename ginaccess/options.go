@@ -22,6 +22,7 @@ type SharedOption interface {
 type config struct {
 	skip          func(*gin.Context) bool
 	loginRedirect bool
+	optional      bool
 	onError       func(*gin.Context, *core.Error)
 	observe       func(core.Event)
 }
@@ -61,6 +62,15 @@ func WithLoginRedirect() Option {
 	return middlewareOption(func(c *config) { c.loginRedirect = true })
 }
 
+// WithOptionalAuth lets a request that carries no token at all through with no caller, for
+// the paths that an Access policy bypasses (see core.GuardOptionalAuth): handlers see no
+// caller, and a Require after the middleware answers such a request 401 missing_token. A
+// request that carries a token still needs a valid one: a bad or expired token is refused
+// (401, or the login redirect with WithLoginRedirect), and an outage is a 503.
+func WithOptionalAuth() Option {
+	return middlewareOption(func(c *config) { c.optional = true })
+}
+
 // WithErrorHandler replaces the default rendering of refusals (a JSON body with the status
 // of err.Status()), misconfigurations included. Login redirects are not passed to it. The
 // chain is aborted before h runs, so h cannot let a refused request through.
@@ -78,6 +88,9 @@ func (cfg *config) guardOptions() []core.GuardOption {
 	opts := []core.GuardOption{core.GuardObserver(cfg.observe)}
 	if cfg.loginRedirect {
 		opts = append(opts, core.GuardLoginRedirect())
+	}
+	if cfg.optional {
+		opts = append(opts, core.GuardOptionalAuth())
 	}
 	return opts
 }

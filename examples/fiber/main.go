@@ -43,8 +43,9 @@ func run() error {
 
 	// Access sends the token twice, as a header and as a cookie: a few KB with SAML
 	// attributes, beyond fiber's 4 KiB default read buffer, which would answer 431. Room for
-	// twice the largest token cfaccess reads (core.DefaultMaxTokenSize) and other headers:
-	app := fiber.New(fiber.Config{ReadBufferSize: 2*core.DefaultMaxTokenSize + 16<<10})
+	// twice the largest token the verifier reads (Config.MaxTokenSize, here the default) and
+	// the other headers:
+	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)})
 	app.Get("/healthz", func(c fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})

@@ -8,15 +8,19 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-chi/chi/v5"
+	fiber2 "github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v3"
 	"github.com/labstack/echo/v4"
+	echo5 "github.com/labstack/echo/v5"
 	"github.com/valyala/fasthttp"
 
 	"github.com/cfaccess/cfaccess/chiaccess"
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/echoaccess"
+	"github.com/cfaccess/cfaccess/echoaccess/echo5access"
 	"github.com/cfaccess/cfaccess/fiberaccess"
+	"github.com/cfaccess/cfaccess/fiberaccess/fiber2access"
 	"github.com/cfaccess/cfaccess/ginaccess"
 )
 
@@ -37,6 +41,24 @@ func BenchmarkAdapters(b *testing.B) {
 		b.Fatal(err)
 	}
 
+	fastHTTP := func(b *testing.B, handler fasthttp.RequestHandler) {
+		for _, route := range []string{"public", "whoami"} {
+			b.Run(route, func(b *testing.B) {
+				var rc fasthttp.RequestCtx
+				rc.Request.SetRequestURI("/" + route)
+				rc.Request.Header.Set(core.HeaderName, token)
+				handler(&rc)
+				if rc.Response.StatusCode() != http.StatusOK {
+					b.Fatalf("status %d", rc.Response.StatusCode())
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					rc.Response.Reset()
+					handler(&rc)
+				}
+			})
+		}
+	}
 	netHTTP := func(b *testing.B, h http.Handler) {
 		for _, route := range []string{"public", "whoami"} {
 			b.Run(route, func(b *testing.B) {
@@ -72,6 +94,13 @@ func BenchmarkAdapters(b *testing.B) {
 		e.GET("/whoami", h, echoaccess.Middleware(v))
 		netHTTP(b, e)
 	})
+	b.Run("echo5", func(b *testing.B) {
+		e := echo5.New()
+		h := func(c *echo5.Context) error { return c.Blob(http.StatusOK, "application/json", body) }
+		e.GET("/public", h)
+		e.GET("/whoami", h, echo5access.Middleware(v))
+		netHTTP(b, e)
+	})
 	b.Run("chi", func(b *testing.B) {
 		r := chi.NewRouter()
 		h := func(w http.ResponseWriter, _ *http.Request) {
@@ -90,23 +119,17 @@ func BenchmarkAdapters(b *testing.B) {
 		}
 		app.Get("/public", h)
 		app.Get("/whoami", fiberaccess.Middleware(v), h)
-		handler := app.Handler()
-		for _, route := range []string{"public", "whoami"} {
-			b.Run(route, func(b *testing.B) {
-				var rc fasthttp.RequestCtx
-				rc.Request.SetRequestURI("/" + route)
-				rc.Request.Header.Set(core.HeaderName, token)
-				handler(&rc)
-				if rc.Response.StatusCode() != http.StatusOK {
-					b.Fatalf("status %d", rc.Response.StatusCode())
-				}
-				b.ReportAllocs()
-				for b.Loop() {
-					rc.Response.Reset()
-					handler(&rc)
-				}
-			})
+		fastHTTP(b, app.Handler())
+	})
+	b.Run("fiber2", func(b *testing.B) {
+		app := fiber2.New()
+		h := func(c *fiber2.Ctx) error {
+			c.Set("Content-Type", "application/json")
+			return c.Send(body)
 		}
+		app.Get("/public", h)
+		app.Get("/whoami", fiber2access.Middleware(v), h)
+		fastHTTP(b, app.Handler())
 	})
 }
 

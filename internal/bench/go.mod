@@ -8,16 +8,20 @@ require (
 	github.com/cfaccess/cfaccess v0.1.0
 	github.com/cfaccess/cfaccess/chiaccess v0.1.0
 	github.com/cfaccess/cfaccess/echoaccess v0.1.0
+	github.com/cfaccess/cfaccess/echoaccess/echo5access v0.1.0
 	github.com/cfaccess/cfaccess/fiberaccess v0.1.0
+	github.com/cfaccess/cfaccess/fiberaccess/fiber2access v0.1.0
 	github.com/cfaccess/cfaccess/ginaccess v0.1.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/dgraph-io/ristretto/v2 v2.4.2
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
+	github.com/gofiber/fiber/v2 v2.52.15
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/labstack/echo/v4 v4.16.0
+	github.com/labstack/echo/v5 v5.4.4
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/valyala/fasthttp v1.69.0
 )
@@ -49,12 +53,14 @@ require (
 	github.com/leodido/go-urn v1.4.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect
+	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/modern-go/concurrent v0.0.0-20180306012644-bacd9c7ef1dd // indirect
 	github.com/modern-go/reflect2 v1.0.2 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/philhofer/fwd v1.2.0 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/rivo/uniseg v0.2.0 // indirect
 	github.com/tinylib/msgp v1.6.3 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
@@ -62,11 +68,11 @@ require (
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
-	golang.org/x/crypto v0.53.0 // indirect
-	golang.org/x/net v0.56.0 // indirect
+	golang.org/x/crypto v0.54.0 // indirect
+	golang.org/x/net v0.57.0 // indirect
 	golang.org/x/oauth2 v0.36.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
@@ -77,6 +83,8 @@ replace (
 	github.com/cfaccess/cfaccess => ../../
 	github.com/cfaccess/cfaccess/chiaccess => ../../chiaccess
 	github.com/cfaccess/cfaccess/echoaccess => ../../echoaccess
+	github.com/cfaccess/cfaccess/echoaccess/echo5access => ../../echoaccess/echo5access
 	github.com/cfaccess/cfaccess/fiberaccess => ../../fiberaccess
+	github.com/cfaccess/cfaccess/fiberaccess/fiber2access => ../../fiberaccess/fiber2access
 	github.com/cfaccess/cfaccess/ginaccess => ../../ginaccess
 )

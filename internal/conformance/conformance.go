@@ -1,6 +1,6 @@
 // Package conformance is the HTTP behaviour every adapter must show, as one table of cases
 // that each adapter's tests run against a server built on its real framework router. Because
-// the four adapters answer the same requests with the same bytes, they cannot drift apart.
+// the adapters answer the same requests with the same bytes, they cannot drift apart.
 //
 // An adapter's test implements Start: it builds its router with the routes below, using its
 // own middleware, options and accessors, serves it on loopback, and returns the base URL.
@@ -26,6 +26,9 @@
 //	GET /skip/open/admin   the same middleware, RequireGroups(AdminGroup)   → WhoAmI (must refuse: 401)
 //	GET /skip/open/me      the same middleware                              → as /api/me (must refuse: 401)
 //	GET /skip/closed       the same middleware                              → WhoAmI
+//	GET /optional/whoami   Middleware(s.Verifier, WithOptionalAuth(), WithLoginRedirect()) → WhoAmI, which reports no caller without a token
+//	GET /optional/admin    the same middleware, RequireGroups(AdminGroup)   → WhoAmI (no token: must refuse, 401)
+//	GET /optional/me       the same middleware                              → as /api/me (no token: must refuse, 401)
 //	GET /bare/admin        RequireGroups(AdminGroup) without Middleware     → WhoAmI (must refuse: 500)
 //	GET /bare/me           no middleware                                    → as /api/me (must refuse: 500)
 //	GET /nil/whoami        Middleware(nil)                                  → WhoAmI (must refuse: 500)
@@ -37,6 +40,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -49,6 +53,13 @@ const (
 	ServiceClientID = "0123456789abcdef0123456789abcdef.access"
 )
 
+// The server must accept the requests Access sends: a token of a few KB (SAML attributes)
+// twice, as the header and as the cookie, beside the application's own cookies. A framework
+// whose default header limit is smaller (fiber's read buffer) is configured as its adapter's
+// documentation tells users to (core.MaxHeaderBytes). Requests are sent with the Host header
+// of a Case, when it sets one: the adapter must read the Host header as it came, never a
+// proxy's X-Forwarded-Host.
+//
 // Start builds the adapter's server with the routes of the package documentation and returns
 // its base URL, "http://127.0.0.1:port". It must stop the server when t ends.
 type Start func(t TB, s Setup) string
@@ -112,4 +123,17 @@ func answerJSON(v any) core.Response {
 		return core.Response{Status: http.StatusInternalServerError, Body: []byte(`{"error":"encoding"}`)}
 	}
 	return core.Response{Status: http.StatusOK, Body: b}
+}
+
+// CodeOf returns the code of err, a *core.Error, "" for nil, and a description of any other
+// error: for tests that print what an accessor returned.
+func CodeOf(err error) core.Code {
+	var e *core.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e.Code
+	}
+	return core.Code("not a *core.Error: " + err.Error())
 }

@@ -26,6 +26,7 @@ type Case struct {
 	Token   string            // sent in Cf-Access-Jwt-Assertion
 	Cookie  string            // sent as the CF_Authorization cookie
 	Cookies []string          // Cookie header lines, sent as they are
+	Host    string            // the Host header; default: the server's address
 	Status  int
 	Code    core.Code // the "error" of a JSON refusal
 	Body    string    // when set, the exact body
@@ -65,6 +66,10 @@ func Run(t *testing.T, start Start) {
 		t.Fatal(err)
 	}
 	navigate := map[string]string{"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+	optionalLogin, err := v.LoginURL(host, "/optional/whoami")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []Case{
 		{Name: "public route, no token", Path: "/public", Status: 200, Body: `{"public":true}`},
@@ -107,6 +112,24 @@ func Run(t *testing.T, start Start) {
 		{Name: "form POST without token on a redirecting route", Path: "/web/page", Method: "POST", Header: navigate, Status: 401, Code: core.CodeMissingToken},
 		{Name: "browser navigation with a token", Path: "/web/page", Header: navigate, Token: admin, Status: 200},
 
+		{Name: "optional, no token: no caller", Path: "/optional/whoami", Status: 200, Body: `{"caller":null}`},
+		{Name: "optional, an empty token header is no token", Path: "/optional/whoami", Header: map[string]string{core.HeaderName: ""}, Status: 200, Body: `{"caller":null}`},
+		{Name: "optional, a navigation without token is not redirected", Path: "/optional/whoami", Header: navigate, Status: 200, Body: `{"caller":null}`},
+		{Name: "optional, token in the header", Path: "/optional/whoami", Token: admin, Status: 200, Contain: `"email":"ann@example.com"`},
+		{Name: "optional, token in the cookie", Path: "/optional/whoami", Cookie: user, Status: 200, Contain: `"email":"bob@example.com"`},
+		{Name: "optional, service token", Path: "/optional/whoami", Token: svc, Status: 200, Contain: ServiceClientID},
+		{Name: "optional, forged token", Path: "/optional/whoami", Token: forged, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "optional, forged cookie", Path: "/optional/whoami", Cookie: forged, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "optional, garbage token", Path: "/optional/whoami", Token: "not-a-token", Status: 401, Code: core.CodeInvalidToken},
+		{Name: "optional, expired token", Path: "/optional/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "optional, expired token on a navigation: login", Path: "/optional/whoami", Header: navigate, Token: expired, Status: 302, Location: optionalLogin},
+		{Name: "optional, token for another application", Path: "/optional/whoami", Token: wrongAud, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "optional, group route without token", Path: "/optional/admin", Status: 401, Code: core.CodeMissingToken},
+		{Name: "optional, group route with a member", Path: "/optional/admin", Token: admin, Status: 200, Contain: `"email":"ann@example.com"`},
+		{Name: "optional, group route with an outsider", Path: "/optional/admin", Token: user, Status: 403, Code: core.CodeForbidden},
+		{Name: "optional, identity without token", Path: "/optional/me", Status: 401, Code: core.CodeMissingToken},
+		{Name: "optional, identity of a user", Path: "/optional/me", Token: admin, Status: 200, Contain: `"name":"` + AdminGroup + `"`},
+
 		{Name: "custom error handler, no token", Path: "/custom/admin", Status: 418, Body: `{"custom":"missing_token"}`},
 		{Name: "custom error handler, not a member", Path: "/custom/admin", Token: user, Status: 418, Body: `{"custom":"forbidden"}`},
 		{Name: "custom error handler, member", Path: "/custom/admin", Token: admin, Status: 200},
@@ -129,6 +152,10 @@ func Run(t *testing.T, start Start) {
 		{Name: "identity from the context's caller", Path: "/ctx/me", Status: 200, Contain: "Ivy Injected"},
 		{Name: "requirement on the context's caller", Path: "/ctx/admin", Status: 200, Contain: `"email":"` + injected.Claims.Email + `"`},
 	}
+	if big := LargeToken(team, "ann@example.com"); len(big) < 2800 || len(big) > 4000 {
+		t.Fatalf("LargeToken is %d bytes, not about 3 KB", len(big))
+	}
+	cases = append(cases, largeTokenCases(team)...)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) { Check(t, base, c) })
 	}
@@ -223,6 +250,9 @@ func Run(t *testing.T, start Start) {
 		tok := down.User("ann@example.com", AdminGroup)
 		Check(t, base, Case{Path: "/api/whoami", Token: tok, Status: 503, Code: core.CodeUnavailable})
 		Check(t, base, Case{Path: "/public", Status: 200})
+		Check(t, base, Case{Path: "/optional/whoami", Status: 200, Body: `{"caller":null}`})
+		Check(t, base, Case{Path: "/optional/whoami", Token: tok, Status: 503, Code: core.CodeUnavailable})
+		Check(t, base, Case{Path: "/optional/whoami", Token: tok, Header: navigate, Status: 503, Code: core.CodeUnavailable})
 		down.FailCerts(accesstest.Healthy)
 		deadline := time.Now().Add(5 * time.Second)
 		for status(t, base, Case{Path: "/api/whoami", Token: tok}) != 200 {
@@ -232,6 +262,8 @@ func Run(t *testing.T, start Start) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+
+	t.Run("applications bound to hosts", func(t *testing.T) { hostBound(t, team, start) })
 
 	t.Run("load under rotation and flapping endpoints", func(t *testing.T) { chaos(t, start) })
 
@@ -397,6 +429,9 @@ func do(base string, c Case) (*http.Response, []byte, error) {
 	req, err := http.NewRequest(method(c), base+c.Path, nil)
 	if err != nil {
 		return nil, nil, err
+	}
+	if c.Host != "" {
+		req.Host = c.Host
 	}
 	for k, v := range c.Header {
 		req.Header.Set(k, v)

@@ -52,7 +52,7 @@ func libraryDirs(t *testing.T) []string {
 // parenthesized const or var block is documented by a comment of its own or by the block's.
 func TestExportedNamesAreDocumented(t *testing.T) {
 	dirs := libraryDirs(t)
-	for _, want := range []string{"core", "ginaccess", "echoaccess", "chiaccess", "fiberaccess"} {
+	for _, want := range []string{"core", "ginaccess", "echoaccess", "echoaccess/echo5access", "chiaccess", "fiberaccess", "fiberaccess/fiber2access"} {
 		if !hasDir(dirs, filepath.Join(repoRoot, want)) {
 			t.Fatalf("library package %s not found among %q", want, dirs)
 		}

@@ -60,7 +60,8 @@ func main() {
 func run() error {
 	servers := []*server{
 		{name: "chi", pkg: "./examples/chi"}, {name: "echo", pkg: "./examples/echo"},
-		{name: "fiber", pkg: "./examples/fiber"}, {name: "gin", pkg: "./examples/gin"},
+		{name: "echo5", pkg: "./examples/echo5"}, {name: "fiber", pkg: "./examples/fiber"},
+		{name: "fiber2", pkg: "./examples/fiber2"}, {name: "gin", pkg: "./examples/gin"},
 		{name: "go-oidc", pkg: "./internal/bench/cmd/oidcserver"},
 	}
 	dir, err := os.MkdirTemp("", "cfaccess-throughput")

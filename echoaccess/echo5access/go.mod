@@ -1,0 +1,18 @@
+module github.com/cfaccess/cfaccess/echoaccess/echo5access
+
+go 1.25.0
+
+require (
+	github.com/cfaccess/cfaccess v0.1.0
+	github.com/labstack/echo/v5 v5.4.4
+)
+
+require (
+	github.com/MicahParks/jwkset v0.11.4 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/maypok86/otter/v2 v2.4.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/time v0.15.0 // indirect
+)
+
+replace github.com/cfaccess/cfaccess => ../../

@@ -1,0 +1,99 @@
+// Command echo5 is an echo v5 server behind Cloudflare Access. See examples/README.md.
+//
+//	go run ./examples/echo5
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/echoaccess/echo5access"
+	"github.com/cfaccess/cfaccess/examples/internal/demo"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	teamDomain, audiences := os.Getenv("CF_ACCESS_TEAM_DOMAIN"), os.Getenv("CF_ACCESS_AUD")
+	var team *demo.Team
+	if _, set := os.LookupEnv("CF_ACCESS_TEAM_DOMAIN"); !set {
+		// Demo mode: a fake team domain on loopback supplies both values. It never starts
+		// once CF_ACCESS_TEAM_DOMAIN is set, even to something wrong.
+		team = demo.StartTeam()
+		defer team.Close()
+		teamDomain, audiences = team.TeamDomain, team.AUD
+	}
+	v, err := newVerifier(teamDomain, audiences)
+	if err != nil {
+		return err
+	}
+	adminGroup := cmp.Or(strings.TrimSpace(os.Getenv("ADMIN_GROUP")), "admins")
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
+
+	e := echo.New()
+	e.GET("/healthz", func(c *echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	// Per route rather than e.Group("", auth): a group's middleware also answers every path
+	// that matches no route, so a 404 would become a 401.
+	auth := echo5access.Middleware(v)
+	e.GET("/whoami", func(c *echo.Context) error {
+		claims, _ := echo5access.Claims(c)
+		// Raw is the verified payload, already JSON, with the token's own field names
+		// (email, sub, common_name, aud…): no need to encode it again.
+		return c.JSONBlob(http.StatusOK, claims.Raw)
+	}, auth)
+	e.GET("/me", func(c *echo.Context) error {
+		id, err := echo5access.Identity(c) // get-identity, once per token, cached
+		if err != nil {
+			return echo5access.WriteError(c, err) // 403 for a service token, 503 if Access is down
+		}
+		return c.JSON(http.StatusOK, id)
+	}, auth)
+	e.GET("/admin", func(c *echo.Context) error {
+		claims, _ := echo5access.Claims(c)
+		return c.JSON(http.StatusOK, map[string]any{"admin": true, "email": claims.Email})
+	}, auth, echo5access.RequireGroups(adminGroup))
+
+	ln, err := demo.Listen(os.Stdout, "echo v5", addr, team, adminGroup)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	return demo.Serve(func() error { return srv.Serve(ln) }, srv.Shutdown)
+}
+
+// newVerifier is the production wiring: which Access application to trust, from the
+// environment, as a core.Config. Its errors name the variable to fix.
+func newVerifier(teamDomain, audiences string) (*core.Verifier, error) {
+	var auds []string
+	for aud := range strings.SplitSeq(audiences, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			auds = append(auds, aud)
+		}
+	}
+	switch {
+	case strings.TrimSpace(teamDomain) == "":
+		return nil, errors.New("CF_ACCESS_TEAM_DOMAIN is empty: set it to your team domain, e.g. myteam.cloudflareaccess.com")
+	case len(auds) == 0:
+		return nil, errors.New("CF_ACCESS_AUD is empty: set it to your application's AUD tag (several: comma-separated)")
+	}
+	v, err := core.NewVerifier(core.Config{TeamDomain: teamDomain, Audiences: auds})
+	if err != nil {
+		return nil, fmt.Errorf("CF_ACCESS_TEAM_DOMAIN or CF_ACCESS_AUD: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,104 @@
+// Command fiber2 is a fiber v2 server behind Cloudflare Access. See examples/README.md.
+//
+//	go run ./examples/fiber2
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/examples/internal/demo"
+	"github.com/cfaccess/cfaccess/fiberaccess/fiber2access"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	teamDomain, audiences := os.Getenv("CF_ACCESS_TEAM_DOMAIN"), os.Getenv("CF_ACCESS_AUD")
+	var team *demo.Team
+	if _, set := os.LookupEnv("CF_ACCESS_TEAM_DOMAIN"); !set {
+		// Demo mode: a fake team domain on loopback supplies both values. It never starts
+		// once CF_ACCESS_TEAM_DOMAIN is set, even to something wrong.
+		team = demo.StartTeam()
+		defer team.Close()
+		teamDomain, audiences = team.TeamDomain, team.AUD
+	}
+	v, err := newVerifier(teamDomain, audiences)
+	if err != nil {
+		return err
+	}
+	adminGroup := cmp.Or(strings.TrimSpace(os.Getenv("ADMIN_GROUP")), "admins")
+	addr := cmp.Or(os.Getenv("ADDR"), "127.0.0.1:8080")
+
+	// Access sends the token twice, as a header and as a cookie: a few KB with SAML
+	// attributes, beyond fiber's 4 KiB default read buffer, which would answer 431. Room for
+	// twice the largest token the verifier reads (Config.MaxTokenSize, here the default) and
+	// the other headers:
+	app := fiber.New(fiber.Config{
+		ReadBufferSize: core.MaxHeaderBytes(0),
+		// demo.Listen says where the server listens; fiber's banner would say it again.
+		DisableStartupMessage: true,
+	})
+	app.Get("/healthz", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"status": "ok"})
+	})
+	// On the routes rather than app.Use, so that /healthz and unknown paths (404) stay public.
+	auth := fiber2access.Middleware(v)
+	app.Get("/whoami", auth, func(c *fiber.Ctx) error {
+		claims, _ := fiber2access.Claims(c)
+		// Raw is the verified payload, already JSON, with the token's own field names
+		// (email, sub, common_name, aud…): no need to encode it again.
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(claims.Raw)
+	})
+	app.Get("/me", auth, func(c *fiber.Ctx) error {
+		id, err := fiber2access.Identity(c) // get-identity, once per token, cached
+		if err != nil {
+			return fiber2access.WriteError(c, err) // 403 for a service token, 503 if Access is down
+		}
+		return c.JSON(id)
+	})
+	app.Get("/admin", auth, fiber2access.RequireGroups(adminGroup), func(c *fiber.Ctx) error {
+		claims, _ := fiber2access.Claims(c)
+		return c.JSON(fiber.Map{"admin": true, "email": claims.Email})
+	})
+
+	ln, err := demo.Listen(os.Stdout, "fiber v2", addr, team, adminGroup)
+	if err != nil {
+		return err
+	}
+	return demo.Serve(func() error { return app.Listener(ln) }, app.ShutdownWithContext)
+}
+
+// newVerifier is the production wiring: which Access application to trust, from the
+// environment, as a core.Config. Its errors name the variable to fix.
+func newVerifier(teamDomain, audiences string) (*core.Verifier, error) {
+	var auds []string
+	for aud := range strings.SplitSeq(audiences, ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			auds = append(auds, aud)
+		}
+	}
+	switch {
+	case strings.TrimSpace(teamDomain) == "":
+		return nil, errors.New("CF_ACCESS_TEAM_DOMAIN is empty: set it to your team domain, e.g. myteam.cloudflareaccess.com")
+	case len(auds) == 0:
+		return nil, errors.New("CF_ACCESS_AUD is empty: set it to your application's AUD tag (several: comma-separated)")
+	}
+	v, err := core.NewVerifier(core.Config{TeamDomain: teamDomain, Audiences: auds})
+	if err != nil {
+		return nil, fmt.Errorf("CF_ACCESS_TEAM_DOMAIN or CF_ACCESS_AUD: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,45 @@
+// Package fiber2access puts Cloudflare Access in front of a fiber v2 application
+// (github.com/gofiber/fiber/v2, handlers of *fiber.Ctx). For fiber v3, use
+// github.com/cfaccess/cfaccess/fiberaccess, whose API is the same.
+//
+//	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud}})
+//	…
+//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}) // see below
+//	app.Use(fiber2access.Middleware(v)) // every route: a verified caller
+//	app.Get("/admin", fiber2access.RequireGroups("admins"), adminHandler)
+//
+// The middleware stores the caller in c.UserContext(), fiber v2's context.Context of the
+// request, and Caller, Claims, Identity and Require read it there, as every cfaccess adapter
+// reads the request's context.Context; a test gives a handler a caller with
+// c.SetUserContext(core.ContextWithCaller(c.UserContext(), caller)). c.Context(), the
+// *fasthttp.RequestCtx, which fiber v2 applications also pass on as a context.Context, reads
+// fiber's Locals in its Value: the middleware stores the caller there too (and under
+// CallerKey, for c.Locals), so core.FromContext(c.Context()) works as
+// core.FromContext(c.UserContext()) does.
+//
+// Refusals are answered as every cfaccess adapter answers them: 401, 403, 500 (a
+// misconfiguration, logged once with its fix) or 503 with a JSON body, or, with
+// WithLoginRedirect, a 302 to the Access login page for a browser that navigates without a
+// valid session. A handler that meets an error of cfaccess answers it with WriteError.
+//
+// WithOptionalAuth serves the paths that an Access policy bypasses, which reach the origin
+// with no token: such a request goes on with no caller (the accessors report none), while a
+// request that carries a token still needs a valid one.
+//
+// Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
+// and WithObserver are both. An option that cannot apply does not compile.
+//
+// Size fiber's read buffer for Access's tokens: fiber.Config.ReadBufferSize, 4 KiB by default,
+// also caps a request's headers, and Access sends the token twice, as the
+// Cf-Access-Jwt-Assertion header and as the CF_Authorization cookie, a few KB each when the
+// identity provider passes SAML attributes. With the default, fiber answers such requests
+// 431 itself, before any middleware runs. core.MaxHeaderBytes gives the size: twice
+// core.Config.MaxTokenSize plus 16 KiB for the rest, 48 KiB for the default MaxTokenSize.
+//
+//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(cfg.MaxTokenSize)})
+//
+// Fiber runs on fasthttp, which reuses a connection's buffers for its next request. The
+// middleware hands core the request's own bytes, without copying them, and core copies what
+// it keeps beyond the request, the *core.Caller's token included: a Caller and its Claims
+// stay valid in a goroutine the handler started.
+package fiber2access

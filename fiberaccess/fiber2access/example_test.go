@@ -1,0 +1,102 @@
+package fiber2access_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/fiberaccess/fiber2access"
+)
+
+func ExampleMiddleware() {
+	team := accesstest.NewServer() // stands in for https://myteam.cloudflareaccess.com
+	defer team.Close()
+	v, err := core.NewVerifier(core.Config{TeamDomain: team.URL, Audiences: []string{team.AUD}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	app := fiber.New()
+	app.Use(fiber2access.Middleware(v))
+	app.Get("/whoami", func(c *fiber.Ctx) error {
+		claims, _ := fiber2access.Claims(c)
+		return c.SendString("hello " + claims.Email + "\n")
+	})
+	app.Get("/admin", fiber2access.RequireGroups("admins"), func(c *fiber.Ctx) error {
+		return c.SendString("welcome, admin\n")
+	})
+
+	get := func(path, token string) {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Cf-Access-Jwt-Assertion", token)
+		resp, err := app.Test(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%s %d %s", path, resp.StatusCode, body)
+	}
+	get("/whoami", team.User("ann@example.com"))
+	get("/admin", team.User("ann@example.com", "admins"))
+	get("/admin", team.User("bob@example.com", "staff"))
+	// Output:
+	// /whoami 200 hello ann@example.com
+	// /admin 200 welcome, admin
+	// /admin 403 {"error":"forbidden","message":"access denied"}
+}
+
+func ExampleIdentity() {
+	handler := func(c *fiber.Ctx) error {
+		id, err := fiber2access.Identity(c) // get-identity, looked up once per token and cached
+		if err != nil {
+			return fiber2access.WriteError(c, err) // 403 for a service token, 503 if Access is down
+		}
+		return c.SendString(fmt.Sprintln(id.Name, id.Groups))
+	}
+	_ = handler
+}
+
+// Require's options: a route-level refusal reaches the observer, and the error handler
+// renders it.
+func ExampleRequire() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+	observe := fiber2access.WithObserver(func(e core.Event) {
+		if e.Policy != "" {
+			fmt.Println("observed:", e.Outcome, e.Code, e.Policy, e.Subject)
+		}
+	})
+	plain := fiber2access.WithErrorHandler(func(c *fiber.Ctx, err *core.Error) error {
+		return c.Status(err.Status()).SendString(string(err.Code) + "\n")
+	})
+	app := fiber.New()
+	app.Get("/admin", fiber2access.Middleware(v), fiber2access.Require(core.Groups("admins", "ops"), observe, plain),
+		func(c *fiber.Ctx) error { return c.SendString("welcome\n") })
+
+	for _, token := range []string{team.User("ann@example.com", "ops"), team.User("bob@example.com", "staff")} {
+		req := httptest.NewRequest("GET", "/admin", nil)
+		req.Header.Set(core.HeaderName, token)
+		resp, err := app.Test(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Print(resp.StatusCode, " ", string(body))
+	}
+	// Output:
+	// observed: allowed  groups(admins, ops) ann@example.com
+	// 200 welcome
+	// observed: denied forbidden groups(admins, ops) bob@example.com
+	// 403 forbidden
+}
