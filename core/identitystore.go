@@ -168,9 +168,9 @@ func (s *sharedIdentities) load(ctx context.Context, token string, exp time.Time
 // without the key can tell which entry belongs to a token, even one who holds the token.
 func (s *sharedIdentities) name(token string) []byte {
 	m := hmac.New(sha256.New, s.st.nameKey)
-	m.Write([]byte(s.cfg.teamDomain))
+	m.Write(bytesOf(s.cfg.teamDomain))
 	m.Write([]byte{0})
-	m.Write([]byte(token))
+	m.Write(bytesOf(token))
 	return m.Sum(nil)
 }
 
