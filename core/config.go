@@ -148,10 +148,10 @@ type Config struct {
 
 	// IdentityStoreKey is the secret that every instance sharing IdentityStore is given: at
 	// least MinIdentityStoreKeySize (32) random bytes, e.g. from `openssl rand -hex 32`,
-	// decoded. Entries are named by an HMAC-SHA256 of the team domain and the token under it,
-	// never by the token, and sealed with AES-256-GCM under it, binding the team domain and
-	// the token: whoever reads the store learns neither tokens nor identities, and whoever
-	// writes to it cannot grant a group. An instance with another key reads no entry of the
+	// decoded. Under keys derived from it, entries are named by an HMAC-SHA256 of the team
+	// domain and the token, never by the token, and sealed with AES-256-GCM, bound to the
+	// team domain and the token: whoever reads the store learns neither tokens nor
+	// identities, and whoever writes to it cannot grant a group. An instance with another key reads no entry of the
 	// others. It is an error without IdentityStore, and IdentityStore is one without it.
 	IdentityStoreKey []byte
 

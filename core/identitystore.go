@@ -71,8 +71,9 @@ const (
 	saltSize     = 32
 	expirySize   = 8
 	sealOverhead = 1 + saltSize + expirySize + 16 // version, salt, expiry, GCM tag
-	sealInfo     = "cfaccess identity store v1: entry"
-	nameInfo     = "cfaccess identity store v1: name"
+	nameKeyInfo  = "cfaccess identity store v1: naming key"
+	sealKeyInfo  = "cfaccess identity store v1: sealing key"
+	entryInfo    = "cfaccess identity store v1: entry key and nonce"
 	aadLabel     = "cfaccess identity store v1"
 )
 
@@ -90,6 +91,8 @@ type storeSettings struct {
 func newStoreSettings(c Config) (*storeSettings, error) {
 	timeout := orDefault(c.IdentityStoreTimeout, DefaultIdentityStoreTimeout)
 	switch {
+	case timeout < 0:
+		return nil, fmt.Errorf("%w: IdentityStoreTimeout is negative (%s)", ErrConfig, timeout)
 	case c.IdentityStore == nil && c.IdentityStoreKey != nil:
 		return nil, fmt.Errorf("%w: IdentityStoreKey is set without an IdentityStore", ErrConfig)
 	case c.IdentityStore == nil:
@@ -100,15 +103,13 @@ func newStoreSettings(c Config) (*storeSettings, error) {
 		return nil, fmt.Errorf("%w: IdentityStore needs IdentityStoreKey: a random secret of at least %d bytes that every instance sharing the store is given", ErrConfig, MinIdentityStoreKeySize)
 	case len(c.IdentityStoreKey) < MinIdentityStoreKeySize:
 		return nil, fmt.Errorf("%w: IdentityStoreKey is %d bytes; it must be at least %d random bytes", ErrConfig, len(c.IdentityStoreKey), MinIdentityStoreKeySize)
-	case timeout < 0:
-		return nil, fmt.Errorf("%w: IdentityStoreTimeout is negative (%s)", ErrConfig, timeout)
 	}
 	s := &storeSettings{store: c.IdentityStore, timeout: timeout}
 	var err error
-	if s.nameKey, err = hkdf.Key(sha256.New, c.IdentityStoreKey, nil, nameInfo, 32); err != nil {
+	if s.nameKey, err = hkdf.Key(sha256.New, c.IdentityStoreKey, nil, nameKeyInfo, 32); err != nil {
 		return nil, err
 	}
-	if s.sealKey, err = hkdf.Key(sha256.New, c.IdentityStoreKey, nil, sealInfo, 32); err != nil {
+	if s.sealKey, err = hkdf.Key(sha256.New, c.IdentityStoreKey, nil, sealKeyInfo, 32); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -306,7 +307,7 @@ func (s *sharedIdentities) open(val, name []byte) (doc []byte, expiry time.Time,
 
 // entryCipher derives an entry's AES-256-GCM key and nonce from its salt.
 func (s *sharedIdentities) entryCipher(salt []byte) (cipher.AEAD, []byte, error) {
-	km, err := hkdf.Key(sha256.New, s.st.sealKey, salt, sealInfo, 32+12)
+	km, err := hkdf.Key(sha256.New, s.st.sealKey, salt, entryInfo, 32+12)
 	if err != nil {
 		return nil, nil, err
 	}

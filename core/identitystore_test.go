@@ -557,6 +557,9 @@ func TestIdentityStoreConfig(t *testing.T) {
 		{"empty key", func(c *core.Config) { c.IdentityStoreKey = []byte{} }, "IdentityStoreKey is 0 bytes"},
 		{"short key", func(c *core.Config) { c.IdentityStoreKey = storeKey[:31] }, "IdentityStoreKey is 31 bytes; it must be at least 32"},
 		{"negative timeout", func(c *core.Config) { c.IdentityStoreTimeout = -time.Second }, "IdentityStoreTimeout is negative"},
+		{"negative timeout, no store", func(c *core.Config) {
+			c.IdentityStore, c.IdentityStoreKey, c.IdentityStoreTimeout = nil, nil, -time.Second
+		}, "IdentityStoreTimeout is negative"},
 		{"nil store of a type", func(c *core.Config) { c.IdentityStore = nilStore }, "IdentityStore is a nil *core_test.memStore"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
