@@ -298,7 +298,7 @@ func (s *sharedIdentities) open(val, name []byte) (doc []byte, expiry time.Time,
 		return nil, time.Time{}, err
 	}
 	plain, err := aead.Open(nil, nonce, sealed, s.aad(name))
-	if err != nil {
+	if err != nil { // the length check above leaves room for the expiry in what opens
 		return nil, time.Time{}, errEntrySeal
 	}
 	expiry = time.UnixMilli(int64(binary.BigEndian.Uint64(plain)))

@@ -51,6 +51,16 @@ func TestEntryBindsTeamAndToken(t *testing.T) {
 	if bytes.Equal(a.name("token-a"), b.name("token-a")) {
 		t.Error("two teams name one token's entry alike")
 	}
+	// Sealed with the key, but too short to hold an expiry: refused, not read past its end.
+	short := append([]byte{sealVersion}, make([]byte, saltSize)...)
+	aead, nonce, err := a.entryCipher(short[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	short = aead.Seal(short, nonce, []byte{1, 2, 3}, a.aad(name))
+	if _, _, err := a.open(short, name); err == nil {
+		t.Error("an entry without an expiry opened")
+	}
 	again, _ := a.seal(entryDoc, name, until)
 	if bytes.Equal(again[:1+saltSize], val[:1+saltSize]) || bytes.Equal(again, val) {
 		t.Error("two seals of one document share a salt")
