@@ -432,3 +432,35 @@ func TestFleetConcurrent(t *testing.T) {
 	}
 	t.Logf("%d get-identity calls for %d tokens on %d instances; %d lookups answered by Redis", team.IdentityRequests(), len(tokens), len(fleet), hits)
 }
+
+// TestLeastPrivilege: the ACL that the README gives is all the store needs.
+func TestLeastPrivilege(t *testing.T) {
+	srv := redistest.Start(t)
+	admin := client(t, srv.Addr)
+	ctx := context.Background()
+	if err := admin.Do(ctx, "ACL", "SETUSER", "cfaccess", "on", ">secret", "~cfaccess:identity:*", "+getrange", "+set").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, Username: "cfaccess", Password: "secret", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	store, err := redisstore.New(rdb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Fatalf("Set: %v", err)
+	}
+	if v, err := store.Get(ctx, "k"); string(v) != "v" || err != nil {
+		t.Fatalf("Get: %q, %v", v, err)
+	}
+	if err := rdb.Get(ctx, "cfaccess:identity:k").Err(); err == nil {
+		t.Error("the ACL allows GET: it is not the least the store needs")
+	}
+	other, err := redisstore.New(rdb, redisstore.WithPrefix("other:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Set(ctx, "k", []byte("v"), time.Minute); err == nil {
+		t.Error("the ACL allows keys outside the prefix")
+	}
+}
