@@ -115,6 +115,8 @@ func newStoreSettings(c Config) (*storeSettings, error) {
 	return s, nil
 }
 
+// isNilPointer reports whether v, an interface value that is not nil, holds a nil pointer
+// (or map, func…), whose methods would fail on every call.
 func isNilPointer(v any) bool {
 	r := reflect.ValueOf(v)
 	switch r.Kind() {
@@ -193,7 +195,7 @@ func (s *sharedIdentities) read(ctx context.Context, key string, name []byte, ex
 	doc, expiry, err := s.open(val, name)
 	if err == nil && !now.Before(expiry) {
 		s.stats.rejected.Add(1)
-		// A clock behind another instance's, or an entry kept past its time: no attack.
+		// A clock ahead of the writer's, or an entry kept past its TTL: no sign of an attack.
 		s.cfg.log.Debug("cfaccess: identity store entry expired; looking the identity up at Access", "entry", key)
 		return nil, time.Time{}, false
 	}
