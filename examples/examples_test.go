@@ -370,6 +370,14 @@ func TestConfigurationErrors(t *testing.T) {
 						t.Errorf("output lacks %q:\n%s", want, out)
 					}
 				}
+				for _, kv := range c.env {
+					if key, ok := strings.CutPrefix(kv, "CF_ACCESS_CACHE_KEY="); ok {
+						// Its non-hex characters, which no error of this test holds otherwise.
+						if i := strings.IndexFunc(key, func(r rune) bool { return !strings.ContainsRune("0123456789abcdef", r) }); i >= 0 && strings.ContainsRune(string(out), rune(key[i])) {
+							t.Errorf("the error quotes the key:\n%s", out)
+						}
+					}
+				}
 				if strings.Contains(string(out), "Audiences") || strings.Contains(string(out), "TeamDomain") {
 					t.Errorf("the error names a Go field rather than the variable:\n%s", out)
 				}

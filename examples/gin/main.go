@@ -119,8 +119,8 @@ func identityStore(cfg *core.Config) error {
 		return errors.New("CF_ACCESS_CACHE_KEY is empty but CF_ACCESS_REDIS_URL is set: set it to the same random key on every instance (openssl rand -hex 32)")
 	}
 	secret, err := hex.DecodeString(key)
-	if err != nil {
-		return fmt.Errorf("CF_ACCESS_CACHE_KEY is not hex: %w", err)
+	if err != nil { // the decoder's error would quote the secret
+		return errors.New("CF_ACCESS_CACHE_KEY is not hex: make one with openssl rand -hex 32")
 	}
 	if len(secret) < core.MinIdentityStoreKeySize {
 		return fmt.Errorf("CF_ACCESS_CACHE_KEY is %d bytes; it must be at least %d (openssl rand -hex 32)", len(secret), core.MinIdentityStoreKeySize)
