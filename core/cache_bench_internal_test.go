@@ -289,8 +289,9 @@ func BenchmarkCacheMemory(b *testing.B) {
 					callers[i] = v.cache.put(v, tc.claims(raw), string([]byte(tokens[i])), key)
 				}
 				mid := heap()
-				v.identities.load = func(context.Context, string) (*Identity, error) {
-					return decodeIdentity([]byte(identityDocument))
+				v.identities.load = func(context.Context, string, time.Time) (*Identity, time.Time, error) {
+					id, err := decodeIdentity([]byte(identityDocument))
+					return id, time.Time{}, err
 				}
 				exp := time.Now().Add(time.Hour)
 				for _, c := range callers {

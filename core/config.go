@@ -22,6 +22,8 @@ const (
 	DefaultIdentityCacheSize  = 10_000
 	DefaultIdentityTTL        = 5 * time.Minute
 	DefaultIdentityFailureTTL = 5 * time.Second
+
+	DefaultIdentityStoreTimeout = 50 * time.Millisecond
 )
 
 // maxBodySize bounds every document read from the team domain.
@@ -141,7 +143,34 @@ type Config struct {
 	// from the top-level list. It cannot be combined with GroupsClaim.
 	GroupsAttribute string
 
-	// Logger receives key refresh failures and recoveries, and the misconfigurations that
+	// IdentityStore, when set, is a store that the instances of a fleet share (Redis or
+	// Valkey, through package core/redisstore), between the identity cache and get-identity:
+	// a lookup that misses the cache reads the store, and only when the store has no entry
+	// for the token asks get-identity, then leaves the answer in the store for the other
+	// instances. Entries expire with the identity cache's (IdentityTTL, never past the
+	// token's exp). Failed lookups are not shared. The store is read only for tokens that
+	// have verified here, and a store that fails, hangs or holds an entry that does not open
+	// costs a call to get-identity, never an answer: see IdentityStore. It requires
+	// IdentityStoreKey.
+	IdentityStore IdentityStore
+
+	// IdentityStoreKey is the secret that every instance sharing IdentityStore is given: at
+	// least MinIdentityStoreKeySize (32) random bytes, e.g. from `openssl rand -hex 32`,
+	// decoded. Under keys derived from it, entries are named by an HMAC-SHA256 of the team
+	// domain and the token, never by the token, and sealed with AES-256-GCM, bound to the
+	// team domain and the token: whoever reads the store learns neither tokens nor
+	// identities, and whoever writes to it cannot grant a group. An instance with another key reads no entry of the
+	// others. It is an error without IdentityStore, and IdentityStore is one without it.
+	IdentityStoreKey []byte
+
+	// IdentityStoreTimeout bounds each read and each write of IdentityStore, whatever the
+	// store does with its context: a lookup waits at most this long for the store before it
+	// asks get-identity, and writes never hold a request. Zero means
+	// DefaultIdentityStoreTimeout (50 ms); negative is an error.
+	IdentityStoreTimeout time.Duration
+
+	// Logger receives key refresh failures and recoveries, those of IdentityStore, the
+	// identity store entries it rejects, and the misconfigurations that
 	// middleware and route requirements find (once each, at Error, with the fix). Tokens are
 	// never logged. Nil means slog.Default().
 	Logger *slog.Logger
@@ -171,7 +200,8 @@ type settings struct {
 	identityFailureTTL time.Duration
 	groupsClaim        string
 	groupsAttribute    string
-	hosts              *hostBindings // nil: no HostAudiences
+	hosts              *hostBindings  // nil: no HostAudiences
+	store              *storeSettings // nil: no IdentityStore
 	log                *slog.Logger
 	now                func() time.Time
 }
@@ -213,6 +243,9 @@ func (c Config) settings() (settings, error) {
 		s.hosts, s.audiences = hosts, all
 	}
 	if err := checkGroupSources(c.GroupsClaim, c.GroupsAttribute); err != nil {
+		return settings{}, err
+	}
+	if s.store, err = newStoreSettings(c); err != nil {
 		return settings{}, err
 	}
 

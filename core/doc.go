@@ -73,5 +73,15 @@
 // an identity provider passes into the token are read with Config.GroupsClaim, with no
 // call at all.
 //
+// # Several instances
+//
+// Instances behind a load balancer each verify a token themselves, but need not each ask
+// get-identity: with Config.IdentityStore (Redis or Valkey through package
+// core/redisstore, or any [IdentityStore]) and a shared Config.IdentityStoreKey, the
+// instance that looks a token's identity up leaves the answer there, named by a keyed hash
+// of the token and sealed, and the others read it. The store is never a source of
+// authentication: an entry that does not open is ignored, and a store that is down costs a
+// lookup at Access, never an answer.
+//
 // Package accesstest, below this one, is a fake team domain for testing code that uses it.
 package core

@@ -8,10 +8,12 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// identityLoader looks up the identity of a token that has verified. The identity cache calls
-// it on a miss, once per token however many requests wait; it is where a store shared by
-// several instances can sit in front of get-identity.
-type identityLoader func(ctx context.Context, token string) (*Identity, error)
+// identityLoader looks up the identity of a token that has verified, whose exp is exp. The
+// identity cache calls it on a miss, once per token however many requests wait. Besides the
+// answer it may return until when the answer may be used (zero: for Config.IdentityTTL), as
+// an answer kept elsewhere for a while has less time left. It is where the store that
+// several instances share sits in front of get-identity (sharedIdentities.load).
+type identityLoader func(ctx context.Context, token string, exp time.Time) (*Identity, time.Time, error)
 
 // identityCache remembers get-identity answers per token, for at most the identity TTL and
 // never past the token's exp, and makes concurrent lookups for one token share one call. A
@@ -94,13 +96,17 @@ func (c *identityCache) lookup(token string) *identityEntry {
 // arriving later finds either the flight or the entry.
 func (c *identityCache) fetch(ctx context.Context, token string, exp time.Time) *identityEntry {
 	e := &identityEntry{token: token}
-	e.id, e.err = c.load(ctx, token)
+	var until time.Time
+	e.id, until, e.err = c.load(ctx, token, exp)
 	ttl := c.cfg.identityTTL
 	if e.err != nil {
 		ttl = c.cfg.identityFailureTTL
 	}
 	now := c.cfg.now()
 	e.until = min(now.Add(ttl).UnixNano(), exp.UnixNano())
+	if e.err == nil && !until.IsZero() {
+		e.until = min(e.until, until.UnixNano())
+	}
 	if c.m != nil && len(token) >= minCachedLen && ttl > 0 && now.UnixNano() < e.until {
 		c.m.Set(cacheKey(token), e)
 	}

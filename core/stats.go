@@ -15,6 +15,7 @@ type Stats struct {
 	CachedIdentities int        // get-identity answers (and remembered failures) in the identity cache
 	TokenCache       CacheStats // the verified-token cache's counters since NewVerifier
 	IdentityCache    CacheStats // the identity cache's counters since NewVerifier
+	IdentityStore    StoreStats // Config.IdentityStore's counters since NewVerifier
 	KeyIDs           []string   // kids of the current key set, sorted; empty until keys load
 	KeysLoadedAt     time.Time  // when the current key set was fetched; zero until then
 	KeyError         error      // why the latest key fetch failed; nil after a success
@@ -60,6 +61,9 @@ func (v *Verifier) Stats() Stats {
 		st.CachedTokens, st.TokenCache = v.cache.len(), v.cache.stats.snapshot()
 	}
 	st.CachedIdentities, st.IdentityCache = v.identities.len(), v.identities.stats.snapshot()
+	if v.shared != nil {
+		st.IdentityStore = v.shared.stats.snapshot()
+	}
 	v.keys.mu.Lock()
 	st.KeysLoadedAt, st.KeyError = v.keys.loadedAt, v.keys.lastErr
 	v.keys.mu.Unlock()

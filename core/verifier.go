@@ -25,6 +25,7 @@ type Verifier struct {
 	clk        *clock
 	cache      *tokenCache // nil when disabled
 	identities *identityCache
+	shared     *sharedIdentities // nil without Config.IdentityStore
 	validator  *jwt.Validator
 }
 
@@ -53,7 +54,15 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		),
 	}
 	v.keys = newKeySource(&v.cfg)
-	v.identities = newIdentityCache(&v.cfg, clk, v.cfg.fetchIdentity)
+	load := func(ctx context.Context, token string, _ time.Time) (*Identity, time.Time, error) {
+		id, err := v.cfg.fetchIdentity(ctx, token)
+		return id, time.Time{}, err
+	}
+	if s.store != nil {
+		v.shared = &sharedIdentities{cfg: &v.cfg, st: s.store}
+		load = v.shared.load
+	}
+	v.identities = newIdentityCache(&v.cfg, clk, load)
 	boot := v.keys.boot()
 	if s.startupWait > 0 {
 		t := time.NewTimer(s.startupWait)

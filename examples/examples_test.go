@@ -3,6 +3,8 @@ package examples_test
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -18,9 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/internal/conformance"
+	"github.com/cfaccess/cfaccess/internal/redistest"
 )
 
 // The example servers, one per framework, each in the directory of that name.
@@ -224,6 +229,80 @@ func TestExamples(t *testing.T) {
 	}
 }
 
+// TestSeveralInstances: two instances of an example sharing one Redis answer /me and /admin
+// for a token with one get-identity call between them; refusals are unchanged; with Redis
+// killed, both keep answering correctly, from Access.
+func TestSeveralInstances(t *testing.T) {
+	for _, fw := range frameworks {
+		t.Run(fw, func(t *testing.T) {
+			t.Parallel()
+			redisSrv := redistest.Start(t)
+			rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
+			t.Cleanup(func() { _ = rdb.Close() })
+			team := accesstest.NewServer()
+			t.Cleanup(team.Close)
+			const admins = "wheel"
+			env := []string{"CF_ACCESS_TEAM_DOMAIN=" + team.URL, "CF_ACCESS_AUD=" + team.AUD, "ADMIN_GROUP=" + admins,
+				"CF_ACCESS_REDIS_URL=" + redisSrv.URL, "CF_ACCESS_CACHE_KEY=" + randomHex(t, 32)}
+			a, b := start(t, fw, env...), start(t, fw, env...)
+			// entries waits for the n-th entry in Redis: instances write after they answer.
+			entries := func(n int) {
+				t.Helper()
+				deadline := time.Now().Add(5 * time.Second)
+				for len(rdb.Keys(context.Background(), "cfaccess:identity:*").Val()) < n {
+					if time.Now().After(deadline) {
+						t.Fatalf("fewer than %d entries in Redis", n)
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			calls := func(want int) {
+				t.Helper()
+				if n := team.IdentityRequests(); n != want {
+					t.Fatalf("get-identity called %d times, want %d", n, want)
+				}
+			}
+
+			member, outsider := team.User("ann@example.com", admins, "staff"), team.User("bob@example.com", "staff")
+			conformance.Check(t, a.base, conformance.Case{Path: "/me", Token: member, Status: 200, Contain: `"name":"` + admins + `"`})
+			entries(1)
+			conformance.Check(t, b.base, conformance.Case{Path: "/me", Token: member, Status: 200, Contain: `"name":"` + admins + `"`})
+			conformance.Check(t, b.base, conformance.Case{Path: "/admin", Token: member, Status: 200, Contain: `"admin":true`})
+			conformance.Check(t, a.base, conformance.Case{Path: "/admin", Token: member, Status: 200, Contain: `"admin":true`})
+			calls(1)
+			conformance.Check(t, b.base, conformance.Case{Path: "/admin", Token: outsider, Status: 403, Code: core.CodeForbidden})
+			entries(2)
+			conformance.Check(t, a.base, conformance.Case{Path: "/admin", Token: outsider, Status: 403, Code: core.CodeForbidden})
+			conformance.Check(t, a.base, conformance.Case{Path: "/me", Token: outsider, Status: 200, Contain: `"bob@example.com"`})
+			calls(2)
+			forged := member[:strings.LastIndexByte(member, '.')] + ".c2lnbmF0dXJl"
+			for _, p := range []*process{a, b} {
+				conformance.Check(t, p.base, conformance.Case{Path: "/admin", Status: 401, Code: core.CodeMissingToken})
+				conformance.Check(t, p.base, conformance.Case{Path: "/me", Token: forged, Status: 401, Code: core.CodeInvalidToken})
+				conformance.Check(t, p.base, conformance.Case{Path: "/me", Token: team.ServiceToken(""), Status: 403, Code: core.CodeForbidden})
+			}
+			calls(2)
+
+			redisSrv.Stop()
+			member2, outsider2 := team.User("cy@example.com", admins), team.User("dee@example.com", "staff")
+			for _, p := range []*process{a, b} {
+				conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: member2, Status: 200, Contain: `"admin":true`})
+				conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: outsider2, Status: 403, Code: core.CodeForbidden})
+				conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: member, Status: 200}) // each remembers it
+			}
+			calls(6)
+		})
+	}
+}
+
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
 var quoted = regexp.MustCompile(`(MEMBER|OUTSIDER)='([^']+)'`)
 
 // TestDemoMode: without CF_ACCESS_TEAM_DOMAIN each example says loudly that it is a demo and
@@ -269,6 +348,16 @@ func TestConfigurationErrors(t *testing.T) {
 			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam.cloudflareaccess.com/cdn-cgi/access/certs", "CF_ACCESS_AUD=x"},
 				[]string{"CF_ACCESS_TEAM_DOMAIN", "no path"}},
 			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=aaa bbb"}, []string{"CF_ACCESS_AUD", "white space"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379"},
+				[]string{"CF_ACCESS_CACHE_KEY is empty", "openssl rand -hex 32"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("ab", 32)},
+				[]string{"CF_ACCESS_REDIS_URL is empty"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=http://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("ab", 32)},
+				[]string{"CF_ACCESS_REDIS_URL", "scheme"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("zz", 32)},
+				[]string{"CF_ACCESS_CACHE_KEY is not hex"}},
+			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("ab", 16)},
+				[]string{"CF_ACCESS_CACHE_KEY is 16 bytes", "at least 32"}},
 		} {
 			t.Run(fw+"/"+strings.Join(c.env, "&"), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -282,6 +371,14 @@ func TestConfigurationErrors(t *testing.T) {
 				for _, want := range c.want {
 					if !strings.Contains(string(out), want) {
 						t.Errorf("output lacks %q:\n%s", want, out)
+					}
+				}
+				for _, kv := range c.env {
+					if key, ok := strings.CutPrefix(kv, "CF_ACCESS_CACHE_KEY="); ok {
+						// Its non-hex characters, which no error of this test holds otherwise.
+						if i := strings.IndexFunc(key, func(r rune) bool { return !strings.ContainsRune("0123456789abcdef", r) }); i >= 0 && strings.ContainsRune(string(out), rune(key[i])) {
+							t.Errorf("the error quotes the key:\n%s", out)
+						}
 					}
 				}
 				if strings.Contains(string(out), "Audiences") || strings.Contains(string(out), "TeamDomain") {
@@ -324,7 +421,7 @@ func TestMainShowsTheWiring(t *testing.T) {
 		if !newVerifier || !config {
 			t.Errorf("%s/main.go does not build a core.Config for core.NewVerifier", fw)
 		}
-		for _, name := range []string{"CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD", "ADDR", "ADMIN_GROUP"} {
+		for _, name := range []string{"CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD", "ADDR", "ADMIN_GROUP", "CF_ACCESS_REDIS_URL", "CF_ACCESS_CACHE_KEY"} {
 			if !env[name] {
 				t.Errorf("%s/main.go does not read %s", fw, name)
 			}

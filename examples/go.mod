@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	github.com/cfaccess/cfaccess v0.1.0
 	github.com/cfaccess/cfaccess/chiaccess v0.1.0
+	github.com/cfaccess/cfaccess/core/redisstore v0.1.0
 	github.com/cfaccess/cfaccess/echoaccess v0.1.0
 	github.com/cfaccess/cfaccess/echoaccess/echo5access v0.1.0
 	github.com/cfaccess/cfaccess/fiberaccess v0.1.0
@@ -16,6 +17,7 @@ require (
 	github.com/gofiber/fiber/v3 v3.1.0
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
+	github.com/redis/go-redis/v9 v9.22.0
 )
 
 require (
@@ -24,6 +26,7 @@ require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
@@ -59,6 +62,7 @@ require (
 	github.com/valyala/fasthttp v1.69.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
@@ -72,6 +76,7 @@ require (
 replace (
 	github.com/cfaccess/cfaccess => ../
 	github.com/cfaccess/cfaccess/chiaccess => ../chiaccess
+	github.com/cfaccess/cfaccess/core/redisstore => ../core/redisstore
 	github.com/cfaccess/cfaccess/echoaccess => ../echoaccess
 	github.com/cfaccess/cfaccess/echoaccess/echo5access => ../echoaccess/echo5access
 	github.com/cfaccess/cfaccess/fiberaccess => ../fiberaccess

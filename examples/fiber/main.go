@@ -5,14 +5,17 @@ package main
 
 import (
 	"cmp"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/redisstore"
 	"github.com/cfaccess/cfaccess/examples/internal/demo"
 	"github.com/cfaccess/cfaccess/fiberaccess"
 )
@@ -94,9 +97,46 @@ func newVerifier(teamDomain, audiences string) (*core.Verifier, error) {
 	case len(auds) == 0:
 		return nil, errors.New("CF_ACCESS_AUD is empty: set it to your application's AUD tag (several: comma-separated)")
 	}
-	v, err := core.NewVerifier(core.Config{TeamDomain: teamDomain, Audiences: auds})
+	cfg := core.Config{TeamDomain: teamDomain, Audiences: auds}
+	if err := identityStore(&cfg); err != nil {
+		return nil, err
+	}
+	v, err := core.NewVerifier(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("CF_ACCESS_TEAM_DOMAIN or CF_ACCESS_AUD: %w", err)
 	}
 	return v, nil
+}
+
+// identityStore is the wiring of several instances: with CF_ACCESS_REDIS_URL and
+// CF_ACCESS_CACHE_KEY set, they share get-identity answers through Redis, one call per token
+// for the whole fleet. Its errors name the variable to fix.
+func identityStore(cfg *core.Config) error {
+	url, key := strings.TrimSpace(os.Getenv("CF_ACCESS_REDIS_URL")), strings.TrimSpace(os.Getenv("CF_ACCESS_CACHE_KEY"))
+	switch {
+	case url == "" && key == "":
+		return nil // one instance: its own cache is enough
+	case url == "":
+		return errors.New("CF_ACCESS_REDIS_URL is empty but CF_ACCESS_CACHE_KEY is set: set both to share identities through Redis, or neither")
+	case key == "":
+		return errors.New("CF_ACCESS_CACHE_KEY is empty but CF_ACCESS_REDIS_URL is set: set it to the same random key on every instance (openssl rand -hex 32)")
+	}
+	secret, err := hex.DecodeString(key)
+	if err != nil { // the decoder's error would quote the secret
+		return errors.New("CF_ACCESS_CACHE_KEY is not hex: make one with openssl rand -hex 32")
+	}
+	if len(secret) < core.MinIdentityStoreKeySize {
+		return fmt.Errorf("CF_ACCESS_CACHE_KEY is %d bytes; it must be at least %d (openssl rand -hex 32)", len(secret), core.MinIdentityStoreKeySize)
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return fmt.Errorf("CF_ACCESS_REDIS_URL: %w", err)
+	}
+	opts.ContextTimeoutEnabled = true // a slow Redis gives its connection up with the lookup
+	store, err := redisstore.New(redis.NewClient(opts))
+	if err != nil {
+		return fmt.Errorf("CF_ACCESS_REDIS_URL: %w", err)
+	}
+	cfg.IdentityStore, cfg.IdentityStoreKey = store, secret
+	return nil
 }

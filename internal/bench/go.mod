@@ -7,6 +7,7 @@ require (
 	github.com/auth0/go-jwt-middleware/v2 v2.3.1
 	github.com/cfaccess/cfaccess v0.1.0
 	github.com/cfaccess/cfaccess/chiaccess v0.1.0
+	github.com/cfaccess/cfaccess/core/redisstore v0.1.0
 	github.com/cfaccess/cfaccess/echoaccess v0.1.0
 	github.com/cfaccess/cfaccess/echoaccess/echo5access v0.1.0
 	github.com/cfaccess/cfaccess/fiberaccess v0.1.0
@@ -23,6 +24,7 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/labstack/echo/v5 v5.4.4
 	github.com/maypok86/otter/v2 v2.4.0
+	github.com/redis/go-redis/v9 v9.22.0
 	github.com/valyala/fasthttp v1.69.0
 )
 
@@ -67,6 +69,7 @@ require (
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v1.2.2 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.uber.org/atomic v1.11.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.54.0 // indirect
 	golang.org/x/net v0.57.0 // indirect
@@ -82,6 +85,7 @@ require (
 replace (
 	github.com/cfaccess/cfaccess => ../../
 	github.com/cfaccess/cfaccess/chiaccess => ../../chiaccess
+	github.com/cfaccess/cfaccess/core/redisstore => ../../core/redisstore
 	github.com/cfaccess/cfaccess/echoaccess => ../../echoaccess
 	github.com/cfaccess/cfaccess/echoaccess/echo5access => ../../echoaccess/echo5access
 	github.com/cfaccess/cfaccess/fiberaccess => ../../fiberaccess
