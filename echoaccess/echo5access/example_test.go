@@ -1,11 +1,13 @@
 package echo5access_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -98,4 +100,55 @@ func ExampleRequire() {
 	// 200 welcome
 	// observed: denied forbidden groups(admins, ops) bob@example.com
 	// 403 forbidden
+}
+
+// Paths that an Access policy bypasses reach the origin with no token: WithOptionalAuth lets
+// them through with no caller, while a token that is present must still be valid, and a
+// route that needs a caller still refuses an anonymous request.
+func ExampleWithOptionalAuth() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	e := echo.New()
+	e.Use(echo5access.Middleware(v, echo5access.WithOptionalAuth()))
+	e.GET("/docs", func(c *echo.Context) error {
+		if claims, ok := echo5access.Claims(c); ok {
+			return c.String(http.StatusOK, "hello, "+claims.Email+"\n")
+		}
+		return c.String(http.StatusOK, "hello, guest\n")
+	})
+	e.GET("/docs/edit", func(c *echo.Context) error {
+		return c.String(http.StatusOK, "saved\n")
+	}, echo5access.RequireGroups("writers"))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	get := func(path, token string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set(core.HeaderName, token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%s %d %s\n", path, resp.StatusCode, bytes.TrimSpace(body))
+	}
+	get("/docs", "")
+	get("/docs", team.User("ann@example.com"))
+	get("/docs", team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour)}))
+	get("/docs/edit", "")
+	get("/docs/edit", team.User("ann@example.com", "writers"))
+	// Output:
+	// /docs 200 hello, guest
+	// /docs 200 hello, ann@example.com
+	// /docs 401 {"error":"invalid_token","message":"the token has expired"}
+	// /docs/edit 401 {"error":"missing_token","message":"an Access token is required"}
+	// /docs/edit 200 saved
 }

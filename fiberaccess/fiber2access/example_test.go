@@ -1,10 +1,12 @@
 package fiber2access_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -99,4 +101,53 @@ func ExampleRequire() {
 	// 200 welcome
 	// observed: denied forbidden groups(admins, ops) bob@example.com
 	// 403 forbidden
+}
+
+// Paths that an Access policy bypasses reach the origin with no token: WithOptionalAuth lets
+// them through with no caller, while a token that is present must still be valid, and a
+// route that needs a caller still refuses an anonymous request.
+func ExampleWithOptionalAuth() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	app := fiber.New()
+	app.Use(fiber2access.Middleware(v, fiber2access.WithOptionalAuth()))
+	app.Get("/docs", func(c *fiber.Ctx) error {
+		if claims, ok := fiber2access.Claims(c); ok {
+			return c.SendString("hello, " + claims.Email + "\n")
+		}
+		return c.SendString("hello, guest\n")
+	})
+	app.Get("/docs/edit", fiber2access.RequireGroups("writers"), func(c *fiber.Ctx) error {
+		return c.SendString("saved\n")
+	})
+
+	get := func(path, token string) {
+		req := httptest.NewRequest("GET", path, nil)
+		if token != "" {
+			req.Header.Set(core.HeaderName, token)
+		}
+		resp, err := app.Test(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Printf("%s %d %s\n", path, resp.StatusCode, bytes.TrimSpace(body))
+	}
+	get("/docs", "")
+	get("/docs", team.User("ann@example.com"))
+	get("/docs", team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour)}))
+	get("/docs/edit", "")
+	get("/docs/edit", team.User("ann@example.com", "writers"))
+	// Output:
+	// /docs 200 hello, guest
+	// /docs 200 hello, ann@example.com
+	// /docs 401 {"error":"invalid_token","message":"the token has expired"}
+	// /docs/edit 401 {"error":"missing_token","message":"an Access token is required"}
+	// /docs/edit 200 saved
 }
