@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -257,77 +256,6 @@ func source(c fiber.Ctx) error {
 		return c.SendString("no caller")
 	}
 	return c.SendString(lastSource.Load().(string))
-}
-
-// TestKeepAliveTokensStayApart sends many requests with different tokens, of one length, one
-// after the other on one keep-alive connection, so that fasthttp reads each token into the
-// very bytes that held the previous one. If anything kept a token without copying it, the
-// cache would answer for the wrong user.
-func TestKeepAliveTokensStayApart(t *testing.T) {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
-	v := verifier(t, team)
-
-	var mu sync.Mutex
-	cached := 0
-	app := fiber.New()
-	app.Use(fiberaccess.Middleware(v, fiberaccess.WithObserver(func(e core.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		if e.TokenCached {
-			cached++
-		}
-	})))
-	app.Get("/whoami", func(c fiber.Ctx) error {
-		claims, _ := fiberaccess.Claims(c)
-		return c.SendString(claims.Email)
-	})
-	base := serve(t, app)
-
-	const users = 6 // few enough that the cache's map stays small, where keys are compared directly
-	var tokens, emails []string
-	for i := range users {
-		emails = append(emails, fmt.Sprintf("user%02d@example.com", i))
-		tokens = append(tokens, team.Mint(accesstest.Token{Email: emails[i], IssuedAt: time.Now().Truncate(time.Second)}))
-	}
-	for i := range tokens {
-		if len(tokens[i]) != len(tokens[0]) {
-			t.Fatalf("tokens of different lengths (%d, %d): the test needs one length", len(tokens[i]), len(tokens[0]))
-		}
-	}
-
-	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	r := bufio.NewReader(conn)
-	const rounds = 20
-	for n := range rounds * users {
-		i := (n*5 + n/users) % users // a different neighbour each round
-		how := core.HeaderName + ": " + tokens[i]
-		if n%3 == 0 {
-			how = "Cookie: a=b; CF_Authorization=" + tokens[i]
-		}
-		if _, err := fmt.Fprintf(conn, "GET /whoami HTTP/1.1\r\nHost: x\r\n%s\r\n\r\n", how); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.ReadResponse(r, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", n, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != emails[i] {
-			t.Fatalf("request %d with %s's token: %d %s", n, emails[i], resp.StatusCode, body)
-		}
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if want := rounds*users - users; cached != want {
-		t.Errorf("%d answers from the cache, want %d: the test no longer exercises it", cached, want)
-	}
 }
 
 // roundTrip sends a raw request, so that header lines are exactly as written.

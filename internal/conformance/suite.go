@@ -263,6 +263,8 @@ func Run(t *testing.T, start Start) {
 		}
 	})
 
+	t.Run("tokens of one length on one keep-alive connection stay apart", func(t *testing.T) { keepAlive(t, team, v, base) })
+
 	t.Run("applications bound to hosts", func(t *testing.T) { hostBound(t, team, start) })
 
 	t.Run("load under rotation and flapping endpoints", func(t *testing.T) { chaos(t, start) })
