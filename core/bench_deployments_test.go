@@ -2,19 +2,18 @@ package core_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 )
 
-// BenchmarkGuardDeployments prices what per-host applications, optional authentication and
-// groups read from SAML attributes add to a decision on a warm cache, against the plain
+// BenchmarkAuthenticateDeployments prices what per-host applications and groups read from
+// SAML attributes add to the verifier's part of a decision on a warm cache, against the plain
 // decision of one application. Read them as ratios within one run:
 //
-//	go test ./core -run '^$' -bench BenchmarkGuardDeployments -benchmem
-func BenchmarkGuardDeployments(b *testing.B) {
+//	go test ./core -run '^$' -bench BenchmarkAuthenticateDeployments -benchmem
+func BenchmarkAuthenticateDeployments(b *testing.B) {
 	srv := accesstest.NewServer(accesstest.WithIdP(accesstest.SAML))
 	b.Cleanup(srv.Close)
 	ctx := context.Background()
@@ -23,39 +22,43 @@ func BenchmarkGuardDeployments(b *testing.B) {
 	cfg.Audiences = []string{srv.AUD}
 	hosts := newVerifier(b, cfg)
 	cfg = testConfig(srv, nil)
-	cfg.GroupsAttribute = accesstest.GroupsAttribute
+	cfg.Groups = core.GroupsAttribute(accesstest.GroupsAttribute)
 	attribute := newVerifier(b, cfg)
 	samlUser := srv.User("ann@example.com", "staff", "admins")
 	googleUser := srv.UserFrom(accesstest.GoogleWorkspace, "ann@example.com", "staff", "admins")
+	admins := core.Groups("admins")
 
 	for _, bc := range []struct {
-		name  string
-		v     *core.Verifier
-		opts  []core.GuardOption
-		host  string
-		token string
+		name   string
+		v      *core.Verifier
+		policy *core.Policy
+		host   string
+		token  string
 	}{
 		{"one_app", one, nil, "app.example.com", tokenFor(srv, srv.AUD)},
 		{"host_audiences", hosts, nil, "admin.example.com", tokenFor(srv, adminAUD)},
 		{"host_audiences_port_and_case", hosts, nil, "Admin.Example.com:443", tokenFor(srv, adminAUD)},
-		{"optional_no_token", one, []core.GuardOption{core.GuardOptionalAuth()}, "app.example.com", ""},
-		{"groups_list", one, []core.GuardOption{core.GuardPolicy(core.Groups("admins"))}, "app.example.com", googleUser},
-		{"groups_attribute", attribute, []core.GuardOption{core.GuardPolicy(core.Groups("admins"))}, "app.example.com", samlUser},
+		{"groups_list", one, &admins, "app.example.com", googleUser},
+		{"groups_attribute", attribute, &admins, "app.example.com", samlUser},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			g := newGuard(b, bc.v, bc.opts...)
-			r := httptest.NewRequest("GET", "/", nil)
-			r.Host = bc.host
-			if bc.token != "" {
-				r.Header.Set(core.HeaderName, bc.token)
+			decide := func() bool {
+				c, err := bc.v.Authenticate(ctx, bc.token, bc.host)
+				if err != nil {
+					return false
+				}
+				if bc.policy == nil {
+					return true
+				}
+				ok, _ := bc.policy.Allow(ctx, c)
+				return ok
 			}
-			req := core.HTTPRequest(r)
-			if d := g.Check(ctx, req); !d.Allowed() {
-				b.Fatal(d.Err)
+			if !decide() {
+				b.Fatal("refused")
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if !g.Check(ctx, req).Allowed() {
+				if !decide() {
 					b.Fatal("refused")
 				}
 			}

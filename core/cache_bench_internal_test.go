@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -8,8 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"io"
-	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -19,6 +18,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/cfaccess/cfaccess/internal/keyset"
+	"github.com/cfaccess/cfaccess/internal/token"
 )
 
 // The benchmarks of this file reach inside the caches: they fill them with more tokens than
@@ -47,18 +49,17 @@ func accessLikeToken(tb testing.TB, priv *rsa.PrivateKey, n int) string {
 // benchVerifier is verifierWithKey with the given cache sizes, and its key.
 func benchVerifier(tb testing.TB, tokens, identities int) (*Verifier, *rsa.PrivateKey) {
 	tb.Helper()
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	return verifierWithKey(tb, Config{Tokens: TokenConfig{CacheSize: tokens}, Identities: IdentityConfig{CacheSize: identities}})
+}
+
+// signingKey returns the key of v's set that signed the tokens of benchVerifier.
+func signingKey(tb testing.TB, v *Verifier) *keyset.Key {
+	tb.Helper()
+	k, err := v.keys.Key(context.Background(), testKID, time.Now(), func() time.Time { return time.Time{} })
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := NewVerifier(Config{TeamDomain: "http://127.0.0.1:9", Audiences: []string{"4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"},
-		StartupWait: -1, TokenCacheSize: tokens, IdentityCacheSize: identities, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	v.keys.set.Store(&map[string]*signingKey{"k": {kid: "k", pub: &priv.PublicKey}})
-	v.keys.due.Store(time.Now().Add(time.Hour).UnixNano())
-	return v, priv
+	return k
 }
 
 // variant returns token with its last 11 characters replaced by a base64url rendering of n:
@@ -77,10 +78,10 @@ type legacyCache struct {
 
 type legacyEntry struct {
 	caller *Caller
-	key    *signingKey
+	key    *keyset.Key
 }
 
-// legacyCheck is check's cached path as it was.
+// legacyCheck is the cached path of verification as it was.
 func (v *Verifier) legacyCheck(c *legacyCache, token string) (*Claims, error) {
 	if token == "" {
 		return nil, errMissingToken
@@ -89,11 +90,11 @@ func (v *Verifier) legacyCheck(c *legacyCache, token string) (*Claims, error) {
 		return nil, invalid(ReasonTooLarge, "the token is too large", nil)
 	}
 	now := v.cfg.now()
-	v.keys.refreshIfDue(now)
+	v.keys.RefreshIfDue(now)
 	c.mu.RLock()
 	e, ok := c.m[token]
 	c.mu.RUnlock()
-	if !ok || e.key.withdrawn.Load() {
+	if !ok || e.key.Withdrawn() {
 		return nil, invalid(ReasonSignature, "not cached", nil)
 	}
 	cl := e.caller.Claims
@@ -115,11 +116,11 @@ func BenchmarkCachedVerifyAgainstMap(b *testing.B) {
 	v, priv := benchVerifier(b, DefaultTokenCacheSize, DefaultIdentityCacheSize)
 	token := accessLikeToken(b, priv, 1)
 	ctx := context.Background()
-	_, caller, _, err := v.check(ctx, token)
+	caller, err := v.caller(ctx, token)
 	if err != nil {
 		b.Fatal(err)
 	}
-	old := &legacyCache{m: map[string]legacyEntry{caller.token: {caller: caller, key: v.keys.lookup("k")}}}
+	old := &legacyCache{m: map[string]legacyEntry{caller.token: {caller: caller, key: signingKey(b, v)}}}
 	request := string([]byte(token)) // a request's own copy, as a framework hands it over
 	const batch = 1000
 	var inNew, inOld time.Duration
@@ -127,7 +128,7 @@ func BenchmarkCachedVerifyAgainstMap(b *testing.B) {
 	for b.Loop() {
 		t0 := time.Now()
 		for range batch {
-			if _, _, _, err := v.check(ctx, request); err != nil {
+			if _, err := v.caller(ctx, request); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -154,7 +155,7 @@ func (c *legacyCache) legacyPut(token string, e legacyEntry, now time.Time, size
 		if !now.Before(*nextSweep) {
 			*nextSweep = now.Add(time.Second)
 			for k, v := range c.m {
-				if !now.Before(v.caller.Claims.ExpiresAt) || v.key.withdrawn.Load() {
+				if !now.Before(v.caller.Claims.ExpiresAt) || v.key.Withdrawn() {
 					delete(c.m, k)
 				}
 			}
@@ -207,16 +208,15 @@ func BenchmarkCacheFillReaderWait(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				v, _ := benchVerifier(b, size, 1)
-				v.keys.set.Store(&map[string]*signingKey{"k": {kid: "k", pub: &priv.PublicKey}})
-				_, caller, _, err := v.check(ctx, hot)
+				caller, err := v.caller(ctx, hot)
 				if err != nil {
 					b.Fatal(err)
 				}
-				key := v.keys.lookup("k")
+				key := signingKey(b, v)
 				old := &legacyCache{m: map[string]legacyEntry{caller.token: {caller: caller, key: key}}}
-				read := func() error { _, _, _, err := v.check(ctx, hot); return err }
+				read := func() error { _, err := v.caller(ctx, hot); return err }
 				write := func(tok string) {
-					v.cache.put(v, caller.Claims, tok, key)
+					v.tokens.put(v, caller.Claims, tok, key)
 				}
 				var nextSweep time.Time
 				switch bc {
@@ -298,12 +298,19 @@ func BenchmarkCacheMemory(b *testing.B) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			for b.Loop() {
 				v, priv := benchVerifier(b, n, n)
-				token := accessLikeToken(b, priv, 1)
-				_, payload, _, _ := splitToken(token)
-				key := v.keys.lookup("k")
+				tok := accessLikeToken(b, priv, 1)
+				var p token.Parsed
+				if err := p.Parse(tok); err != nil {
+					b.Fatal(err)
+				}
+				payload, err := p.Verify(&priv.PublicKey)
+				if err != nil {
+					b.Fatal(err)
+				}
+				key := signingKey(b, v)
 				tokens := make([]string, n)
 				for i := range tokens {
-					tokens[i] = variant(token, i)
+					tokens[i] = variant(tok, i)
 				}
 				heap := func() uint64 {
 					runtime.GC()
@@ -314,15 +321,12 @@ func BenchmarkCacheMemory(b *testing.B) {
 				before := heap()
 				callers := make([]*Caller, n)
 				for i := range n {
-					raw, err := decodeSegment(nil, payload)
+					raw := bytes.Clone(payload)
+					tc, err := token.DecodeClaims(raw)
 					if err != nil {
 						b.Fatal(err)
 					}
-					var tc tokenClaims
-					if err := tc.decode(raw); err != nil {
-						b.Fatal(err)
-					}
-					callers[i] = v.cache.put(v, tc.claims(raw), string([]byte(tokens[i])), key)
+					callers[i] = v.tokens.put(v, v.claims(tc, raw), string([]byte(tokens[i])), key)
 				}
 				mid := heap()
 				v.identities.load = func(context.Context, string, time.Time) (*Identity, time.Time, error) {
@@ -336,8 +340,8 @@ func BenchmarkCacheMemory(b *testing.B) {
 				callers = nil
 				after := heap()
 				runtime.KeepAlive(tokens)
-				if v.cache.len() != n || v.identities.len() != n {
-					b.Fatalf("cached %d tokens and %d identities, want %d", v.cache.len(), v.identities.len(), n)
+				if v.tokens.len() != n || v.identities.len() != n {
+					b.Fatalf("cached %d tokens and %d identities, want %d", v.tokens.len(), v.identities.len(), n)
 				}
 				b.ReportMetric(float64(mid-before)/float64(n), "B/token")
 				b.ReportMetric(float64(after-mid)/float64(n), "B/identity")

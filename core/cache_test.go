@@ -35,7 +35,7 @@ func TestCacheHitSharesClaims(t *testing.T) {
 func TestCacheDisabled(t *testing.T) {
 	srv := newServer(t)
 	cfg := testConfig(srv, nil)
-	cfg.TokenCacheSize = -1
+	cfg.Tokens.CacheSize = core.None
 	v := newVerifier(t, cfg)
 	tok := srv.User("ann@example.com")
 	a, err := v.Verify(context.Background(), tok)
@@ -52,7 +52,9 @@ func TestCacheDisabled(t *testing.T) {
 }
 
 // TestCacheRechecksTimes: a cached token expires at exp + leeway to the nanosecond, like an
-// uncached one, and leaves the cache then.
+// uncached one, and leaves the cache; should the clock step back, it is not valid before
+// nbf - leeway either. (TestCachedTokenTimes, inside the package, holds the verifier's own
+// check of each hit to this, apart from the cache's expiry.)
 func TestCacheRechecksTimes(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
@@ -65,13 +67,16 @@ func TestCacheRechecksTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.Advance(base.Add(time.Minute + core.DefaultLeeway - time.Nanosecond).Sub(clk.Now()))
+	clk.Set(base.Add(time.Minute + core.DefaultLeeway - time.Nanosecond))
 	if c, err := v.Verify(ctx, tok); err != nil || c != first {
 		t.Fatalf("just inside the leeway: %p, %v", c, err)
 	}
 	clk.Advance(time.Nanosecond)
 	_, err = v.Verify(ctx, tok)
 	wantCode(t, err, core.CodeInvalidToken, core.ReasonExpired)
+	// The cache drops expired entries on its timer wheel, whose ticks are about a second:
+	// past the next one, the token holds no room.
+	clk.Advance(2 * time.Second)
 	if n := v.Stats().CachedTokens; n != 0 {
 		t.Errorf("expired token still cached (%d entries)", n)
 	}
@@ -81,9 +86,13 @@ func TestCacheRechecksTimes(t *testing.T) {
 	if _, err := v.Verify(ctx, tok2); err != nil {
 		t.Fatal(err)
 	}
+	hits := v.Stats().TokenCache.Hits
 	clk.Advance(-core.DefaultLeeway - time.Second)
 	_, err = v.Verify(ctx, tok2)
 	wantCode(t, err, core.CodeInvalidToken, core.ReasonNotYetValid)
+	if got := v.Stats().TokenCache.Hits; got != hits+1 {
+		t.Errorf("token cache hits %d → %d: the refusal did not come from the cache", hits, got)
+	}
 }
 
 // TestCacheIsBounded feeds more distinct valid tokens than the cache holds.
@@ -91,7 +100,7 @@ func TestCacheIsBounded(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
 	cfg := testConfig(srv, clk)
-	cfg.TokenCacheSize = 8
+	cfg.Tokens.CacheSize = 8
 	v := newVerifier(t, cfg)
 	ctx := context.Background()
 	for i := range 40 {
@@ -103,8 +112,9 @@ func TestCacheIsBounded(t *testing.T) {
 			t.Fatalf("after %d tokens CachedTokens = %d", i+1, n)
 		}
 	}
-	// Expired entries are swept before live ones are evicted.
-	clk.Advance(time.Minute + core.DefaultLeeway)
+	// Expired entries are swept before live ones are evicted (a tick of the cache's timer
+	// wheel, about a second, after they expire).
+	clk.Advance(time.Minute + core.DefaultLeeway + 2*time.Second)
 	tok := srv.Mint(accesstest.Token{Email: "late@example.com", IssuedAt: clk.Now()})
 	if _, err := v.Verify(ctx, tok); err != nil {
 		t.Fatal(err)
@@ -119,14 +129,14 @@ func TestCacheIsBounded(t *testing.T) {
 func TestVerifyConcurrent(t *testing.T) {
 	srv := newServer(t)
 	cfg := testConfig(srv, nil)
-	cfg.TokenCacheSize = 16
-	cfg.UnknownKeyCooldown = time.Millisecond
+	cfg.Tokens.CacheSize = 16
+	cfg.Keys.UnknownKeyCooldown = time.Millisecond
 	v := newVerifier(t, cfg)
 	valid := make([]string, 32)
 	for i := range valid {
 		valid[i] = srv.User(fmt.Sprintf("u%d@example.com", i))
 	}
-	expired := srv.Mint(accesstest.Token{Email: "old@example.com", IssuedAt: time.Now().Add(-2 * time.Hour)})
+	expired := srv.Mint(accesstest.Token{Email: "old@example.com", IssuedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)})
 	forged := valid[0][:len(valid[0])-4] + "AAAA"
 
 	var wg sync.WaitGroup
@@ -164,7 +174,7 @@ func TestCacheStats(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
 	cfg := testConfig(srv, clk)
-	cfg.TokenCacheSize, cfg.IdentityCacheSize = 8, 8
+	cfg.Tokens.CacheSize, cfg.Identities.CacheSize = 8, 8
 	v := newVerifier(t, cfg)
 	ctx := context.Background()
 	tok := srv.User("ann@example.com")
@@ -239,9 +249,8 @@ func TestCacheHitNeedsTheWholeToken(t *testing.T) {
 // token, the very next lookup of the token is a miss and a refusal, not a hit.
 func TestCacheWithdrawnKeyVoidsHits(t *testing.T) {
 	srv := newServer(t)
-	cfg := testConfig(srv, nil)
-	cfg.UnknownKeyCooldown = time.Millisecond
-	v := newVerifier(t, cfg)
+	clk := newClock()
+	v := newVerifier(t, testConfig(srv, clk))
 	ctx := context.Background()
 	old := srv.CurrentKeyID()
 	tok := srv.User("ann@example.com")
@@ -252,8 +261,9 @@ func TestCacheWithdrawnKeyVoidsHits(t *testing.T) {
 	}
 	srv.RotateKeys()
 	srv.RemoveKey(old)
-	time.Sleep(2 * time.Millisecond)                                      // the cool-down passes
-	if _, err := v.Verify(ctx, srv.User("bob@example.com")); err != nil { // a new kid fetches the set
+	clk.Advance(core.DefaultUnknownKeyCooldown)
+	bob := srv.Mint(accesstest.Token{Email: "bob@example.com", IssuedAt: clk.Now()})
+	if _, err := v.Verify(ctx, bob); err != nil { // a new kid fetches the set
 		t.Fatal(err)
 	}
 	_, err := v.Verify(ctx, tok)

@@ -2,8 +2,9 @@ package core
 
 import (
 	"context"
-	"log/slog"
 	"sync/atomic"
+
+	"github.com/cfaccess/cfaccess/internal/ctxkey"
 )
 
 // Caller is who made a request: its verified claims, and its identity, looked up on demand.
@@ -12,15 +13,15 @@ import (
 // owns a copy of its token, so it stays valid after the request, whatever the framework does
 // with its buffers; the identity cache keys its entries by that same copy.
 type Caller struct {
-	// Claims are the caller's verified token. They are never nil in a Caller that an
-	// accessor returns.
+	// Claims are the caller's verified token. They are never nil in a Caller that a
+	// middleware or Authenticate returns.
 	Claims *Claims
 
 	v     *Verifier
 	token string
 	id    *Identity // NewCaller's fixed identity
 
-	attrGroups atomic.Pointer[attributeGroups] // Config.GroupsAttribute's groups, per identity
+	attrGroups atomic.Pointer[attributeGroups] // GroupsAttribute's groups, per identity
 }
 
 // NewCaller returns a Caller with the given claims and, optionally, identity, for tests of
@@ -36,6 +37,9 @@ func NewCaller(c *Claims, id *Identity) *Caller {
 	return &Caller{Claims: c, id: id}
 }
 
+var errNotVerifiedHere = &Error{Code: CodeUnavailable, Reason: ReasonIdentityUnavailable,
+	Message: "this caller was not verified here"}
+
 // Identity returns the caller's identity from get-identity: from the Verifier's cache when
 // this token's identity was looked up lately, otherwise looked up now, with one call however
 // many requests of the token ask at once. A service token has none ([ErrForbidden],
@@ -47,105 +51,67 @@ func (c *Caller) Identity(ctx context.Context) (*Identity, error) {
 	case c.id != nil:
 		return c.id, nil
 	}
-	return nil, unavailable(ReasonIdentityUnavailable, "this caller was not verified here", nil)
+	return nil, errNotVerifiedHere
 }
 
-// Groups returns the caller's identity-provider groups: from the token when
-// Config.GroupsClaim is set, otherwise from get-identity, in the field that
-// Config.GroupsAttribute names or else in its "groups" list. A service token has none.
+// ServiceTokenName returns the name that Config.ServiceTokenNames gives the caller's client
+// ID, or "" for a user or a service token it does not name.
+func (c *Caller) ServiceTokenName() string {
+	if c.v == nil || !c.Claims.IsServiceToken() {
+		return ""
+	}
+	return c.v.cfg.serviceTokenNames[c.Claims.CommonName]
+}
+
+// Groups returns the caller's identity-provider groups, from where Config.Groups says: the
+// token's custom claim (GroupsClaim) when the token carries it; otherwise get-identity, in
+// the field that GroupsAttribute names, or, for a claim Access trimmed from the token, in
+// the attribute of that name when get-identity has one and else in its "groups" list. A
+// service token has none, and no error.
 func (c *Caller) Groups(ctx context.Context) ([]Group, error) {
-	switch {
-	case c.Claims.IsServiceToken():
+	if c.Claims.IsServiceToken() {
 		return nil, nil
-	case c.v == nil && c.id == nil, c.v != nil && c.v.cfg.groupsClaim != "":
+	}
+	if c.v == nil && c.id == nil || c.v != nil && c.Claims.groupsInToken {
 		return c.Claims.Groups, nil
 	}
 	id, err := c.Identity(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if c.v != nil && c.v.cfg.groupsAttribute != "" {
-		return c.groupsFromAttribute(id, c.v.cfg.groupsAttribute), nil
+	if c.v == nil || c.v.cfg.groups.kind == sourceIdentity {
+		return id.Groups, nil
 	}
-	return id.Groups, nil
+	// An attribute, or a claim that Access trimmed from the token: get-identity keeps every
+	// attribute, under saml_attributes or oidc_fields for the providers that deliver groups
+	// that way, and the claim's groups may be its top-level list (Okta, Entra ID…).
+	groups, found := c.groupsFromAttribute(id, c.v.cfg.groups.name)
+	if !found && c.v.cfg.groups.kind == sourceClaim {
+		return id.Groups, nil
+	}
+	return groups, nil
 }
-
-type callerKey struct{}
-
-// ContextKey returns the key under which ContextWithCaller stores the caller in a
-// context.Context. Only adapters need it: those of frameworks whose request object is itself
-// a context.Context reading a store of its own (fiber's Ctx reads fasthttp's user values)
-// store the caller there under this key too, so that FromContext works on that object. Its
-// type is unexported, so it collides with no other package's key.
-func ContextKey() any { return callerKey{} }
 
 // ContextWithCaller returns a copy of ctx that carries c. Every adapter's middleware stores
-// the caller this way, as well as in its framework's own store, so that FromContext,
-// CallerFromContext and IdentityFromContext work in any handler; a test can do the same to
-// give a handler a caller without a network (see NewCaller).
-//
-// A nil c marks the request as seen by an authenticating middleware that let it through
-// without a caller (a route its skipper skips): a route requirement then answers 401
-// [CodeMissingToken]. Without either mark, a requirement knows that no middleware ran, and
-// answers 500 [CodeMisconfigured].
+// the caller this way, so that CallerFromContext works in any handler; a test does the same
+// to give a handler a caller without a network (see NewCaller). A nil c says that the
+// request has no caller: a middleware saw it and let it through without one, and a route
+// requirement then answers 401.
 func ContextWithCaller(ctx context.Context, c *Caller) context.Context {
-	return context.WithValue(ctx, callerKey{}, c)
-}
-
-// callerState reads ctx's mark: the caller, if any, and whether an authenticating middleware
-// (or a test, through ContextWithCaller) has seen the request at all.
-func callerState(ctx context.Context) (c *Caller, seen bool) {
-	c, seen = ctx.Value(callerKey{}).(*Caller)
-	if c != nil && c.Claims == nil {
-		c = nil
-	}
-	return c, seen
+	return context.WithValue(ctx, ctxkey.Caller{}, c)
 }
 
 // CallerFromContext returns the caller stored by ContextWithCaller, if any: a non-nil
-// Caller with non-nil Claims. Every adapter's Caller accessor is this, on the request's
-// context.
+// Caller with non-nil Claims. Its Claims are the verified token; its Identity is looked up
+// on demand:
+//
+//	if c, ok := core.CallerFromContext(r.Context()); ok {
+//		log.Printf("request from %s", c.Claims.Email)
+//	}
 func CallerFromContext(ctx context.Context) (*Caller, bool) {
-	c, _ := callerState(ctx)
-	return c, c != nil
-}
-
-// NewContext returns a copy of ctx carrying a caller with claims c and no identity: a short
-// way to set up a handler's test. For a handler that reads the identity too, use
-// ContextWithCaller(ctx, NewCaller(c, id)).
-func NewContext(ctx context.Context, c *Claims) context.Context {
-	return ContextWithCaller(ctx, NewCaller(c, nil))
-}
-
-// IdentityFromContext returns the identity of the request's caller (see Caller.Identity).
-// When the middleware let the request through without a caller (a skipped route) the error
-// is [ErrMissingToken] with [ReasonNoCaller]. When no authenticating middleware saw the
-// request at all, the handler's route is misconfigured: the error is [ErrMisconfigured] with
-// [ReasonNoMiddleware], logged once by the process to slog.Default.
-func IdentityFromContext(ctx context.Context) (*Identity, error) {
-	c, seen := callerState(ctx)
-	switch {
-	case c != nil:
-		return c.Identity(ctx)
-	case seen:
-		return nil, errNoCaller
+	c, _ := ctx.Value(ctxkey.Caller{}).(*Caller)
+	if c == nil || c.Claims == nil {
+		return nil, false
 	}
-	err := misconfigured(ReasonNoMiddleware, nil)
-	if !identityMisuseLogged.Swap(true) {
-		slog.Default().Error("cfaccess: a handler asked for the caller's identity on a request that no cfaccess middleware saw; answered 500",
-			"reason", string(err.Reason), "fix", "put the cfaccess middleware before the handler, on the route or on a group that holds it")
-	}
-	return nil, err
-}
-
-// identityMisuseLogged makes IdentityFromContext log its misconfiguration once per process:
-// unlike a middleware or a requirement, it has no value of its own to remember it in.
-var identityMisuseLogged atomic.Bool
-
-// FromContext returns the verified claims of the request's caller, if any.
-func FromContext(ctx context.Context) (*Claims, bool) {
-	if c, ok := CallerFromContext(ctx); ok {
-		return c.Claims, true
-	}
-	return nil, false
+	return c, true
 }

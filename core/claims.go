@@ -2,10 +2,9 @@ package core
 
 import (
 	"encoding/json"
-	"math"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/cfaccess/cfaccess/internal/token"
 )
 
 // Claims are the verified contents of an Access token. A Claims value handed out by a
@@ -28,11 +27,14 @@ type Claims struct {
 	// identity provider passes through, when configured in Access.
 	Custom json.RawMessage
 
-	// Groups are read from custom[Config.GroupsClaim] when that is set; nil otherwise.
+	// Groups are read from the custom claim that Config.Groups names (GroupsClaim), when
+	// the token carries it; nil otherwise.
 	Groups []Group
 
 	// Raw is the whole verified payload, as signed. Any claim without a field above is here.
 	Raw json.RawMessage
+
+	groupsInToken bool // the custom claim that GroupsClaim names is present
 }
 
 // IsServiceToken reports whether the caller is a service token rather than a user: Access
@@ -72,110 +74,25 @@ func unix(t time.Time) int64 {
 	return t.Unix()
 }
 
-// tokenClaims is the payload as read for validation. It implements jwt.Claims so that the
-// claim rules are golang-jwt's Validator, and stays private so that the public Claims carry
-// no type of that library.
-type tokenClaims struct {
-	iss, sub      string
-	aud           []string
-	exp, nbf, iat *jwt.NumericDate // nil when absent
-	email, typ    string
-	identityNonce string
-	country       string
-	commonName    string
-	custom        json.RawMessage
-}
-
-// maxNumericDate bounds exp, nbf and iat (in seconds), far beyond any real token, so that a
-// huge number cannot wrap around when it becomes a time.
-const maxNumericDate = 1e12
-
-func (tc *tokenClaims) decode(payload []byte) error {
-	r := jsonReader{data: payload}
-	if err := r.open(); err != nil {
-		return err
+// claims makes the public Claims of a verified payload.
+func (v *Verifier) claims(tc *token.Claims, payload []byte) *Claims {
+	c := &Claims{
+		Issuer:        tc.Iss,
+		Subject:       tc.Sub,
+		Audience:      tc.Aud,
+		ExpiresAt:     token.Time(tc.Exp),
+		NotBefore:     token.Time(tc.Nbf),
+		IssuedAt:      token.Time(tc.Iat),
+		Email:         tc.Email,
+		Type:          tc.Type,
+		IdentityNonce: tc.IdentityNonce,
+		Country:       tc.Country,
+		CommonName:    tc.CommonName,
+		Custom:        tc.Custom,
+		Raw:           payload,
 	}
-	for {
-		key, done, err := r.next()
-		if err != nil || done {
-			return err
-		}
-		switch string(key) {
-		case "iss":
-			tc.iss, err = r.str()
-		case "sub":
-			tc.sub, err = r.str()
-		case "aud":
-			tc.aud, err = r.strs()
-		case "exp":
-			tc.exp, err = numericDate(&r)
-		case "nbf":
-			tc.nbf, err = numericDate(&r)
-		case "iat":
-			tc.iat, err = numericDate(&r)
-		case "email":
-			tc.email, err = r.str()
-		case "type":
-			tc.typ, err = r.str()
-		case "identity_nonce":
-			tc.identityNonce, err = r.str()
-		case "country":
-			tc.country, err = r.str()
-		case "common_name":
-			tc.commonName, err = r.str()
-		case "custom":
-			tc.custom, err = r.raw()
-		default:
-			err = r.skip()
-		}
-		if err != nil {
-			return err
-		}
+	if v.cfg.groups.kind == sourceClaim {
+		c.Groups, c.groupsInToken = groupsFromClaim(c.Custom, v.cfg.groups.name)
 	}
-}
-
-// numericDate reads a NumericDate the way golang-jwt does: seconds, fractions allowed,
-// rounded down to the second (its expression, so that dates before 1970 agree too).
-func numericDate(r *jsonReader) (*jwt.NumericDate, error) {
-	v, ok, err := r.num()
-	if err != nil || !ok {
-		return nil, err
-	}
-	if v > maxNumericDate || v < -maxNumericDate {
-		return nil, errJSON
-	}
-	secs, frac := math.Modf(v)
-	return jwt.NewNumericDate(time.Unix(int64(secs), int64(frac*1e9))), nil
-}
-
-func (tc *tokenClaims) GetExpirationTime() (*jwt.NumericDate, error) { return tc.exp, nil }
-func (tc *tokenClaims) GetNotBefore() (*jwt.NumericDate, error)      { return tc.nbf, nil }
-func (tc *tokenClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return tc.iat, nil }
-func (tc *tokenClaims) GetIssuer() (string, error)                   { return tc.iss, nil }
-func (tc *tokenClaims) GetSubject() (string, error)                  { return tc.sub, nil }
-func (tc *tokenClaims) GetAudience() (jwt.ClaimStrings, error)       { return tc.aud, nil }
-
-func (tc *tokenClaims) claims(raw []byte) *Claims {
-	return &Claims{
-		Issuer:        tc.iss,
-		Subject:       tc.sub,
-		Audience:      tc.aud,
-		ExpiresAt:     numericTime(tc.exp),
-		NotBefore:     numericTime(tc.nbf),
-		IssuedAt:      numericTime(tc.iat),
-		Email:         tc.email,
-		Type:          tc.typ,
-		IdentityNonce: tc.identityNonce,
-		Country:       tc.country,
-		CommonName:    tc.commonName,
-		Custom:        tc.custom,
-		Raw:           raw,
-	}
-}
-
-func numericTime(d *jwt.NumericDate) time.Time {
-	if d == nil {
-		return time.Time{}
-	}
-	return d.Time
+	return c
 }

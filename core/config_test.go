@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -25,10 +26,10 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 	// valid returns a configuration that NewVerifier accepts, for the cases to spoil one field.
 	valid := func() core.Config {
 		return core.Config{
-			TeamDomain:  srv.URL,
-			Audiences:   []string{srv.AUD},
-			StartupWait: -1,
-			Logger:      quietLogger(),
+			TeamDomain: srv.URL,
+			Audiences:  []string{srv.AUD},
+			Keys:       core.KeyConfig{StartupWait: core.None},
+			Logger:     quietLogger(),
 		}
 	}
 	tests := []struct {
@@ -52,13 +53,15 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 		{"missing team domain", func(c *core.Config) { c.TeamDomain = "" }, "team domain"},
 		{"bad team domain", func(c *core.Config) { c.TeamDomain = "myteam.example.com" }, "myteam.example.com"},
 		{"plain http team domain", func(c *core.Config) { c.TeamDomain = "http://myteam.cloudflareaccess.com" }, "http://myteam.cloudflareaccess.com"},
-		{"negative Leeway", func(c *core.Config) { c.Leeway = -time.Second }, "Leeway"},
+		{"negative Leeway", func(c *core.Config) { c.Tokens.Leeway = -time.Second }, "Tokens.Leeway"},
 		{"negative RequestTimeout", func(c *core.Config) { c.RequestTimeout = -time.Millisecond }, "RequestTimeout"},
-		{"negative RefreshInterval", func(c *core.Config) { c.RefreshInterval = -time.Minute }, "RefreshInterval"},
-		{"negative UnknownKeyCooldown", func(c *core.Config) { c.UnknownKeyCooldown = -time.Nanosecond }, "UnknownKeyCooldown"},
-		{"Leeway over 10 minutes", func(c *core.Config) { c.Leeway = 10*time.Minute + time.Nanosecond }, "Leeway"},
-		{"Leeway of an hour", func(c *core.Config) { c.Leeway = time.Hour }, "Leeway"},
-		{"negative MaxTokenSize", func(c *core.Config) { c.MaxTokenSize = -1 }, "MaxTokenSize"},
+		{"negative RefreshInterval", func(c *core.Config) { c.Keys.RefreshInterval = -time.Minute }, "Keys.RefreshInterval"},
+		{"negative UnknownKeyCooldown", func(c *core.Config) { c.Keys.UnknownKeyCooldown = -time.Nanosecond }, "Keys.UnknownKeyCooldown"},
+		{"Leeway over 10 minutes", func(c *core.Config) { c.Tokens.Leeway = 10*time.Minute + time.Nanosecond }, "Tokens.Leeway"},
+		{"Leeway of an hour", func(c *core.Config) { c.Tokens.Leeway = time.Hour }, "Tokens.Leeway"},
+		{"MaxSize None", func(c *core.Config) { c.Tokens.MaxSize = core.None }, "Tokens.MaxSize"},
+		{"negative MaxSize", func(c *core.Config) { c.Tokens.MaxSize = -2 }, "Tokens.MaxSize"},
+		{"GroupsClaim without a name", func(c *core.Config) { c.Groups = core.GroupsClaim("") }, "empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +79,9 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.mention) {
 				t.Errorf("error %q does not mention %q", err, tt.mention)
+			}
+			if verr := cfg.Validate(); verr == nil || verr.Error() != err.Error() {
+				t.Errorf("Validate() = %v, want NewVerifier's error %v", verr, err)
 			}
 		})
 	}
@@ -120,14 +126,16 @@ func TestNewVerifierValidConfigs(t *testing.T) {
 		{
 			name: "limits at their bounds",
 			cfg: core.Config{TeamDomain: srv.URL, Audiences: []string{srv.AUD},
-				Leeway: 10 * time.Minute, TokenCacheSize: -1, MaxTokenSize: 0},
+				Tokens: core.TokenConfig{Leeway: 10 * time.Minute, CacheSize: core.None, MaxSize: 0}},
 			wantTeam: srv.URL, wantAuds: []string{srv.AUD}, mustVerif: true,
 		},
 		{
 			name: "every duration set",
 			cfg: core.Config{TeamDomain: srv.URL, Audiences: []string{srv.AUD},
-				Leeway: time.Second, RequestTimeout: time.Second, RefreshInterval: time.Minute,
-				UnknownKeyCooldown: time.Second, TokenCacheSize: 10, MaxTokenSize: 8 << 10},
+				RequestTimeout: 30 * time.Second,
+				Tokens:         core.TokenConfig{Leeway: time.Second, CacheSize: 10, MaxSize: 8 << 10},
+				Keys:           core.KeyConfig{RefreshInterval: time.Minute, UnknownKeyCooldown: time.Second},
+			},
 			wantTeam: srv.URL, wantAuds: []string{srv.AUD}, mustVerif: true,
 		},
 		{
@@ -139,19 +147,18 @@ func TestNewVerifierValidConfigs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
-			cfg.StartupWait = -1
+			cfg.Keys.StartupWait = core.None
 			cfg.Logger = quietLogger()
 			if !tt.mustVerif {
 				// A real team domain must not be contacted from a test: send it nowhere.
 				cfg.HTTPClient = &http.Client{Transport: offline{}}
 			}
-			start := time.Now()
+			if err := cfg.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
 			v, err := core.NewVerifier(cfg)
 			if err != nil {
 				t.Fatalf("NewVerifier: %v", err)
-			}
-			if d := time.Since(start); d > 2*time.Second {
-				t.Errorf("NewVerifier with StartupWait -1 took %v; it must not wait", d)
 			}
 			if got := v.TeamDomain(); got != tt.wantTeam {
 				t.Errorf("TeamDomain() = %q, want %q", got, tt.wantTeam)
@@ -206,8 +213,7 @@ func FuzzConfigAudiences(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, aud string) {
-		v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud},
-			StartupWait: -1, Logger: quietLogger(), HTTPClient: &http.Client{Transport: offline{}}})
+		v, err := core.NewVerifier(offlineConfig("myteam", aud))
 		if err != nil {
 			if !errors.Is(err, core.ErrConfig) {
 				t.Fatalf("NewVerifier(%q): %v does not wrap ErrConfig", aud, err)
@@ -220,4 +226,128 @@ func FuzzConfigAudiences(f *testing.F) {
 			t.Fatalf("NewVerifier(%q) kept audience %q", aud, got)
 		}
 	})
+}
+
+// TestConfigNoneAndNegatives holds every duration and size of Config to the one rule: zero
+// is the default, None is none where none is safe and an error elsewhere, any other
+// negative value is an error, and every error names the field.
+func TestConfigNoneAndNegatives(t *testing.T) {
+	type field struct {
+		name   string
+		set    func(c *core.Config, v int64)
+		noneOK bool
+	}
+	dur := func(dst func(*core.Config) *time.Duration) func(*core.Config, int64) {
+		return func(c *core.Config, v int64) { *dst(c) = time.Duration(v) }
+	}
+	size := func(dst func(*core.Config) *int) func(*core.Config, int64) {
+		return func(c *core.Config, v int64) { *dst(c) = int(v) }
+	}
+	for _, f := range []field{
+		{"Tokens.Leeway", dur(func(c *core.Config) *time.Duration { return &c.Tokens.Leeway }), true},
+		{"Tokens.MaxSize", size(func(c *core.Config) *int { return &c.Tokens.MaxSize }), false},
+		{"Tokens.CacheSize", size(func(c *core.Config) *int { return &c.Tokens.CacheSize }), true},
+		{"Keys.StartupWait", dur(func(c *core.Config) *time.Duration { return &c.Keys.StartupWait }), true},
+		{"Keys.FetchWait", dur(func(c *core.Config) *time.Duration { return &c.Keys.FetchWait }), true},
+		{"Keys.RefreshInterval", dur(func(c *core.Config) *time.Duration { return &c.Keys.RefreshInterval }), false},
+		{"Keys.UnknownKeyCooldown", dur(func(c *core.Config) *time.Duration { return &c.Keys.UnknownKeyCooldown }), false},
+		{"Identities.CacheSize", size(func(c *core.Config) *int { return &c.Identities.CacheSize }), true},
+		{"Identities.TTL", dur(func(c *core.Config) *time.Duration { return &c.Identities.TTL }), false},
+		{"Identities.FailureTTL", dur(func(c *core.Config) *time.Duration { return &c.Identities.FailureTTL }), true},
+		{"Identities.Shared.Timeout", dur(func(c *core.Config) *time.Duration { return &c.Identities.Shared.Timeout }), false},
+		{"RequestTimeout", dur(func(c *core.Config) *time.Duration { return &c.RequestTimeout }), false},
+	} {
+		for _, v := range []int64{0, 1, int64(time.Second), core.None, -2, -int64(time.Hour)} {
+			cfg := offlineConfig("myteam", "aud")
+			cfg.Identities.Shared = &core.SharedStore{Store: newMemStore(), Key: storeKey}
+			f.set(&cfg, v)
+			err := cfg.Validate()
+			switch {
+			case v >= 0 || (v == core.None && f.noneOK):
+				if err != nil {
+					t.Errorf("%s = %d: %v", f.name, v, err)
+				}
+			case err == nil:
+				t.Errorf("%s = %d accepted", f.name, v)
+			case !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), f.name):
+				t.Errorf("%s = %d: error %q does not wrap ErrConfig and name the field", f.name, v, err)
+			case v == core.None && !strings.Contains(err.Error(), "None"):
+				t.Errorf("%s = None: error %q does not say None is not allowed here", f.name, err)
+			}
+		}
+	}
+}
+
+// TestConfigValidateIsOffline: Validate checks a configuration without a request to the team
+// domain, whatever it finds, and agrees with NewVerifier.
+func TestConfigValidateIsOffline(t *testing.T) {
+	srv := newServer(t)
+	var calls atomic.Int64
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	good := testConfig(srv, nil)
+	good.HTTPClient = client
+	bad := good
+	bad.Audiences = []string{srv.AUD + "," + srv.AUD}
+	for range 3 {
+		if err := good.Validate(); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+		if err := bad.Validate(); !errors.Is(err, core.ErrConfig) {
+			t.Fatalf("Validate of a list in one audience = %v", err)
+		}
+	}
+	if calls.Load() != 0 || srv.CertsRequests() != 0 {
+		t.Fatalf("Validate made %d requests; the team domain saw %d", calls.Load(), srv.CertsRequests())
+	}
+	// The same configuration does reach the team domain through NewVerifier, with that client.
+	v := newVerifier(t, good)
+	waitKeys(t, v)
+	if calls.Load() == 0 || srv.CertsRequests() == 0 {
+		t.Error("NewVerifier did not use Config.HTTPClient")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestStartupWait: NewVerifier waits for the first key set as long as Keys.StartupWait
+// allows, and returns as soon as it lands; with None it returns at once, the set still on
+// its way.
+func TestStartupWait(t *testing.T) {
+	srv := newServer(t)
+	srv.FailCerts(accesstest.Held)
+
+	cfg := testConfig(srv, nil)
+	cfg.RequestTimeout = time.Minute // only the release ends a held fetch
+	cfg.Keys.StartupWait = core.None
+	v := newVerifier(t, cfg) // returns while the fetch is held
+	if st := v.Stats(); len(st.KeyIDs) != 0 {
+		t.Fatalf("keys %v with the fetch held", st.KeyIDs)
+	}
+
+	cfg.Keys.StartupWait = time.Minute
+	done := make(chan *core.Verifier, 1)
+	go func() {
+		w, err := core.NewVerifier(cfg)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- w
+	}()
+	eventually(t, "the second verifier's fetch", func() bool { return srv.CertsRequests() == 2 })
+	select {
+	case <-done:
+		t.Fatal("NewVerifier returned while its first fetch was held, within its StartupWait")
+	default:
+	}
+	srv.FailCerts(accesstest.Healthy)
+	w := <-done
+	if st := w.Stats(); len(st.KeyIDs) == 0 {
+		t.Fatalf("NewVerifier returned without the keys it waited for: %+v", st)
+	}
+	eventually(t, "the first verifier's keys", func() bool { return len(v.Stats().KeyIDs) != 0 })
 }

@@ -174,30 +174,77 @@ func TestErrorUnwrap(t *testing.T) {
 	}
 }
 
-func TestContextClaims(t *testing.T) {
-	c := &core.Claims{Subject: "s", Email: "ann@example.com"}
+func TestContextCaller(t *testing.T) {
+	c := core.NewCaller(&core.Claims{Subject: "s", Email: "ann@example.com"}, nil)
+	outer := core.NewCaller(&core.Claims{Subject: "outer"}, nil)
 	type otherKey struct{}
+	bg := context.Background()
 	tests := []struct {
 		name   string
 		ctx    context.Context
-		want   *core.Claims
+		want   *core.Caller
 		wantOK bool
 	}{
-		{"absent", context.Background(), nil, false},
-		{"stored", core.NewContext(context.Background(), c), c, true},
-		{"stored under a derived context", context.WithValue(core.NewContext(context.Background(), c), otherKey{}, 1), c, true},
-		{"nil claims", core.NewContext(context.Background(), nil), nil, false},
-		{"inner wins", core.NewContext(core.NewContext(context.Background(), &core.Claims{Subject: "outer"}), c), c, true},
-		{"nil claims hide earlier ones", core.NewContext(core.NewContext(context.Background(), c), nil), nil, false},
-		{"unrelated value", context.WithValue(context.Background(), otherKey{}, c), nil, false},
+		{"absent", bg, nil, false},
+		{"stored", core.ContextWithCaller(bg, c), c, true},
+		{"stored under a derived context", context.WithValue(core.ContextWithCaller(bg, c), otherKey{}, 1), c, true},
+		{"nil caller: seen, no caller", core.ContextWithCaller(bg, nil), nil, false},
+		{"caller without claims", core.ContextWithCaller(bg, core.NewCaller(nil, nil)), nil, false},
+		{"inner wins", core.ContextWithCaller(core.ContextWithCaller(bg, outer), c), c, true},
+		{"nil caller hides an earlier one", core.ContextWithCaller(core.ContextWithCaller(bg, c), nil), nil, false},
+		{"unrelated value", context.WithValue(bg, otherKey{}, c), nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := core.FromContext(tt.ctx)
+			got, ok := core.CallerFromContext(tt.ctx)
 			if got != tt.want || ok != tt.wantOK {
-				t.Fatalf("FromContext = %p, %v; want %p, %v", got, ok, tt.want, tt.wantOK)
+				t.Fatalf("CallerFromContext = %p, %v; want %p, %v", got, ok, tt.want, tt.wantOK)
 			}
 		})
+	}
+}
+
+// TestAsError: any error reads as an *Error: this package's as they are, wrapped or not;
+// any other as unavailable (no verdict on the caller), wrapping it; nil as nil.
+func TestAsError(t *testing.T) {
+	if e := core.AsError(nil); e != nil {
+		t.Fatalf("AsError(nil) = %v", e)
+	}
+	orig := &core.Error{Code: core.CodeForbidden, Reason: core.ReasonPolicy}
+	for _, err := range []error{orig, fmt.Errorf("outer: %w", orig), errors.Join(io.EOF, orig)} {
+		if e := core.AsError(err); e != orig {
+			t.Errorf("AsError(%v) = %v, want the *Error it holds", err, e)
+		}
+	}
+	other := fmt.Errorf("store: %w", io.ErrUnexpectedEOF)
+	e := core.AsError(other)
+	if e == nil || e.Code != core.CodeUnavailable || e.Status() != 503 || e.Message == "" ||
+		!errors.Is(e, other) || !errors.Is(e, io.ErrUnexpectedEOF) || !errors.Is(e, core.ErrUnavailable) {
+		t.Errorf("AsError(%v) = %#v, want an unavailable error wrapping it", other, e)
+	}
+	// A bare sentinel is no *Error either.
+	if e := core.AsError(core.ErrInvalidToken); e.Code != core.CodeUnavailable {
+		t.Errorf("AsError(ErrInvalidToken) = %v", e)
+	}
+}
+
+// TestStatus: each code's HTTP status; an unknown code is 503, retrying being the safe advice.
+func TestStatus(t *testing.T) {
+	for code, want := range map[core.Code]int{
+		core.CodeMissingToken:  401,
+		core.CodeInvalidToken:  401,
+		core.CodeForbidden:     403,
+		core.CodeMisconfigured: 500,
+		core.CodeUnavailable:   503,
+		core.Code(""):          503,
+		core.Code("teapot"):    503,
+	} {
+		if got := code.Status(); got != want {
+			t.Errorf("Code(%q).Status() = %d, want %d", code, got, want)
+		}
+		if got := (&core.Error{Code: code}).Status(); got != want {
+			t.Errorf("Error{Code: %q}.Status() = %d, want %d", code, got, want)
+		}
 	}
 }
 

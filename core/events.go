@@ -14,52 +14,61 @@ type Outcome string
 // The outcomes of a decision.
 const (
 	OutcomeAllowed    Outcome = "allowed"    // the request goes on with a caller
-	OutcomeAnonymous  Outcome = "anonymous"  // the request goes on with no token and no caller (GuardOptionalAuth)
+	OutcomeAnonymous  Outcome = "anonymous"  // the request goes on with no token and no caller (an adapter's WithOptionalAuth)
 	OutcomeDenied     Outcome = "denied"     // refused with a status and a JSON body
 	OutcomeRedirected Outcome = "redirected" // refused with a 302 to the Access login page
 )
 
-// Event describes one decision of a Guard or a Requirement, for logs and metrics. It never
+// Event describes one decision of a middleware or a route requirement, for logs and metrics
+// (an adapter's WithObserver). It never
 // holds the token: TokenID tells the requests of one token apart without revealing it.
 type Event struct {
-	Outcome     Outcome       // how the request was decided
-	Code        Code          // empty when allowed
-	Reason      Reason        // empty when allowed
-	Source      TokenSource   // where the token was found; SourceNone in a Requirement's events
-	TokenCached bool          // the token was verified from the cache
-	Latency     time.Duration // of the whole decision, identity lookup included
-	Subject     string        // the user's e-mail, or a service token's client ID
-	TokenID     string        // the first 12 hex digits of the token's SHA-256
-	Policy      string        // the policy that decided (Policy.String), when one did
-	Err         error         // the refusal, with its cause
+	Outcome Outcome       // how the request was decided
+	Code    Code          // empty when allowed
+	Reason  Reason        // empty when allowed
+	Source  TokenSource   // where the token was found; SourceNone in a route requirement's events
+	Latency time.Duration // of the whole decision, identity lookup included
+	Subject string        // the user's e-mail, or a service token's name (Config.ServiceTokenNames), else its client ID
+	TokenID string        // TokenID of the token
+	Policy  string        // the policy that decided (Policy.String), when one did
+	Err     error         // the refusal, with its cause
 }
 
-func newEvent(d Decision, c *Caller, src TokenSource, cached bool, latency time.Duration, token, policy string) Event {
-	e := Event{Outcome: OutcomeAllowed, Source: src, TokenCached: cached, Latency: latency, Policy: policy}
-	if token != "" {
-		sum := sha256.Sum256([]byte(token))
-		e.TokenID = hex.EncodeToString(sum[:6])
+// TokenSource tells where a token was found.
+type TokenSource uint8
+
+// The token sources.
+const (
+	SourceNone   TokenSource = iota // no token on the request
+	SourceHeader                    // the Cf-Access-Jwt-Assertion header
+	SourceCookie                    // the CF_Authorization cookie
+)
+
+// String returns "header", "cookie" or "none".
+func (s TokenSource) String() string {
+	switch s {
+	case SourceHeader:
+		return "header"
+	case SourceCookie:
+		return "cookie"
 	}
-	if c != nil {
-		e.Subject = c.Claims.Email
-		if e.Subject == "" {
-			e.Subject = c.Claims.CommonName
-		}
-	}
-	if d.Anonymous() {
-		e.Outcome = OutcomeAnonymous
-	}
-	if d.Err != nil {
-		e.Outcome, e.Code, e.Reason, e.Err = OutcomeDenied, d.Err.Code, d.Err.Reason, d.Err
-		if d.Redirect != "" {
-			e.Outcome = OutcomeRedirected
-		}
-	}
-	return e
+	return "none"
 }
 
-// LogEvents returns an observer (for an adapter's WithObserver, GuardObserver or
-// RequirementObserver) that logs each decision to l: allowed requests at Debug, refusals at
+// Where Cloudflare Access puts the token on requests to the origin.
+const (
+	HeaderName = "Cf-Access-Jwt-Assertion" // set by Access on every proxied request
+	CookieName = "CF_Authorization"        // set in the browser after login; exact case
+)
+
+// TokenID returns the ID that events give token: the first 12 hex digits of its SHA-256,
+// which tells the requests of one token apart in logs without revealing it.
+func TokenID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:6])
+}
+
+// LogEvents returns an observer (for an adapter's WithObserver) that logs each decision to l: allowed requests at Debug, refusals at
 // Info, unavailability, which an operator must see, at Warn, and misconfiguration, which a
 // developer must fix, at Error. ReasonUnknownKeyPending, a 503 that anyone can cause with an
 // invented kid, is logged at Info: it must not look like an outage.
@@ -77,7 +86,6 @@ func LogEvents(l *slog.Logger) func(Event) {
 		attrs := []slog.Attr{
 			slog.String("outcome", string(e.Outcome)),
 			slog.String("source", e.Source.String()),
-			slog.Bool("token_cached", e.TokenCached),
 			slog.Duration("latency", e.Latency),
 		}
 		if e.Code != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"time"
 
 	"github.com/cfaccess/cfaccess/core"
@@ -46,22 +47,23 @@ func ExampleVerifier_Verify_errors() {
 	defer team.Close()
 	v, _ := core.NewVerifier(team.Config())
 
-	expired := team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-2 * time.Hour)})
+	expired := team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)})
 	_, err := v.Verify(context.Background(), expired)
 
-	var e *core.Error
-	if errors.As(err, &e) {
+	if e := core.AsError(err); e != nil {
 		fmt.Println(e.Code, e.Reason, e.Message)
+		fmt.Println(e.Status())
 	}
 	switch {
 	case errors.Is(err, core.ErrMissingToken), errors.Is(err, core.ErrInvalidToken):
-		fmt.Println("401")
+		fmt.Println("log in again")
 	case errors.Is(err, core.ErrUnavailable):
-		fmt.Println("503")
+		fmt.Println("try again later")
 	}
 	// Output:
 	// invalid_token expired the token has expired
 	// 401
+	// log in again
 }
 
 func ExampleParseTeamDomain() {
@@ -76,20 +78,11 @@ func ExampleParseTeamDomain() {
 	//  true
 }
 
-func ExampleTokenFrom() {
-	r := httptest.NewRequest("GET", "/", nil)
-	r.AddCookie(&http.Cookie{Name: core.CookieName, Value: "from-the-cookie"})
-	r.Header.Set(core.HeaderName, "from-the-header")
-
-	token, source := core.TokenFrom(core.HTTPRequest(r))
-	fmt.Println(token, source)
-	// Output: from-the-header header
-}
-
-func ExampleFromContext() {
-	ctx := core.NewContext(context.Background(), &core.Claims{Email: "ann@example.com"})
-	if claims, ok := core.FromContext(ctx); ok {
-		fmt.Println(claims.Email)
+func ExampleCallerFromContext() {
+	caller := core.NewCaller(&core.Claims{Email: "ann@example.com"}, nil)
+	ctx := core.ContextWithCaller(context.Background(), caller)
+	if c, ok := core.CallerFromContext(ctx); ok {
+		fmt.Println(c.Claims.Email)
 	}
 	// Output: ann@example.com
 }
@@ -98,9 +91,14 @@ func ExampleFromContext() {
 // NewCaller makes the caller, ContextWithCaller puts it where every accessor looks.
 func ExampleNewCaller() {
 	profile := func(w http.ResponseWriter, r *http.Request) { // the handler under test
-		id, err := core.IdentityFromContext(r.Context())
+		caller, ok := core.CallerFromContext(r.Context())
+		if !ok {
+			http.Error(w, "no caller", http.StatusUnauthorized)
+			return
+		}
+		id, err := caller.Identity(r.Context())
 		if err != nil {
-			core.ErrorResponse(err).Write(w)
+			http.Error(w, err.Error(), core.AsError(err).Status())
 			return
 		}
 		fmt.Fprintf(w, "%s, member of %s", id.Name, id.Groups[0].Name)
@@ -117,23 +115,21 @@ func ExampleNewCaller() {
 	// Output: 200 Ann, member of admins
 }
 
-// A requirement answers by what the middleware before it left in the request's context.
-func ExampleRequirement() {
-	q := core.NewRequirement(core.Groups("admins"))
-	r := core.HTTPRequest(httptest.NewRequest("GET", "/admin", nil))
-	ann := core.NewCaller(&core.Claims{Email: "ann@example.com"},
-		&core.Identity{Groups: []core.Group{{Name: "admins"}}})
+// ConfigFromEnv reads the configuration of the example servers and the cfaccess command
+// from the environment; every mistake names the variable to fix.
+func ExampleConfigFromEnv() {
+	os.Setenv("CF_ACCESS_TEAM_DOMAIN", "myteam")
+	os.Setenv("CF_ACCESS_AUD", "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2")
+	defer os.Unsetenv("CF_ACCESS_TEAM_DOMAIN")
+	defer os.Unsetenv("CF_ACCESS_AUD")
 
-	for _, ctx := range []context.Context{
-		core.ContextWithCaller(context.Background(), ann), // the middleware stored a caller
-		core.ContextWithCaller(context.Background(), nil), // it let the request through without one
-		context.Background(),                              // no middleware ran: the route is misconfigured
-	} {
-		d := q.Check(ctx, r)
-		fmt.Println(d.Allowed(), d.Response().Status)
-	}
+	cfg, err := core.ConfigFromEnv()
+	fmt.Println(cfg.TeamDomain, len(cfg.Audiences), err)
+
+	os.Setenv("CF_ACCESS_TEAM_DOMAIN", "myteam.example.com")
+	_, err = core.ConfigFromEnv()
+	fmt.Println(err)
 	// Output:
-	// true 0
-	// false 401
-	// false 500
+	// myteam 1 <nil>
+	// CF_ACCESS_TEAM_DOMAIN: cfaccess: invalid configuration: team domain "myteam.example.com": a bare host must be <team>.cloudflareaccess.com or <team>.fed.cloudflareaccess.com; give any other host as a full https:// URL
 }

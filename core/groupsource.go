@@ -2,30 +2,16 @@ package core
 
 import (
 	"encoding/json"
-	"fmt"
-	"strings"
 )
 
 // Where identity providers put groups, and so where Caller.Groups reads them:
 //
 //   - get-identity's top-level "groups" (the default): Okta, Entra ID (Azure AD), Google
 //     Workspace, GitHub, and generic OIDC providers whose ID token has a "groups" claim;
-//   - a field of get-identity's saml_attributes or oidc_fields (Config.GroupsAttribute):
-//     SAML providers, Okta through SAML, generic OIDC providers with another claim;
-//   - a key of the token's own "custom" claim (Config.GroupsClaim), with no call at all.
-
-// checkGroupSources refuses a configuration that names two places for the groups.
-func checkGroupSources(claim, attribute string) error {
-	switch {
-	case claim != "" && attribute != "":
-		return fmt.Errorf("%w: GroupsClaim %q and GroupsAttribute %q: groups come from one place; set one", ErrConfig, claim, attribute)
-	case claim != strings.TrimSpace(claim):
-		return fmt.Errorf("%w: GroupsClaim %q has white space around it", ErrConfig, claim)
-	case attribute != strings.TrimSpace(attribute):
-		return fmt.Errorf("%w: GroupsAttribute %q has white space around it", ErrConfig, attribute)
-	}
-	return nil
-}
+//   - a field of get-identity's saml_attributes or oidc_fields (GroupsAttribute): SAML
+//     providers, Okta through SAML, generic OIDC providers with another claim;
+//   - a key of the token's own "custom" claim (GroupsClaim), with no call at all when the
+//     token carries it.
 
 // attributeGroups is memoized per identity: a Caller is shared by every request of its
 // token, and a policy asks for the groups on each one; decoding the attributes again every
@@ -33,19 +19,21 @@ func checkGroupSources(claim, attribute string) error {
 type attributeGroups struct {
 	id     *Identity
 	groups []Group
+	found  bool
 }
 
-// groupsFromAttribute returns the groups Config.GroupsAttribute names in id.
-func (c *Caller) groupsFromAttribute(id *Identity, name string) []Group {
+// groupsFromAttribute returns the groups of the field name of id's saml_attributes, or else
+// of its oidc_fields, and whether either has the field.
+func (c *Caller) groupsFromAttribute(id *Identity, name string) ([]Group, bool) {
 	if m := c.attrGroups.Load(); m != nil && m.id == id {
-		return m.groups
+		return m.groups, m.found
 	}
 	g, ok := groupsField(id.SAMLAttributes, name)
 	if !ok {
-		g, _ = groupsField(id.OIDCFields, name)
+		g, ok = groupsField(id.OIDCFields, name)
 	}
-	c.attrGroups.Store(&attributeGroups{id: id, groups: g})
-	return g
+	c.attrGroups.Store(&attributeGroups{id: id, groups: g, found: ok})
+	return g, ok
 }
 
 // groupsField reads obj[name] as groups: one string, a list of strings, or a list of

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,13 @@ func (c *clock) Now() time.Time {
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Set moves the clock to t.
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
 	c.mu.Unlock()
 }
 
@@ -64,13 +72,33 @@ func newServer(t testing.TB) *accesstest.Server {
 }
 
 // testConfig is srv's configuration with a quiet logger and the given clock (nil: real time).
+//
+// NewVerifier waits for the first key fetch to end, and a request that joins a key fetch
+// waits for its end (Keys.StartupWait and Keys.FetchWait of a minute), so that what a test
+// sees after a fetch does not depend on how loaded the machine is: a fetch from a healthy
+// loopback server can outlast the default waits. Tests of the waits themselves, and of a
+// team domain that never answers, set their own.
 func testConfig(srv *accesstest.Server, clk *clock) core.Config {
 	cfg := srv.Config()
 	cfg.Logger = discardLogger()
+	cfg.Keys.StartupWait = time.Minute
+	cfg.Keys.FetchWait = time.Minute
 	if clk != nil {
 		cfg.Now = clk.Now
 	}
 	return cfg
+}
+
+// offlineConfig is the configuration of team and audiences for a verifier that must not
+// reach the network: its calls to the team domain fail at once, and it does not wait for keys.
+func offlineConfig(team string, audiences ...string) core.Config {
+	return core.Config{
+		TeamDomain: team,
+		Audiences:  audiences,
+		Keys:       core.KeyConfig{StartupWait: core.None},
+		HTTPClient: &http.Client{Transport: offline{}},
+		Logger:     discardLogger(),
+	}
 }
 
 func newVerifier(t testing.TB, cfg core.Config) *core.Verifier {
@@ -85,6 +113,9 @@ func newVerifier(t testing.TB, cfg core.Config) *core.Verifier {
 // wantCode fails the test unless err is a *core.Error with code (and reason, when not empty).
 func wantCode(t testing.TB, err error, code core.Code, reason core.Reason) {
 	t.Helper()
+	if err == nil {
+		t.Fatalf("error = nil, want %s/%s", code, reason)
+	}
 	var e *core.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("error = %v (%T), want *core.Error %s/%s", err, err, code, reason)
@@ -108,24 +139,4 @@ func eventually(t testing.TB, what string, cond func() bool) {
 
 func slogTo(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-// captureDefaultLog points slog.Default at a buffer until the test ends.
-func captureDefaultLog(t *testing.T) *logBuffer {
-	t.Helper()
-	var logs logBuffer
-	old := slog.Default()
-	slog.SetDefault(slogTo(&logs))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	return &logs
-}
-
-// loggingVerifier is a verifier of srv whose Logger writes, at every level, to the buffer
-// returned.
-func loggingVerifier(t *testing.T, srv *accesstest.Server) (*core.Verifier, *logBuffer) {
-	t.Helper()
-	var logs logBuffer
-	cfg := testConfig(srv, nil)
-	cfg.Logger = slogTo(&logs)
-	return newVerifier(t, cfg), &logs
 }

@@ -77,7 +77,7 @@ func TestHostAudiencesConfig(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(srv, nil)
 			cfg.Audiences, cfg.HostAudiences, cfg.UnboundHostsUseAudiences = tc.global, tc.hosts, tc.unbound
-			cfg.StartupWait = -1
+			cfg.Keys.StartupWait = core.None
 			_, err := core.NewVerifier(cfg)
 			switch {
 			case tc.want == "" && err != nil:
@@ -109,11 +109,14 @@ func TestHostAudiencesAudiences(t *testing.T) {
 }
 
 // TestHostMatching runs each Host header a request may carry against the bindings, through
-// VerifyHost and through the guard, cold and with the token cached.
+// Authenticate, cold and with the token cached.
 func TestHostMatching(t *testing.T) {
 	srv := newServer(t)
-	strict := newVerifier(t, twoApps(srv, nil))
 	cfg := twoApps(srv, nil)
+	cfg.Tokens.CacheSize = core.None
+	uncached := newVerifier(t, cfg)
+	strict := newVerifier(t, twoApps(srv, nil))
+	cfg = twoApps(srv, nil)
 	cfg.Audiences = []string{wikiAUD}
 	cfg.UnboundHostsUseAudiences = true
 	lenient := newVerifier(t, cfg)
@@ -164,33 +167,81 @@ func TestHostMatching(t *testing.T) {
 		{strings.Repeat("a.", 140) + "com", wiki, core.ReasonUnboundHost, core.ReasonUnboundHost},
 	} {
 		for _, mode := range []struct {
-			name string
-			v    *core.Verifier
-			want core.Reason
-		}{{"strict", strict, tc.strict}, {"lenient", lenient, tc.lenient}} {
+			name   string
+			v      *core.Verifier
+			want   core.Reason
+			rounds []string
+		}{
+			{"strict", strict, tc.strict, []string{"cold", "cached"}},
+			{"uncached", uncached, tc.strict, []string{"first", "second"}},
+			{"lenient", lenient, tc.lenient, []string{"cold", "cached"}},
+		} {
 			aud := map[string]string{wiki: "wiki", admin: "admin", tenant: "tenant"}[tc.token]
 			t.Run(mode.name+"/"+aud+"@"+tc.host, func(t *testing.T) {
-				g := newGuard(t, mode.v)
-				for _, round := range []string{"cold", "cached"} {
-					_, err := mode.v.VerifyHost(context.Background(), tc.token, tc.host)
-					r := httptest.NewRequest("GET", "/", nil)
-					r.Host = tc.host
-					r.Header.Set(core.HeaderName, tc.token)
-					d := g.Check(context.Background(), core.HTTPRequest(r))
+				for _, round := range mode.rounds {
+					c, err := mode.v.Authenticate(context.Background(), tc.token, tc.host)
 					if mode.want == "" {
-						if err != nil || !d.Allowed() || d.Caller.Claims.Email != "ann@example.com" {
-							t.Fatalf("%s: VerifyHost = %v, Check = %+v; want allowed", round, err, d.Err)
+						if err != nil || c == nil || c.Claims.Email != "ann@example.com" {
+							t.Fatalf("%s: Authenticate = %v, %v; want the caller", round, c, err)
 						}
 						continue
 					}
 					wantCode(t, err, core.CodeInvalidToken, mode.want)
-					wantCode(t, d.Err, core.CodeInvalidToken, mode.want)
-					if d.Allowed() || d.Caller != nil || d.Response().Status != http.StatusUnauthorized {
-						t.Fatalf("%s: decision %+v, want a 401 with no caller", round, d)
+					if c != nil || core.AsError(err).Status() != http.StatusUnauthorized {
+						t.Fatalf("%s: Authenticate = %v, %v; want a 401 with no caller", round, c, err)
 					}
 				}
 			})
 		}
+	}
+}
+
+// TestHostsOfARequest: with HostAudiences, a request that names no host is refused, and one
+// that names several (a Host header and the hosts a proxy forwarded) must be bound to the
+// token's application in every one of them. Without HostAudiences, hosts are not read.
+func TestHostsOfARequest(t *testing.T) {
+	srv := newServer(t)
+	v := newVerifier(t, twoApps(srv, nil))
+	ctx := context.Background()
+	admin := tokenFor(srv, adminAUD)
+	for _, tc := range []struct {
+		name  string
+		hosts []string
+		want  core.Reason // "" allowed
+	}{
+		{"no host", nil, core.ReasonUnboundHost},
+		{"one bound host", []string{"admin.example.com"}, ""},
+		{"the same host twice, spelt differently", []string{"admin.example.com", "ADMIN.example.com:443"}, ""},
+		{"a bound host and another application's", []string{"admin.example.com", "wiki.example.com"}, core.ReasonHostAudience},
+		{"another application's host first", []string{"wiki.example.com", "admin.example.com"}, core.ReasonHostAudience},
+		{"a bound host and an unbound one", []string{"admin.example.com", "intranet.example.com"}, core.ReasonUnboundHost},
+		{"a bound host and no host name", []string{"admin.example.com", "a b"}, core.ReasonUnboundHost},
+	} {
+		for _, round := range []string{"cold", "cached"} {
+			c, err := v.Authenticate(ctx, admin, tc.hosts...)
+			if tc.want == "" {
+				if err != nil || c == nil {
+					t.Errorf("%s, %s: %v", tc.name, round, err)
+				}
+				continue
+			}
+			if c != nil {
+				t.Errorf("%s, %s: a caller along with the refusal", tc.name, round)
+			}
+			wantCode(t, err, core.CodeInvalidToken, tc.want)
+		}
+	}
+
+	single := newVerifier(t, testConfig(srv, nil))
+	tok := srv.User("ann@example.com")
+	for _, hosts := range [][]string{nil, {"anything.example.org"}, {"not a host"}} {
+		if _, err := single.Authenticate(ctx, tok, hosts...); err != nil {
+			t.Errorf("without HostAudiences, hosts %q: %v", hosts, err)
+		}
+	}
+	// Verify knows no host: it accepts a token of any application of the origin.
+	if _, err := v.Verify(ctx, admin); err != nil {
+		t.Errorf("Verify: %v", err)
 	}
 }
 
@@ -200,7 +251,7 @@ func TestHostMatching(t *testing.T) {
 func TestHostAudiencesThroughServer(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, twoApps(srv, nil))
-	origin := httptest.NewServer(guarded(newGuard(t, v, core.GuardLoginRedirect()), http.HandlerFunc(echoCaller)))
+	origin := httptest.NewServer(guarded(v, nil, http.HandlerFunc(echoCaller)))
 	t.Cleanup(origin.Close)
 	wiki, admin := tokenFor(srv, wikiAUD), tokenFor(srv, adminAUD)
 
@@ -288,35 +339,29 @@ func TestLoginURLPerHost(t *testing.T) {
 }
 
 // TestHostCheckOnCachedToken: the cache is keyed by token, so a token verified on its own
-// host must not be let in on another from the cache.
+// host must not be let in on another from the cache; and a refusal on another host leaves
+// the token cached for its own.
 func TestHostCheckOnCachedToken(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
-	g := newGuard(t, newVerifier(t, twoApps(srv, clk)))
+	v := newVerifier(t, twoApps(srv, clk))
+	ctx := context.Background()
 	wiki := tokenFor(srv, wikiAUD)
-	check := func(host string) core.Decision {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Host = host
-		r.Header.Set(core.HeaderName, wiki)
-		return g.Check(context.Background(), core.HTTPRequest(r))
-	}
-	var events []core.Event
-	g = newGuard(t, g.Verifier(), core.GuardObserver(func(e core.Event) { events = append(events, e) }))
-	if d := check("wiki.example.com"); !d.Allowed() {
-		t.Fatalf("wiki: %v", d.Err)
+	if _, err := v.Authenticate(ctx, wiki, "wiki.example.com"); err != nil {
+		t.Fatalf("wiki: %v", err)
 	}
 	for range 3 {
-		d := check("admin.example.com")
-		wantCode(t, d.Err, core.CodeInvalidToken, core.ReasonHostAudience)
+		_, err := v.Authenticate(ctx, wiki, "admin.example.com")
+		wantCode(t, err, core.CodeInvalidToken, core.ReasonHostAudience)
 	}
-	if len(events) != 4 || events[0].TokenCached || !events[1].TokenCached || events[1].Reason != core.ReasonHostAudience {
-		t.Errorf("events %+v, want the refusals on the admin host to come from the cache", events)
-	}
-	if events[1].Subject != "ann@example.com" {
-		t.Errorf("refusal event subject %q, want who tried the token on the wrong host", events[1].Subject)
+	if st := v.Stats(); st.TokenCache.Hits != 3 || st.TokenCache.Misses != 1 {
+		t.Errorf("token cache %+v: want the refusals on the admin host to come from the cache", st.TokenCache)
 	}
 	clk.Advance(time.Minute)
-	if d := check("wiki.example.com"); !d.Allowed() {
-		t.Fatalf("wiki after a refusal elsewhere: %v", d.Err)
+	if _, err := v.Authenticate(ctx, wiki, "wiki.example.com"); err != nil {
+		t.Fatalf("wiki after a refusal elsewhere: %v", err)
+	}
+	if st := v.Stats(); st.TokenCache.Hits != 4 || st.CachedTokens != 1 {
+		t.Errorf("stats %d cached, %+v: want the token still cached after its refusals", st.CachedTokens, st.TokenCache)
 	}
 }

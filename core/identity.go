@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cfaccess/cfaccess/internal/teamclient"
 )
 
 // Identity is what Access's get-identity endpoint reports about a user: the identity
@@ -76,30 +78,20 @@ func (id Identity) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(id))
 }
 
-// Reasons for identity lookups.
-const (
-	ReasonIdentityUnavailable Reason = "identity_unavailable" // get-identity failed or timed out
-	ReasonIdentityRefused     Reason = "identity_refused"     // get-identity refused the token (401/403)
-	ReasonServiceToken        Reason = "service_token"        // service tokens have no identity or groups
-)
-
 var errServiceTokenIdentity = &Error{Code: CodeForbidden, Reason: ReasonServiceToken,
 	Message: "a service token has no identity"}
 
 // Identity verifies token and returns the caller's identity from get-identity. The answer is
-// cached per token (see Config.IdentityTTL), and concurrent lookups for one token share a
+// cached per token (see Config.Identities), and concurrent lookups for one token share a
 // single call. A service token has no identity: the error is then [ErrForbidden] with
 // [ReasonServiceToken]. A failed lookup is [ErrUnavailable]; a lookup that Access refuses
 // (401/403, e.g. a revoked session) is [ErrInvalidToken] with [ReasonIdentityRefused].
 func (v *Verifier) Identity(ctx context.Context, token string) (*Identity, error) {
-	c, caller, _, err := v.check(ctx, token)
+	c, err := v.caller(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	if caller == nil { // no cache to share one from
-		caller = v.newCaller(c, token)
-	}
-	return caller.Identity(ctx)
+	return c.Identity(ctx)
 }
 
 // identity looks up the identity of caller, whose token has verified here.
@@ -111,21 +103,25 @@ func (v *Verifier) identity(ctx context.Context, caller *Caller) (*Identity, err
 }
 
 // fetchIdentity calls get-identity, on the team domain only, with the token as Access's own
-// cookie.
-func (s *settings) fetchIdentity(ctx context.Context, token string) (*Identity, error) {
-	body, status, err := s.get(ctx, identityPath, token)
+// cookie. It is an identityLoader.
+func (v *Verifier) fetchIdentity(ctx context.Context, token string, _ time.Time) (*Identity, time.Time, error) {
+	body, status, err := v.team.Get(ctx, teamclient.IdentityPath, token)
 	switch {
 	case status == 401 || status == 403:
-		return nil, invalid(ReasonIdentityRefused, "Access refused to tell who this token belongs to", err)
+		return nil, time.Time{}, invalid(ReasonIdentityRefused, "Access refused to tell who this token belongs to", err)
 	case err != nil:
-		return nil, unavailable(ReasonIdentityUnavailable, "the caller's identity could not be looked up", err)
+		return nil, time.Time{}, v.cfg.unavailable(ReasonIdentityUnavailable, "the caller's identity could not be looked up", err)
 	}
 	id, err := decodeIdentity(body)
 	if err != nil {
-		return nil, unavailable(ReasonIdentityUnavailable, "the caller's identity could not be looked up", err)
+		return nil, time.Time{}, v.cfg.unavailable(ReasonIdentityUnavailable, "the caller's identity could not be looked up", err)
 	}
-	return id, nil
+	return id, time.Time{}, nil
 }
+
+// maxIdentityTime bounds iat, in seconds, far beyond any real one, so that a huge number
+// cannot wrap around when it becomes a time.
+const maxIdentityTime = 1e12
 
 // decodeIdentity reads a get-identity document permissively: it must be a JSON object, but a
 // field of an unexpected type is left empty rather than failing the whole lookup. Permissive
@@ -168,7 +164,7 @@ func decodeIdentity(body []byte) (*Identity, error) {
 		MTLSAuth:           m["mtls_auth"],
 		Raw:                body,
 	}
-	if iat := field[float64](m, "iat"); iat > 0 && iat < maxNumericDate {
+	if iat := field[float64](m, "iat"); iat > 0 && iat < maxIdentityTime {
 		id.IssuedAt = time.Unix(int64(iat), 0)
 	}
 	return id, nil
@@ -220,7 +216,10 @@ func (g *groupList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// groupsFromClaim reads the groups a token carries under custom[name], in either shape.
-func groupsFromClaim(custom json.RawMessage, name string) []Group {
-	return field[groupList](members(custom), name)
+// groupsFromClaim reads the groups a token carries under custom[name], in either shape, and
+// whether the token carries that claim at all.
+func groupsFromClaim(custom json.RawMessage, name string) ([]Group, bool) {
+	m := members(custom)
+	_, present := m[name]
+	return field[groupList](m, name), present
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -124,21 +123,28 @@ func TestIdentityFailures(t *testing.T) {
 			srv := newServer(t)
 			clk := newClock()
 			cfg := testConfig(srv, clk)
-			cfg.RequestTimeout = 300 * time.Millisecond
+			cfg.RequestTimeout = 2 * time.Second // ends Hang and SlowDrip
 			v := newVerifier(t, cfg)
 			tok := srv.User("ann@example.com", "admins")
 			srv.FailIdentity(tc.fault)
+			// Long enough for the request timeout under any load; were that timeout not
+			// applied, giving up here would take a minute.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
 			start := time.Now()
-			id, err := v.Identity(context.Background(), tok)
+			id, err := v.Identity(ctx, tok)
 			if id != nil {
 				t.Fatalf("identity despite fault: %+v", id)
 			}
 			wantCode(t, err, tc.code, tc.reason)
-			if took := time.Since(start); took > 3*cfg.RequestTimeout {
-				t.Errorf("took %v, beyond the request timeout %v", took, cfg.RequestTimeout)
+			if took := time.Since(start); took > 30*time.Second {
+				t.Errorf("took %v: the request timeout %v did not end the call", took, cfg.RequestTimeout)
 			}
-			// The failure is remembered for IdentityFailureTTL: once healed, the next lookup
-			// after it succeeds.
+			if ra := core.AsError(err).RetryAfter; ra != core.DefaultUnknownKeyCooldown {
+				t.Errorf("RetryAfter = %v, want %v", ra, core.DefaultUnknownKeyCooldown)
+			}
+			// The failure is remembered for Identities.FailureTTL: once healed, the next
+			// lookup after it succeeds.
 			srv.FailIdentity(accesstest.Healthy)
 			clk.Advance(core.DefaultIdentityFailureTTL)
 			if _, err := v.Identity(context.Background(), tok); err != nil {
@@ -188,7 +194,7 @@ func TestIdentityCoalescedAndCached(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
 	cfg := testConfig(srv, clk)
-	cfg.IdentityTTL = time.Minute
+	cfg.Identities.TTL = time.Minute
 	v := newVerifier(t, cfg)
 	base := clk.Now()
 	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{"admins"}, IssuedAt: base, ExpiresAt: base.Add(90 * time.Second)})
@@ -253,6 +259,9 @@ func TestIdentityWaiterMayGiveUp(t *testing.T) {
 	defer cancel()
 	_, err := v.Identity(ctx, tok)
 	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	if ra := core.AsError(err).RetryAfter; ra != core.DefaultUnknownKeyCooldown {
+		t.Errorf("RetryAfter = %v, want %v", ra, core.DefaultUnknownKeyCooldown)
+	}
 
 	srv.FailIdentity(accesstest.Healthy)
 	if err := <-done; err != nil {
@@ -263,7 +272,7 @@ func TestIdentityWaiterMayGiveUp(t *testing.T) {
 func TestIdentityCacheIsBounded(t *testing.T) {
 	srv := newServer(t)
 	cfg := testConfig(srv, nil)
-	cfg.IdentityCacheSize = 4
+	cfg.Identities.CacheSize = 4
 	v := newVerifier(t, cfg)
 	for i := range 12 {
 		if _, err := v.Identity(context.Background(), srv.User(fmt.Sprintf("u%d@example.com", i))); err != nil {
@@ -273,7 +282,7 @@ func TestIdentityCacheIsBounded(t *testing.T) {
 			t.Fatalf("CachedIdentities = %d", n)
 		}
 	}
-	cfg.IdentityCacheSize = -1
+	cfg.Identities.CacheSize = core.None
 	v = newVerifier(t, cfg)
 	tok := srv.User("ann@example.com")
 	before := srv.IdentityRequests()
@@ -290,34 +299,115 @@ func TestIdentityCacheIsBounded(t *testing.T) {
 func TestGroupsFromTokenClaim(t *testing.T) {
 	srv := newServer(t)
 	cfg := testConfig(srv, nil)
-	cfg.GroupsClaim = "groups"
+	cfg.Groups = core.GroupsClaim("groups")
 	v := newVerifier(t, cfg)
+	ctx := context.Background()
+	ops := core.Groups("ops")
 	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Custom: map[string]any{"groups": []any{"admins", map[string]string{"id": "g2", "name": "ops"}}}})
-	c, err := v.Verify(context.Background(), tok)
+	c, err := v.Verify(ctx, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []core.Group{{Name: "admins"}, {ID: "g2", Name: "ops"}}; fmt.Sprint(c.Groups) != fmt.Sprint(want) {
 		t.Fatalf("Claims.Groups = %+v, want %+v", c.Groups, want)
 	}
-	g, err := core.NewGuard(v, core.GuardPolicy(core.Groups("ops")))
+	caller, err := v.Authenticate(ctx, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := g.Check(context.Background(), requestWith(tok)); !d.Allowed() {
-		t.Fatalf("member by token claim refused: %v", d.Err)
+	if ok, err := ops.Allow(ctx, caller); !ok || err != nil {
+		t.Fatalf("member by token claim refused: %v", err)
 	}
 	if n := srv.IdentityRequests(); n != 0 {
 		t.Errorf("get-identity called %d times although groups come from the token", n)
 	}
-	// No such claim: no groups, refused.
-	d := g.Check(context.Background(), requestWith(srv.User("bob@example.com", "ops")))
-	if d.Allowed() || d.Err.Code != core.CodeForbidden {
-		t.Errorf("without the claim: %+v", d)
+
+	// A claim that is present is authoritative, even when empty or of no groups: no call.
+	for _, groups := range []any{[]string{}, []string{"staff"}, nil, "not a list"} {
+		caller, err := v.Authenticate(ctx, srv.Mint(accesstest.Token{Email: "bob@example.com", Groups: []string{"ops"},
+			Custom: map[string]any{"groups": groups}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := ops.Allow(ctx, caller); ok || err != nil {
+			t.Errorf("claim %v: Allow = %v, %v; want a refusal from the claim", groups, ok, err)
+		}
+	}
+	if n := srv.IdentityRequests(); n != 0 {
+		t.Errorf("get-identity called %d times for tokens that carry the claim", n)
+	}
+
+	// A token without the claim (Access drops custom claims from a token that would grow too
+	// large) has its groups looked up at get-identity, once.
+	for _, tc := range []struct {
+		name   string
+		token  string
+		member bool
+	}{
+		{"no custom claim", srv.User("cy@example.com", "ops"), true},
+		{"custom claim without groups", srv.Mint(accesstest.Token{Email: "dee@example.com", Groups: []string{"ops"}, Custom: map[string]any{"dept": "x"}}), true},
+		{"no custom claim, not a member", srv.User("eve@example.com", "staff"), false},
+	} {
+		calls := srv.IdentityRequests()
+		caller, err := v.Authenticate(ctx, tc.token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if ok, err := ops.Allow(ctx, caller); ok != tc.member || err != nil {
+				t.Errorf("%s: Allow = %v, %v; want %v from get-identity", tc.name, ok, err, tc.member)
+			}
+		}
+		if n := srv.IdentityRequests() - calls; n != 1 {
+			t.Errorf("%s: %d get-identity calls, want 1", tc.name, n)
+		}
+	}
+	// An outage then fails closed, as for any group policy.
+	srv.FailIdentity(accesstest.Status500)
+	caller, err = v.Authenticate(ctx, srv.User("fay@example.com", "ops"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := ops.Allow(ctx, caller)
+	if ok {
+		t.Error("allowed during an outage")
+	}
+	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+}
+
+// TestServiceTokenGroups: a service token has no groups, and asking is no error, whatever
+// Config.Groups says; get-identity, which has no identity for it, is never asked.
+func TestServiceTokenGroups(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	for _, src := range []core.GroupSource{{}, core.GroupsClaim("groups"), core.GroupsAttribute("groups")} {
+		cfg := testConfig(srv, nil)
+		cfg.Groups = src
+		v := newVerifier(t, cfg)
+		tok := srv.Mint(accesstest.Token{CommonName: "0123456789abcdef.access", Custom: map[string]any{"groups": []string{"admins"}}})
+		caller, err := v.Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if groups, err := caller.Groups(ctx); groups != nil || err != nil {
+				t.Errorf("%s: Groups = %v, %v; want none and no error", src, groups, err)
+			}
+		}
+	}
+	if n := srv.IdentityRequests(); n != 0 {
+		t.Errorf("get-identity called %d times for service tokens", n)
+	}
+	// The same for a Caller made by hand, with or without an identity.
+	svc := &core.Claims{CommonName: "0123456789abcdef.access", Groups: []core.Group{{Name: "admins"}}}
+	for _, id := range []*core.Identity{nil, {Groups: []core.Group{{Name: "admins"}}}} {
+		if groups, err := core.NewCaller(svc, id).Groups(ctx); groups != nil || err != nil {
+			t.Errorf("NewCaller(service token, %v).Groups = %v, %v; want none and no error", id, groups, err)
+		}
 	}
 }
 
-// TestIdentityFailureRemembered: during an outage, one call per token per IdentityFailureTTL,
+// TestIdentityFailureRemembered: during an outage, one call per token per FailureTTL,
 // shared by the requests that arrive together; every request in between gets the same 503 at
 // once. Then the next lookup asks again.
 func TestIdentityFailureRemembered(t *testing.T) {
@@ -359,13 +449,13 @@ func TestIdentityFailureRemembered(t *testing.T) {
 }
 
 // TestIdentityFailureTTLBounds: a failure is never remembered past the token's exp, nor at all
-// with a negative IdentityFailureTTL; a refusal by Access (401) is remembered like an outage.
+// with Identities.FailureTTL None; a refusal by Access (401) is remembered like an outage.
 func TestIdentityFailureTTLBounds(t *testing.T) {
 	t.Run("exp", func(t *testing.T) {
 		srv := newServer(t)
 		clk := newClock()
 		cfg := testConfig(srv, clk)
-		cfg.IdentityFailureTTL = time.Minute
+		cfg.Identities.FailureTTL = time.Minute
 		v := newVerifier(t, cfg)
 		base := clk.Now().Truncate(time.Second)
 		tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: base, ExpiresAt: base.Add(10 * time.Second)})
@@ -381,7 +471,7 @@ func TestIdentityFailureTTLBounds(t *testing.T) {
 	t.Run("off", func(t *testing.T) {
 		srv := newServer(t)
 		cfg := testConfig(srv, nil)
-		cfg.IdentityFailureTTL = -1
+		cfg.Identities.FailureTTL = core.None
 		v := newVerifier(t, cfg)
 		tok := srv.User("ann@example.com")
 		srv.FailIdentity(accesstest.Status500)
@@ -414,8 +504,8 @@ func TestIdentityFailureTTLBounds(t *testing.T) {
 func TestIdentityConcurrent(t *testing.T) {
 	srv := newServer(t)
 	cfg := testConfig(srv, nil)
-	cfg.TokenCacheSize, cfg.IdentityCacheSize = 8, 8
-	cfg.IdentityFailureTTL = time.Millisecond
+	cfg.Tokens.CacheSize, cfg.Identities.CacheSize = 8, 8
+	cfg.Identities.FailureTTL = time.Millisecond
 	v := newVerifier(t, cfg)
 	tokens := make([]string, 24)
 	for i := range tokens {
@@ -450,17 +540,27 @@ func TestIdentityConcurrent(t *testing.T) {
 }
 
 // TestIdentityFailureRememberedKeepsRetryAfter: a remembered failure is answered as the
-// failure itself was, 503 with Retry-After, without a call.
+// failure itself was, 503 with a RetryAfter, without a call; so is a policy that needed it.
 func TestIdentityFailureRememberedKeepsRetryAfter(t *testing.T) {
 	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.GuardPolicy(core.Groups("admins")))
+	cfg := testConfig(srv, nil)
+	cfg.Keys.UnknownKeyCooldown = 7 * time.Second
+	v := newVerifier(t, cfg)
+	ctx := context.Background()
 	tok := srv.User("ann@example.com", "admins")
 	srv.FailIdentity(accesstest.Status500)
 	for range 3 {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set(core.HeaderName, tok)
-		if rec := serve(g, r); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
-			t.Fatalf("status %d, Retry-After %q", rec.Code, rec.Header().Get("Retry-After"))
+		caller, err := v.Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := core.Groups("admins").Allow(ctx, caller)
+		if ok {
+			t.Fatal("allowed during an outage")
+		}
+		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+		if e := core.AsError(err); e.Status() != http.StatusServiceUnavailable || e.RetryAfter != 7*time.Second {
+			t.Fatalf("status %d, RetryAfter %v; want 503 after the cool-down", e.Status(), e.RetryAfter)
 		}
 	}
 	if n := srv.IdentityRequests(); n != 1 {
@@ -473,7 +573,7 @@ func TestIdentityFailureRememberedKeepsRetryAfter(t *testing.T) {
 func TestIdentityFieldNamesAreExact(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
-	g, admins := newGuard(t, v), core.Groups("admins")
+	admins := core.Groups("admins")
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name   string
@@ -487,11 +587,11 @@ func TestIdentityFieldNamesAreExact(t *testing.T) {
 		{"Id and EMAIL in groups", map[string]any{"groups": []any{map[string]any{"Id": "admins"}, map[string]any{"EMAIL": "admins"}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := g.Check(ctx, requestWith(srv.Mint(accesstest.Token{Email: "ann@example.com", Identity: tc.doc})))
-			if !d.Allowed() {
-				t.Fatal(d.Err)
+			caller, err := v.Authenticate(ctx, srv.Mint(accesstest.Token{Email: "ann@example.com", Identity: tc.doc}))
+			if err != nil {
+				t.Fatal(err)
 			}
-			if ok, err := admins.Allow(ctx, d.Caller); ok != tc.member || err != nil {
+			if ok, err := admins.Allow(ctx, caller); ok != tc.member || err != nil {
 				t.Errorf("member = %v (%v), want %v", ok, err, tc.member)
 			}
 		})
@@ -513,7 +613,7 @@ func TestIdentityFieldNamesAreExact(t *testing.T) {
 
 	// The same holds for groups read from a token claim.
 	cfg := testConfig(srv, nil)
-	cfg.GroupsClaim = "groups"
+	cfg.Groups = core.GroupsClaim("groups")
 	vc := newVerifier(t, cfg)
 	for _, custom := range []map[string]any{
 		{"GROUPS": []string{"admins"}},

@@ -6,14 +6,20 @@ import (
 
 	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/cfaccess/cfaccess/internal/clock"
 )
 
 // identityLoader looks up the identity of a token that has verified, whose exp is exp. The
 // identity cache calls it on a miss, once per token however many requests wait. Besides the
 // answer it may return until when the answer may be used (zero: for Config.IdentityTTL), as
-// an answer kept elsewhere for a while has less time left. It is where the store that
-// several instances share sits in front of get-identity (sharedIdentities.load).
+// an answer kept elsewhere for a while has less time left.
 type identityLoader func(ctx context.Context, token string, exp time.Time) (*Identity, time.Time, error)
+
+// identityReader looks an identity up where it may already be, the store that several
+// instances share (sharedIdentities.read), before a flight to get-identity: on the request's
+// own goroutine, since a read is as cheap as joining a flight.
+type identityReader func(ctx context.Context, token string, exp time.Time) (*Identity, time.Time, bool)
 
 // identityCache remembers get-identity answers per token, for at most the identity TTL and
 // never past the token's exp, and makes concurrent lookups for one token share one call. A
@@ -24,7 +30,8 @@ type identityLoader func(ctx context.Context, token string, exp time.Time) (*Ide
 // caches share one copy of a token's bytes.
 type identityCache struct {
 	cfg     *settings
-	clk     *clock
+	clk     *clock.Clock
+	read    identityReader // nil without a shared store
 	load    identityLoader
 	m       *otter.Cache[uint64, *identityEntry] // nil when the cache is off
 	flights singleflight.Group
@@ -39,8 +46,8 @@ type identityEntry struct {
 	until int64 // UnixNano
 }
 
-func newIdentityCache(cfg *settings, clk *clock, load identityLoader) *identityCache {
-	c := &identityCache{cfg: cfg, clk: clk, load: load, stats: newCacheCounters()}
+func newIdentityCache(cfg *settings, clk *clock.Clock, read identityReader, load identityLoader) *identityCache {
+	c := &identityCache{cfg: cfg, clk: clk, read: read, load: load, stats: new(cacheCounters)}
 	if cfg.identityCacheSize > 0 {
 		c.m = otter.Must(&otter.Options[uint64, *identityEntry]{
 			MaximumSize: cfg.identityCacheSize,
@@ -57,10 +64,15 @@ func newIdentityCache(cfg *settings, clk *clock, load identityLoader) *identityC
 // get returns the identity of the verified token, which the caller owns, whose exp is exp.
 func (c *identityCache) get(ctx context.Context, token string, exp time.Time) (*Identity, error) {
 	if e := c.lookup(token); e != nil {
-		c.stats.hits.add()
+		c.stats.hits.Add(1)
 		return e.id, e.err
 	}
 	c.stats.misses.Add(1)
+	if c.read != nil {
+		if id, until, ok := c.read(ctx, token, exp); ok {
+			return c.remember(&identityEntry{token: token, id: id}, until, exp).id, nil
+		}
+	}
 	// The call runs on its own goroutine, detached from ctx: a waiter that gives up does not
 	// cancel it for the others.
 	detached := context.WithoutCancel(ctx)
@@ -76,7 +88,7 @@ func (c *identityCache) get(ctx context.Context, token string, exp time.Time) (*
 		e := r.Val.(*identityEntry)
 		return e.id, e.err
 	case <-ctx.Done():
-		return nil, unavailable(ReasonIdentityUnavailable, "gave up waiting for the caller's identity", ctx.Err())
+		return nil, c.cfg.unavailable(ReasonIdentityUnavailable, "gave up waiting for the caller's identity", ctx.Err())
 	}
 }
 
@@ -86,7 +98,7 @@ func (c *identityCache) lookup(token string) *identityEntry {
 		return nil
 	}
 	e, ok := c.m.GetIfPresent(cacheKey(token))
-	if !ok || e.token != token || !c.clk.before(e.until) {
+	if !ok || e.token != token || !c.clk.Before(e.until) {
 		return nil
 	}
 	return e
@@ -98,6 +110,12 @@ func (c *identityCache) fetch(ctx context.Context, token string, exp time.Time) 
 	e := &identityEntry{token: token}
 	var until time.Time
 	e.id, until, e.err = c.load(ctx, token, exp)
+	return c.remember(e, until, exp)
+}
+
+// remember keeps e, an outcome for a token whose exp is exp, for its TTL, never past exp nor
+// past until when that is set.
+func (c *identityCache) remember(e *identityEntry, until, exp time.Time) *identityEntry {
 	ttl := c.cfg.identityTTL
 	if e.err != nil {
 		ttl = c.cfg.identityFailureTTL
@@ -107,8 +125,8 @@ func (c *identityCache) fetch(ctx context.Context, token string, exp time.Time) 
 	if e.err == nil && !until.IsZero() {
 		e.until = min(e.until, until.UnixNano())
 	}
-	if c.m != nil && len(token) >= minCachedLen && ttl > 0 && now.UnixNano() < e.until {
-		c.m.Set(cacheKey(token), e)
+	if c.m != nil && len(e.token) >= minCachedLen && ttl > 0 && now.UnixNano() < e.until {
+		c.m.Set(cacheKey(e.token), e)
 	}
 	return e
 }

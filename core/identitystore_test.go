@@ -5,9 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -102,12 +106,14 @@ func (s *memStore) put(key string, val []byte) {
 }
 
 // the fleet's shared secret in these tests
-var storeKey = bytes.Repeat([]byte{0x5c}, core.MinIdentityStoreKeySize)
+var storeKey = bytes.Repeat([]byte{0x5c}, core.MinStoreKeySize)
 
-// storeConfig is srv's test configuration with store as its identity store.
+// storeConfig is srv's test configuration with store as its shared identity store. Its
+// timeout is long, so that a store in memory answers in time however loaded the machine is:
+// tests of the timeout set their own.
 func storeConfig(srv *accesstest.Server, clk *clock, store core.IdentityStore) core.Config {
 	cfg := testConfig(srv, clk)
-	cfg.IdentityStore, cfg.IdentityStoreKey = store, storeKey
+	cfg.Identities.Shared = &core.SharedStore{Store: store, Key: storeKey, Timeout: time.Minute}
 	return cfg
 }
 
@@ -146,7 +152,7 @@ func TestIdentityStoreSharesLookups(t *testing.T) {
 	if n := srv.IdentityRequests(); n != 1 {
 		t.Errorf("get-identity called %d times for one token on two instances, want 1", n)
 	}
-	if string(second.Raw) != string(first.Raw) || second.Email != "ann@example.com" ||
+	if !sameIdentity(second, first) || second.Email != "ann@example.com" ||
 		!slices.Equal(groupNames(second), []string{"admins", "staff"}) || second.Groups[0].ID == "" {
 		t.Errorf("from the store: %+v\nfrom Access: %+v", second, first)
 	}
@@ -164,6 +170,66 @@ func TestIdentityStoreSharesLookups(t *testing.T) {
 	// A verifier without a store is untouched by it.
 	if st := newVerifier(t, testConfig(srv, nil)).Stats().IdentityStore; st != (core.StoreStats{}) {
 		t.Errorf("stats without a store = %+v", st)
+	}
+}
+
+// sameIdentity reports whether a and b are equal in every field, an empty list or raw field
+// being equal to none.
+func sameIdentity(a, b *core.Identity) bool {
+	norm := func(id core.Identity) core.Identity {
+		if len(id.Groups) == 0 {
+			id.Groups = nil
+		}
+		if len(id.AMR) == 0 {
+			id.AMR = nil
+		}
+		for _, r := range []*json.RawMessage{&id.Custom, &id.DevicePosture, &id.DeviceSessions,
+			&id.OIDCFields, &id.SAMLAttributes, &id.MTLSAuth, &id.Raw} {
+			if len(*r) == 0 {
+				*r = nil
+			}
+		}
+		return id
+	}
+	return reflect.DeepEqual(norm(*a), norm(*b))
+}
+
+// TestIdentityStoreKeepsEveryShape: what an instance reads from the store is, field for
+// field, what get-identity told the instance that wrote it, for every identity provider's
+// shape of document, with device posture and attributes.
+func TestIdentityStoreKeepsEveryShape(t *testing.T) {
+	for _, idp := range accesstest.IdPs() {
+		t.Run(string(idp), func(t *testing.T) {
+			srv := accesstest.NewServer(accesstest.WithIdP(idp))
+			t.Cleanup(srv.Close)
+			store := newMemStore()
+			a := newVerifier(t, storeConfig(srv, nil, store))
+			b := newVerifier(t, storeConfig(srv, nil, store))
+			tok := srv.Mint(accesstest.Token{
+				Email:      "ann@example.com",
+				Groups:     []string{"admins", "staff"},
+				Attributes: map[string]any{"department": "Engineering"},
+				Identity: map[string]any{
+					"devicePosture": map[string]any{"f3b1c2d4-disk": map[string]any{"success": true, "type": "disk_encryption"}},
+					"is_warp":       true,
+				},
+			})
+			first, err := a.Identity(context.Background(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitWrites(t, a, 1)
+			second, err := b.Identity(context.Background(), tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Stats().IdentityStore.Hits != 1 || srv.IdentityRequests() != 1 {
+				t.Fatalf("b did not read the store: %+v", b.Stats().IdentityStore)
+			}
+			if !sameIdentity(second, first) || len(first.DevicePosture) == 0 || !first.IsWarp {
+				t.Errorf("from the store: %+v\nfrom Access: %+v", second, first)
+			}
+		})
 	}
 }
 
@@ -198,7 +264,7 @@ func TestIdentityStoreEntryIsOpaque(t *testing.T) {
 	// Another key names the same token's entry otherwise, and cannot read the first.
 	other := newMemStore()
 	cfg := storeConfig(srv, nil, other)
-	cfg.IdentityStoreKey = bytes.Repeat([]byte{0xa7}, 48)
+	cfg.Identities.Shared.Key = bytes.Repeat([]byte{0xa7}, 48)
 	w := newVerifier(t, cfg)
 	if _, err := w.Identity(context.Background(), tok); err != nil {
 		t.Fatal(err)
@@ -252,7 +318,7 @@ func TestIdentityStoreRejectsEntries(t *testing.T) {
 	sealedElsewhere := func(tok string) []byte {
 		foreign := newMemStore()
 		cfg := storeConfig(srv, nil, foreign)
-		cfg.IdentityStoreKey = bytes.Repeat([]byte{0x01}, 32)
+		cfg.Identities.Shared.Key = bytes.Repeat([]byte{0x01}, 32)
 		v := newVerifier(t, cfg)
 		if _, err := v.Identity(context.Background(), tok); err != nil {
 			t.Fatal(err)
@@ -272,7 +338,12 @@ func TestIdentityStoreRejectsEntries(t *testing.T) {
 		{"an admin's entry moved to an outsider's name", func([]byte, string) []byte { return adminEntry }},
 		{"sealed under another key", func(_ []byte, tok string) []byte { return sealedElsewhere(tok) }},
 		{"version byte flipped", func(own []byte, _ string) []byte { return flip(own, 0) }},
-		{"salt flipped", func(own []byte, _ string) []byte { return flip(own, 5) }},
+		{"format 1", func(own []byte, _ string) []byte { b := bytes.Clone(own); b[0] = 1; return b }},
+		{"an entry of format 1", func([]byte, string) []byte {
+			// version, salt, nonce, ciphertext and tag, of the first format's sizes
+			return append([]byte{1}, bytes.Repeat([]byte{0x3c}, 16+12+8+300+16)...)
+		}},
+		{"nonce flipped", func(own []byte, _ string) []byte { return flip(own, 5) }},
 		{"ciphertext flipped", func(own []byte, _ string) []byte { return flip(own, 60) }},
 		{"tag flipped", func(own []byte, _ string) []byte { return flip(own, -1) }},
 		{"truncated", func(own []byte, _ string) []byte { return own[:len(own)-1] }},
@@ -323,7 +394,7 @@ func TestIdentityStoreRejectsEntries(t *testing.T) {
 }
 
 // TestIdentityStoreExpiry: an entry lives as long as an answer in the identity cache
-// (IdentityTTL, never past the token's exp), in the store's own TTL and on read; an entry
+// (Identities.TTL, never past the token's exp), in the store's own TTL and on read; an entry
 // read late has that much less time left in the reader's cache.
 func TestIdentityStoreExpiry(t *testing.T) {
 	srv := newServer(t)
@@ -332,7 +403,7 @@ func TestIdentityStoreExpiry(t *testing.T) {
 	a := newVerifier(t, storeConfig(srv, clk, store))
 	b := newVerifier(t, storeConfig(srv, clk, store))
 
-	// The TTL given to the store: IdentityTTL, or less when the token expires first.
+	// The TTL given to the store: Identities.TTL, or less when the token expires first.
 	for _, tc := range []struct {
 		exp  time.Duration
 		want time.Duration
@@ -390,10 +461,62 @@ func TestIdentityStoreExpiry(t *testing.T) {
 	}
 }
 
-// TestIdentityStoreFailures: a store that fails, hangs or panics costs a lookup at Access,
-// bounded by IdentityStoreTimeout: never a refusal, never an allow, and writes never hold
-// the request.
+// What a store that fails may cost.
+const (
+	tripAfter   = 3  // failures in a row of reads, or of writes, that open their breaker
+	maxInFlight = 64 // store operations under way at most, reads and writes together
+)
+
+// lookupAs looks up the identity of a new token of user, a member of group, on v, and fails
+// t unless Access's answer comes back: never a refusal, nor what a store made up. The lookup
+// may take a minute: one that waited for a store that hangs would give up then instead, with
+// an error, where the store's timeout and a loopback get-identity call take far less.
+func lookupAs(t *testing.T, v *core.Verifier, srv *accesstest.Server, user, group string) string {
+	t.Helper()
+	tok := srv.User(user, group)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, err := v.Identity(ctx, tok)
+	if err != nil || id.Email != user || !slices.Equal(groupNames(id), []string{group}) {
+		t.Fatalf("identity of %s: %+v, err %v: the store decided", user, id, err)
+	}
+	return tok
+}
+
+// logLines returns the lines of out that contain msg.
+func logLines(out, msg string) []string {
+	var lines []string
+	for line := range strings.Lines(out) {
+		if strings.Contains(line, msg) {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// wantLogged fails t unless out holds one line saying msg, at level.
+func wantLogged(t *testing.T, out, msg, level string) {
+	t.Helper()
+	lines := logLines(out, msg)
+	if len(lines) != 1 || !strings.Contains(lines[0], "level="+level) {
+		t.Errorf("want one %s line saying %q; log:\n%s", level, msg, out)
+	}
+}
+
+// TestIdentityStoreFailures: a store that fails, hangs, panics or answers too much costs a
+// lookup at Access, bounded by Identities.Shared.Timeout: never a refusal, never an allow, and
+// writes never hold the request. Three failures in a row of reads, or of writes, open their
+// breaker, which logs it once: then that kind of operation skips the store, the other kind
+// going on, until one probes it after storeOpenFor; its success closes the breaker, logged
+// once too.
 func TestIdentityStoreFailures(t *testing.T) {
+	// Long enough for a store in memory to answer under any load, when it does.
+	const timeout = 500 * time.Millisecond
+	// Longer than a read and a write that time out, one after the other, so that the breaker
+	// is seen open: its checks are made only when they end within openFor of the lookup
+	// whose failure opened it.
+	const openFor = 2 * time.Second
+	t.Cleanup(core.SetStoreOpenFor(openFor))
 	never := make(chan struct{})
 	t.Cleanup(func() { close(never) })
 	for _, tc := range []struct {
@@ -406,9 +529,11 @@ func TestIdentityStoreFailures(t *testing.T) {
 		{"get returns more than MaxIdentityStoreValueSize", &storeFault{garbage: make([]byte, core.MaxIdentityStoreValueSize+1)}, nil},
 		{"set fails", nil, &storeFault{err: errors.New("READONLY")}},
 		{"set hangs, ignoring its context", nil, &storeFault{block: never}},
+		{"set panics", nil, &storeFault{panics: true}},
 		{"both hang", &storeFault{block: never}, &storeFault{block: never}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			srv := newServer(t)
 			store := newMemStore()
 			store.getFault.Store(tc.get)
@@ -416,59 +541,358 @@ func TestIdentityStoreFailures(t *testing.T) {
 			var logs logBuffer
 			cfg := storeConfig(srv, nil, store)
 			cfg.Logger = slogTo(&logs)
-			cfg.IdentityStoreTimeout = 30 * time.Millisecond
+			cfg.Identities.Shared.Timeout = timeout
 			v := newVerifier(t, cfg)
-			member := srv.User("ann@example.com", "admins")
-
-			// A lookup that waited for the store would give up here instead.
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			start := time.Now()
-			id, err := v.Identity(ctx, member)
-			if err != nil || !slices.Equal(groupNames(id), []string{"admins"}) {
-				t.Fatalf("identity %v, err %v: the store's failure decided", id, err)
+			reads, writes := tc.get != nil, tc.set != nil
+			stats := func() core.StoreStats { return v.Stats().IdentityStore }
+			var failing []string
+			if reads {
+				failing = append(failing, "identity store reads failing")
 			}
-			// The read's timeout, and a loopback get-identity call; never a hanging store's time.
-			if took := time.Since(start); took > time.Second {
-				t.Errorf("the lookup took %s", took)
+			if writes {
+				failing = append(failing, "identity store writes failing")
 			}
-			st := v.Stats().IdentityStore
-			if tc.get != nil && (st.Errors != 1 || st.Hits+st.Misses != 0) {
-				t.Errorf("stats = %+v, want one read error", st)
-			}
-			if tc.set != nil {
-				eventually(t, "the write error", func() bool { return v.Stats().IdentityStore.WriteErrors == 1 })
-			}
-			if srv.IdentityRequests() != 1 {
-				t.Errorf("get-identity calls = %d", srv.IdentityRequests())
-			}
-			failing := "identity store reads failing"
-			if tc.get == nil {
-				failing = "identity store writes failing"
-			}
-			if out := logs.String(); strings.Count(out, failing) != 1 || strings.Contains(out, member[:40]) {
-				t.Errorf("log:\n%s", out)
+			var tokens []string
+			lookup := func(i int) {
+				t.Helper()
+				tokens = append(tokens, lookupAs(t, v, srv, fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("g%d", i)))
 			}
 
-			// Access down too: 503, as without a store.
+			// Three failures in a row; the first logs nothing, the third opens the breaker.
+			var opened time.Time
+			for i := 1; i <= tripAfter; i++ {
+				if i == tripAfter {
+					opened = time.Now() // the breaker opens after this
+				}
+				lookup(i)
+				n := uint64(i)
+				if writes {
+					eventually(t, "the write error", func() bool { return stats().WriteErrors == n })
+				} else {
+					eventually(t, "the write", func() bool { return stats().Writes == n })
+				}
+				st := stats()
+				if reads && (st.Errors != n || st.Hits+st.Misses != 0) || !reads && (st.Misses != n || st.Errors != 0) {
+					t.Errorf("after %d lookups: stats %+v", i, st)
+				}
+				if out := logs.String(); i == 1 && strings.Contains(out, "identity store") {
+					t.Errorf("the first failure logged:\n%s", out)
+				}
+				if out := logs.String(); i < tripAfter && strings.Contains(out, "failing") {
+					t.Errorf("%d failures opened the breaker:\n%s", i, out)
+				}
+			}
+			for _, msg := range failing {
+				wantLogged(t, logs.String(), msg, "WARN")
+			}
+
+			// The breaker is open: that kind of operation skips the store, the other goes on.
+			gets, sets, before := store.gets.Load(), store.sets.Load(), stats()
+			lookup(4)
+			var skips uint64
+			if reads {
+				skips++
+			}
+			if writes {
+				skips++
+			} else {
+				eventually(t, "the write", func() bool { return stats().Writes == before.Writes+1 })
+			}
+			// Skipped, or, on a machine so slow that the breaker let one probe the store again,
+			// failed.
+			eventually(t, "the skipped operations", func() bool {
+				st := stats()
+				return st.Skipped+st.Errors+st.WriteErrors == before.Skipped+before.Errors+before.WriteErrors+skips
+			})
+			// Access down too: 503, as without a store, and the store still skipped.
 			srv.FailIdentity(accesstest.Status500)
-			_, err = v.Identity(context.Background(), srv.User("bob@example.com", "admins"))
+			_, err := v.Identity(context.Background(), srv.User("down@example.com", "g"))
 			wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
-			if out := logs.String(); strings.Count(out, failing) != 1 {
-				t.Errorf("a failing store logged more than once:\n%s", out)
+			srv.FailIdentity(accesstest.Healthy)
+			if reads {
+				skips++
+			}
+			gotGets, gotSets, st := store.gets.Load(), store.sets.Load(), stats()
+			if time.Since(opened) < openFor { // else the breaker may have probed the store already
+				wantGets, wantSets := gets, sets
+				if !reads {
+					wantGets += 2
+				}
+				if !writes {
+					wantSets++
+				}
+				if gotGets != wantGets || gotSets != wantSets || st.Skipped != before.Skipped+skips {
+					t.Errorf("with the breaker open: %d → %d gets (want %d), %d → %d sets (want %d), stats %+v",
+						gets, gotGets, wantGets, sets, gotSets, wantSets, st)
+				}
+				if st.Errors != before.Errors || st.WriteErrors != before.WriteErrors {
+					t.Errorf("an open breaker let a failure through: %+v, before %+v", st, before)
+				}
+			} else {
+				t.Logf("the machine took %s, longer than the breaker stays open: its open state went unchecked", time.Since(opened))
+			}
+			for _, msg := range failing {
+				wantLogged(t, logs.String(), msg, "WARN") // still once
 			}
 
-			// The store heals: logged once, and used again.
-			srv.FailIdentity(accesstest.Healthy)
+			// The store heals: after openFor an operation probes it, its success closes the
+			// breaker, logged once, and the store is used again.
 			store.getFault.Store(nil)
 			store.setFault.Store(nil)
-			if _, err := v.Identity(context.Background(), srv.User("cy@example.com")); err != nil {
-				t.Fatal(err)
+			time.Sleep(openFor + 10*time.Millisecond) // every failure has ended: any breaker open has expired after this
+			healed := stats()
+			gets, sets = store.gets.Load(), store.sets.Load()
+			for i := range uint64(3) {
+				lookup(5 + int(i))
+				// One write at a time: a write while the probe is under way would be skipped.
+				eventually(t, "the write", func() bool { return stats().Writes == healed.Writes+i+1 })
 			}
-			eventually(t, "the recovery logged", func() bool {
-				return strings.Contains(logs.String(), strings.TrimSuffix(failing, "failing")+"succeed again")
-			})
+			if st := stats(); store.gets.Load() != gets+3 || store.sets.Load() != sets+3 ||
+				st.Misses != healed.Misses+3 || st.Skipped != healed.Skipped || st.Errors != healed.Errors || st.WriteErrors != healed.WriteErrors {
+				t.Errorf("after the store healed: %d → %d gets, %d → %d sets, stats %+v, before %+v",
+					gets, store.gets.Load(), sets, store.sets.Load(), st, healed)
+			}
+			out := logs.String()
+			for _, msg := range failing {
+				wantLogged(t, out, msg, "WARN")
+				wantLogged(t, out, strings.TrimSuffix(msg, "failing")+"succeed again", "INFO")
+			}
+			if !reads && strings.Contains(out, "identity store reads") || !writes && strings.Contains(out, "identity store writes") {
+				t.Errorf("a breaker that had no failure logged:\n%s", out)
+			}
+			for _, tok := range tokens {
+				if strings.Contains(out, tok[len(tok)-40:]) {
+					t.Errorf("the log shows a token:\n%s", out)
+				}
+			}
+			// Another instance reads what this one wrote after the store healed.
+			w := newVerifier(t, storeConfig(srv, nil, store))
+			calls := srv.IdentityRequests()
+			lookupAsToken(t, w, tokens[len(tokens)-1], "u7@example.com", "g7")
+			if srv.IdentityRequests() != calls || w.Stats().IdentityStore.Hits != 1 {
+				t.Errorf("the entry written after the store healed was not read: %+v", w.Stats().IdentityStore)
+			}
 		})
+	}
+}
+
+// lookupAsToken looks up tok's identity on v and fails t unless it is user's, a member of group.
+func lookupAsToken(t *testing.T, v *core.Verifier, tok, user, group string) {
+	t.Helper()
+	id, err := v.Identity(context.Background(), tok)
+	if err != nil || id.Email != user || !slices.Equal(groupNames(id), []string{group}) {
+		t.Fatalf("identity of %s: %+v, err %v", user, id, err)
+	}
+}
+
+// TestIdentityStoreBoundsOperationsInFlight: a store that hangs, ignoring its context, holds
+// a goroutine per operation under way, until it answers; past maxInFlight of them, operations
+// skip the store, and every lookup is answered from Access all the same. An operation that
+// timed out keeps its slot while its goroutine waits for the store: the writes that follow the
+// reads, which have a breaker of their own, find no slot either.
+func TestIdentityStoreBoundsOperationsInFlight(t *testing.T) {
+	// The breakers, which would skip the store too, must not open before every lookup has
+	// reached it: no read times out before all have started (they start together, their
+	// tokens verified and cached), and once open a breaker stays so.
+	t.Cleanup(core.SetStoreOpenFor(time.Hour))
+	srv := newServer(t)
+	store := newMemStore()
+	block := make(chan struct{})
+	t.Cleanup(func() { close(block) })
+	store.getFault.Store(&storeFault{block: block})
+	store.setFault.Store(&storeFault{block: block})
+	// The verifier's own connections, closed before goroutines are counted, so that those
+	// the store holds are what remains.
+	transport := &http.Transport{}
+	t.Cleanup(transport.CloseIdleConnections)
+	cfg := storeConfig(srv, nil, store)
+	cfg.HTTPClient = &http.Client{Transport: transport}
+	cfg.Identities.Shared.Timeout = 2 * time.Second
+	v := newVerifier(t, cfg)
+
+	const lookups = 200
+	tokens := make([]string, lookups)
+	for i := range tokens {
+		tokens[i] = srv.User(fmt.Sprintf("u%d@example.com", i), "staff")
+		if _, err := v.Verify(context.Background(), tokens[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	transport.CloseIdleConnections()
+	goroutines := runtime.NumGoroutine()
+
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, tok := range tokens {
+		wg.Go(func() {
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			id, err := v.Identity(ctx, tok)
+			if err != nil || id.Email != fmt.Sprintf("u%d@example.com", i) || !slices.Equal(groupNames(id), []string{"staff"}) {
+				t.Errorf("lookup %d: %+v, %v", i, id, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := srv.IdentityRequests(); n != lookups {
+		t.Errorf("get-identity calls = %d, want %d", n, lookups)
+	}
+	// Every operation timed out or was skipped, and each that timed out reached the store.
+	eventually(t, "every operation accounted for", func() bool {
+		st := v.Stats().IdentityStore
+		return st.Errors+st.Skipped+st.Writes+st.WriteErrors == 2*lookups &&
+			uint64(store.gets.Load()+store.sets.Load()) == st.Errors+st.WriteErrors
+	})
+	st := v.Stats().IdentityStore
+	if gets, sets := store.gets.Load(), store.sets.Load(); gets+sets > maxInFlight || gets != maxInFlight ||
+		st.Skipped != 2*lookups-maxInFlight || st.Hits+st.Misses+st.Rejected+st.Writes != 0 {
+		t.Errorf("the store saw %d reads and %d writes, want the %d reads the bound lets through; stats %+v", gets, sets, maxInFlight, st)
+	}
+	transport.CloseIdleConnections()
+	const slack = 16 // goroutines of the test's server and runtime that come and go
+	deadline := time.Now().Add(10 * time.Second)
+	for n := runtime.NumGoroutine() - goroutines; n > maxInFlight+slack; n = runtime.NumGoroutine() - goroutines {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d more goroutines after the lookups, want at most %d", n, maxInFlight+slack)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestIdentityStoreSkipsHoldNoSlot: an operation that the open breaker skips gives its slot
+// back, so that however many are skipped while the store is down, the store is used again
+// once it heals, rather than skipped for good by the bound on operations under way.
+func TestIdentityStoreSkipsHoldNoSlot(t *testing.T) {
+	const openFor = time.Second
+	t.Cleanup(core.SetStoreOpenFor(openFor))
+	srv := newServer(t)
+	store := newMemStore()
+	store.getFault.Store(&storeFault{err: errors.New("connection refused")})
+	cfg := storeConfig(srv, nil, store)
+	v := newVerifier(t, cfg)
+	for i := range tripAfter + 2*maxInFlight {
+		lookupAs(t, v, srv, fmt.Sprintf("u%d@example.com", i), "staff")
+	}
+	if st := v.Stats().IdentityStore; st.Skipped < maxInFlight {
+		t.Fatalf("stats %+v: want more reads skipped than there are slots", st)
+	}
+	store.getFault.Store(nil)
+	time.Sleep(openFor + 10*time.Millisecond) // the breaker, opened by the last failure at the latest, has expired
+	before, gets := v.Stats().IdentityStore, store.gets.Load()
+	lookupAs(t, v, srv, "healed@example.com", "staff")
+	if st := v.Stats().IdentityStore; store.gets.Load() != gets+1 || st.Misses != before.Misses+1 {
+		t.Errorf("the healed store was not read: %d → %d reads, stats %+v", gets, store.gets.Load(), st)
+	}
+	waitWrites(t, v, uint64(tripAfter+2*maxInFlight+1))
+}
+
+// TestIdentityStoreReadersEnforceTheirTTL: how stale an answer may get is each reader's
+// Identities.TTL, whatever the writer's: an entry is used until the earliest of its sealed
+// expiry, the token's exp and its fetch plus the reader's TTL, and one fetched longer ago than
+// the reader's TTL is rejected, quietly (no sign of an attack), and looked up at Access.
+func TestIdentityStoreReadersEnforceTheirTTL(t *testing.T) {
+	srv := newServer(t)
+	fetched := newClock()
+	store := newMemStore()
+	instance := func(store core.IdentityStore, clk *clock, ttl time.Duration, logs *logBuffer) *core.Verifier {
+		cfg := storeConfig(srv, clk, store)
+		cfg.Identities.TTL = ttl
+		if logs != nil {
+			cfg.Logger = slogTo(logs)
+		}
+		return newVerifier(t, cfg)
+	}
+	a := instance(store, fetched, 10*time.Minute, nil)
+	tok := srv.User("ann@example.com", "admins")
+	lookupAsToken(t, a, tok, "ann@example.com", "admins")
+	waitWrites(t, a, 1)
+	key := store.keys()[0]
+	// Each reader has a store of its own holding a's entry, and a clock of its own, at
+	// fetched plus since.
+	reader := func(ttl, since time.Duration, logs *logBuffer) (*core.Verifier, *clock) {
+		s := newMemStore()
+		s.put(key, bytes.Clone(store.entry(key).val))
+		clk := newClock()
+		clk.Set(fetched.Now().Add(since))
+		return instance(s, clk, ttl, logs), clk
+	}
+	calls := srv.IdentityRequests()
+	lookup := func(v *core.Verifier, what string, wantCalls int) {
+		t.Helper()
+		lookupAsToken(t, v, tok, "ann@example.com", "admins")
+		if got := srv.IdentityRequests() - calls; got != wantCalls {
+			t.Errorf("%s: %d get-identity calls, want %d", what, got, wantCalls)
+		}
+	}
+
+	// A minute's TTL: two minutes old is too stale.
+	var logs logBuffer
+	b, _ := reader(time.Minute, 2*time.Minute, &logs)
+	lookup(b, "TTL 1m, 2m after the fetch", 1)
+	if st := b.Stats().IdentityStore; st.Rejected != 1 || st.Hits != 0 {
+		t.Errorf("TTL 1m, 2m after the fetch: stats %+v, want the entry rejected", st)
+	}
+	if out := logs.String(); strings.Contains(out, "rejected") || strings.Contains(out, "level=WARN") {
+		t.Errorf("a stale entry was logged as an attack:\n%s", out)
+	}
+
+	// The writer's ten minutes: read, and kept until ten minutes after the fetch.
+	calls = srv.IdentityRequests()
+	c, clk := reader(10*time.Minute, 2*time.Minute, nil)
+	lookup(c, "TTL 10m, 2m after the fetch", 0)
+	clk.Set(fetched.Now().Add(10*time.Minute - time.Second))
+	lookup(c, "TTL 10m, 9m59s after the fetch", 0)
+	clk.Set(fetched.Now().Add(10*time.Minute + time.Second))
+	lookup(c, "TTL 10m, 10m1s after the fetch", 1)
+	if st := c.Stats().IdentityStore; st.Hits != 1 || st.Rejected != 1 {
+		t.Errorf("TTL 10m: stats %+v, want one hit, then the entry rejected as expired", st)
+	}
+
+	// Five minutes: read two minutes after the fetch, kept until five minutes after the
+	// fetch, not five after the read, nor until the entry's sealed expiry.
+	calls = srv.IdentityRequests()
+	d, clk := reader(5*time.Minute, 2*time.Minute, nil)
+	lookup(d, "TTL 5m, 2m after the fetch", 0)
+	clk.Set(fetched.Now().Add(5*time.Minute - time.Second))
+	lookup(d, "TTL 5m, 4m59s after the fetch", 0)
+	clk.Set(fetched.Now().Add(5*time.Minute + time.Second))
+	lookup(d, "TTL 5m, 5m1s after the fetch", 1)
+	if st := d.Stats().IdentityStore; st.Hits != 1 || st.Rejected != 1 {
+		t.Errorf("TTL 5m: stats %+v, want one hit, then the entry rejected as stale", st)
+	}
+}
+
+// TestIdentityStoreRejectionsLogRarely: a store full of entries that do not open, whether
+// broken or forged, logs a warning at most once a minute, not once per lookup, and never a
+// token; the store still answers, so its breaker stays closed.
+func TestIdentityStoreRejectionsLogRarely(t *testing.T) {
+	srv := newServer(t)
+	store := newMemStore()
+	store.getFault.Store(&storeFault{garbage: append([]byte{2}, bytes.Repeat([]byte{0xa5}, 200)...)})
+	var logs logBuffer
+	cfg := storeConfig(srv, nil, store)
+	cfg.Logger = slogTo(&logs)
+	v := newVerifier(t, cfg)
+	const lookups = 50
+	var tokens []string
+	for i := range lookups {
+		tokens = append(tokens, lookupAs(t, v, srv, fmt.Sprintf("u%d@example.com", i), "staff"))
+	}
+	waitWrites(t, v, lookups)
+	if st := v.Stats().IdentityStore; st.Rejected != lookups || st.Hits+st.Errors+st.Skipped != 0 || store.gets.Load() != lookups {
+		t.Errorf("stats %+v, %d reads: want %d entries rejected, none skipped", st, store.gets.Load(), lookups)
+	}
+	out := logs.String()
+	wantLogged(t, out, "entry rejected", "WARN")
+	if strings.Contains(out, "failing") {
+		t.Errorf("entries that do not open opened the breaker:\n%s", out)
+	}
+	for _, tok := range tokens {
+		if strings.Contains(out, tok[len(tok)-40:]) {
+			t.Errorf("the log shows a token:\n%s", out)
+		}
 	}
 }
 
@@ -480,8 +904,9 @@ func TestIdentityStoreOnlyForVerifiedTokens(t *testing.T) {
 	v := newVerifier(t, storeConfig(srv, nil, store))
 	member := srv.User("ann@example.com", "admins")
 	for name, tok := range map[string]string{
-		"forged":        member[:strings.LastIndexByte(member, '.')] + ".c2lnbmF0dXJl",
-		"expired":       srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour)}),
+		"forged": member[:strings.LastIndexByte(member, '.')] + ".c2lnbmF0dXJl",
+		"expired": srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour),
+			ExpiresAt: time.Now().Add(-2 * time.Hour)}),
 		"other app":     srv.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-app"}}),
 		"service token": srv.ServiceToken(""),
 		"empty":         "",
@@ -549,22 +974,23 @@ func TestIdentityStoreConfig(t *testing.T) {
 	var nilStore *memStore
 	for _, tc := range []struct {
 		name string
-		edit func(*core.Config)
+		edit func(*core.SharedStore)
 		want string
 	}{
-		{"key without store", func(c *core.Config) { c.IdentityStore = nil }, "IdentityStoreKey is set without an IdentityStore"},
-		{"store without key", func(c *core.Config) { c.IdentityStoreKey = nil }, "IdentityStore needs IdentityStoreKey"},
-		{"empty key", func(c *core.Config) { c.IdentityStoreKey = []byte{} }, "IdentityStoreKey is 0 bytes"},
-		{"short key", func(c *core.Config) { c.IdentityStoreKey = storeKey[:31] }, "IdentityStoreKey is 31 bytes; it must be at least 32"},
-		{"negative timeout", func(c *core.Config) { c.IdentityStoreTimeout = -time.Second }, "IdentityStoreTimeout is negative"},
-		{"negative timeout, no store", func(c *core.Config) {
-			c.IdentityStore, c.IdentityStoreKey, c.IdentityStoreTimeout = nil, nil, -time.Second
-		}, "IdentityStoreTimeout is negative"},
-		{"nil store of a type", func(c *core.Config) { c.IdentityStore = nilStore }, "IdentityStore is a nil *core_test.memStore"},
+		{"key without store", func(s *core.SharedStore) { s.Store = nil }, "Identities.Shared has no Store"},
+		{"store without key", func(s *core.SharedStore) { s.Key = nil }, "Identities.Shared needs a Key"},
+		{"empty key", func(s *core.SharedStore) { s.Key = []byte{} }, "Identities.Shared.Key: the key is 0 bytes"},
+		{"short key", func(s *core.SharedStore) { s.Key = storeKey[:31] }, "Identities.Shared.Key: the key is 31 bytes; it must be at least 32"},
+		{"negative timeout", func(s *core.SharedStore) { s.Timeout = -time.Second }, "Identities.Shared.Timeout is negative"},
+		{"timeout None", func(s *core.SharedStore) { s.Timeout = core.None }, "Identities.Shared.Timeout cannot be None"},
+		{"negative timeout, no store", func(s *core.SharedStore) {
+			s.Store, s.Key, s.Timeout = nil, nil, -time.Second
+		}, "Identities.Shared.Timeout is negative"},
+		{"nil store of a type", func(s *core.SharedStore) { s.Store = nilStore }, "Identities.Shared.Store is a nil *core_test.memStore"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := storeConfig(srv, nil, newMemStore())
-			tc.edit(&cfg)
+			tc.edit(cfg.Identities.Shared)
 			_, err := core.NewVerifier(cfg)
 			if !errors.Is(err, core.ErrConfig) || !strings.Contains(fmt.Sprint(err), tc.want) {
 				t.Errorf("err = %v, want ErrConfig saying %q", err, tc.want)
@@ -572,7 +998,8 @@ func TestIdentityStoreConfig(t *testing.T) {
 		})
 	}
 	cfg := storeConfig(srv, nil, newMemStore())
-	cfg.IdentityStoreKey = bytes.Repeat([]byte{1}, 64)
+	cfg.Identities.Shared.Key = bytes.Repeat([]byte{1}, 64)
+	cfg.Identities.Shared.Timeout = 0 // the default
 	if _, err := core.NewVerifier(cfg); err != nil {
 		t.Errorf("a 64-byte key: %v", err)
 	}

@@ -26,7 +26,7 @@ func TestIdentityProviders(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		idp       accesstest.IdP
-		attribute string // Config.GroupsAttribute
+		attribute string // the name given to GroupsAttribute, if any
 		want      want
 	}{
 		{accesstest.GoogleWorkspace, "", want{[]string{"admins", "ops"}, true, true, true}},
@@ -44,7 +44,9 @@ func TestIdentityProviders(t *testing.T) {
 			srv := accesstest.NewServer(accesstest.WithIdP(tc.idp))
 			t.Cleanup(srv.Close)
 			cfg := testConfig(srv, nil)
-			cfg.GroupsAttribute = tc.attribute
+			if tc.attribute != "" {
+				cfg.Groups = core.GroupsAttribute(tc.attribute)
+			}
 			v := newVerifier(t, cfg)
 			ctx := context.Background()
 
@@ -65,8 +67,10 @@ func TestIdentityProviders(t *testing.T) {
 				t.Errorf("name %q, want one: %v", id.Name, tc.want.name)
 			}
 
-			g := newGuard(t, v)
-			caller := g.Check(ctx, requestWith(tok)).Caller
+			caller, err := v.Authenticate(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
 			groups, err := caller.Groups(ctx)
 			if err != nil {
 				t.Fatalf("Groups: %v", err)
@@ -80,11 +84,18 @@ func TestIdentityProviders(t *testing.T) {
 			}
 
 			allow := func(p core.Policy, tok string) bool {
-				d := newGuard(t, v, core.GuardPolicy(p)).Check(ctx, requestWith(tok))
-				if d.Err != nil && d.Err.Code != core.CodeForbidden {
-					t.Fatalf("%s: %v", p, d.Err)
+				if err := p.Err(); err != nil {
+					t.Fatalf("%s: %v", p, err)
 				}
-				return d.Allowed()
+				caller, err := v.Authenticate(ctx, tok)
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				ok, err := p.Allow(ctx, caller)
+				if err != nil {
+					t.Fatalf("%s: %v", p, err)
+				}
+				return ok
 			}
 			member := len(tc.want.groups) > 0
 			if got := allow(core.Groups("admins"), tok); got != member {
@@ -118,9 +129,12 @@ func TestGroupsAttributeThroughServer(t *testing.T) {
 	srv := accesstest.NewServer(accesstest.WithIdP(accesstest.SAML))
 	t.Cleanup(srv.Close)
 	cfg := testConfig(srv, nil)
-	cfg.GroupsAttribute = "memberOf"
-	g := newGuard(t, newVerifier(t, cfg), core.GuardPolicy(core.Groups("cn=admins,ou=groups")))
-	origin := httptest.NewServer(guarded(g, http.HandlerFunc(echoCaller)))
+	cfg.Groups = core.GroupsAttribute("memberOf")
+	admins := core.Groups("cn=admins,ou=groups") // an LDAP DN, as SAML providers name groups
+	if err := admins.Err(); err != nil {
+		t.Fatal(err)
+	}
+	origin := httptest.NewServer(guarded(newVerifier(t, cfg), &admins, http.HandlerFunc(echoCaller)))
 	t.Cleanup(origin.Close)
 	mint := func(email string, memberOf ...string) string {
 		return srv.Mint(accesstest.Token{Email: email, Attributes: map[string]any{"memberOf": memberOf}})
@@ -144,8 +158,8 @@ func TestGroupsAttributeThroughServer(t *testing.T) {
 func TestGroupsAttributeValues(t *testing.T) {
 	srv := newServer(t)
 	cfg := testConfig(srv, nil)
-	cfg.GroupsAttribute = "roles"
-	g := newGuard(t, newVerifier(t, cfg))
+	cfg.Groups = core.GroupsAttribute("roles")
+	v := newVerifier(t, cfg)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name     string
@@ -174,7 +188,11 @@ func TestGroupsAttributeValues(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{"top-level"}, Identity: tc.identity})
-			got, err := g.Check(ctx, requestWith(tok)).Caller.Groups(ctx)
+			caller, err := v.Authenticate(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := caller.Groups(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,18 +206,29 @@ func TestGroupsAttributeValues(t *testing.T) {
 func TestGroupsAttributeConfig(t *testing.T) {
 	srv := newServer(t)
 	for _, tc := range []struct {
-		name             string
-		claim, attribute string
-		want             string
+		name   string
+		groups core.GroupSource
+		want   string
 	}{
-		{"both", "groups", "groups", "one place"},
-		{"attribute with white space", "", " groups", "white space"},
-		{"claim with white space", "groups\t", "", "white space"},
+		{"attribute with white space", core.GroupsAttribute(" groups"), "white space"},
+		{"claim with white space", core.GroupsClaim("groups\t"), "white space"},
+		{"attribute without a name", core.GroupsAttribute(""), "empty"},
+		{"claim of blanks", core.GroupsClaim("  "), "empty"},
 	} {
 		cfg := testConfig(srv, nil)
-		cfg.GroupsClaim, cfg.GroupsAttribute = tc.claim, tc.attribute
+		cfg.Groups = tc.groups
 		if _, err := core.NewVerifier(cfg); !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: NewVerifier error = %v, want ErrConfig mentioning %q", tc.name, err, tc.want)
+		}
+		if err := cfg.Validate(); !errors.Is(err, core.ErrConfig) {
+			t.Errorf("%s: Validate = %v", tc.name, err)
+		}
+	}
+	for src, want := range map[core.GroupSource]string{
+		{}: "identity", core.GroupsClaim("g"): "claim:g", core.GroupsAttribute("memberOf"): "attribute:memberOf",
+	} {
+		if got := src.String(); got != want {
+			t.Errorf("String() = %q, want %q", got, want)
 		}
 	}
 }
@@ -210,9 +239,17 @@ func TestGroupsAttributeOutage(t *testing.T) {
 	srv := accesstest.NewServer(accesstest.WithIdP(accesstest.OIDC))
 	t.Cleanup(srv.Close)
 	cfg := testConfig(srv, nil)
-	cfg.GroupsAttribute = accesstest.GroupsAttribute
-	g := newGuard(t, newVerifier(t, cfg), core.GuardPolicy(core.Groups("admins")))
+	cfg.Groups = core.GroupsAttribute(accesstest.GroupsAttribute)
+	v := newVerifier(t, cfg)
 	srv.FailIdentity(accesstest.Status500)
-	d := g.Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
-	wantCode(t, d.Err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	ctx := context.Background()
+	caller, err := v.Authenticate(ctx, srv.User("ann@example.com", "admins"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := core.Groups("admins").Allow(ctx, caller)
+	if ok {
+		t.Fatal("allowed during an outage")
+	}
+	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 }

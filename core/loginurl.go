@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/cfaccess/cfaccess/internal/hosts"
+	"github.com/cfaccess/cfaccess/internal/teamclient"
 )
 
 // LoginURL returns the Access login page for the application at host, which sends the user
@@ -21,7 +24,7 @@ import (
 // "/\t/host/…", since browsers drop tabs and newlines from URLs; any control character
 // makes the path "/".
 func (v *Verifier) LoginURL(host, requestURI string) (string, error) {
-	if !validHostPort(host) {
+	if !hosts.ValidHostPort(host) {
 		return "", fmt.Errorf("cfaccess: login URL: %q is not a host", host)
 	}
 	if !localPath(requestURI) {
@@ -31,50 +34,18 @@ func (v *Verifier) LoginURL(host, requestURI string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return v.cfg.teamDomain + loginPathPrefix + host +
+	return v.cfg.teamDomain + teamclient.LoginPathPrefix + host +
 		"?kid=" + url.QueryEscape(aud) +
 		"&redirect_url=" + url.QueryEscape(requestURI), nil
 }
 
 // LogoutURL returns the Access logout page of the team: <team>/cdn-cgi/access/logout.
 func (v *Verifier) LogoutURL() string {
-	return v.cfg.teamDomain + logoutPath
+	return v.cfg.teamDomain + teamclient.LogoutPath
 }
 
 // localPath reports whether a browser reads uri as a path on the current site.
 func localPath(uri string) bool {
 	return strings.HasPrefix(uri, "/") && !strings.HasPrefix(uri, "//") && !strings.HasPrefix(uri, "/\\") &&
 		strings.IndexFunc(uri, unicode.IsControl) < 0
-}
-
-// validHostPort accepts a DNS name or IPv4 address, or a bracketed IPv6 address, with an
-// optional numeric port.
-func validHostPort(hp string) bool {
-	if hp == "" || len(hp) > 260 {
-		return false
-	}
-	host, port := hp, ""
-	if strings.HasPrefix(hp, "[") {
-		end := strings.IndexByte(hp, ']')
-		if end < 0 {
-			return false
-		}
-		host, port = hp[1:end], hp[end+1:]
-		for _, c := range host {
-			if !(c == ':' || c == '.' || (c >= '0' && c <= '9') || (c|0x20 >= 'a' && c|0x20 <= 'f')) {
-				return false
-			}
-		}
-	} else if i := strings.LastIndexByte(hp, ':'); i >= 0 {
-		host, port = hp[:i], hp[i:]
-		if !validDNSName(strings.ToLower(host)) {
-			return false
-		}
-	} else if !validDNSName(strings.ToLower(host)) {
-		return false
-	}
-	if port == "" {
-		return host != ""
-	}
-	return port[0] == ':' && validPort(port[1:])
 }

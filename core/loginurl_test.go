@@ -12,7 +12,7 @@ import (
 // TestLoginURL compares login URLs byte for byte:
 // <team>/cdn-cgi/access/login/<host>?kid=<aud>&redirect_url=<url-encoded path+query>.
 func TestLoginURL(t *testing.T) {
-	v := newVerifier(t, core.Config{TeamDomain: "myteam", Audiences: []string{"aud1", "aud2"}, StartupWait: -1, Logger: discardLogger()})
+	v := newVerifier(t, offlineConfig("myteam", "aud1", "aud2"))
 	const base = "https://myteam.cloudflareaccess.com/cdn-cgi/access/login/"
 	for _, tc := range []struct{ host, uri, want string }{
 		{"app.example.com", "/", base + "app.example.com?kid=aud1&redirect_url=%2F"},
@@ -57,7 +57,7 @@ func TestLoginURL(t *testing.T) {
 // points at the team's login path for exactly that host, with the audience as kid and a
 // redirect_url that decodes to a local path: never another site, never a crafted path.
 func FuzzLoginURL(f *testing.F) {
-	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{"aud+1&x"}, StartupWait: -1, Logger: discardLogger()})
+	v, err := core.NewVerifier(offlineConfig("myteam", "aud+1&x"))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/cfaccess/cfaccess/internal/hosts"
 )
 
 // Policy decides whether a verified caller may proceed. Build policies with the functions
@@ -43,7 +46,7 @@ func (p Policy) String() string { return p.name }
 // exactly, or by its e-mail address without regard to ASCII case. Service tokens have no
 // groups and never match.
 func Groups(groups ...string) Policy {
-	want, err := nonBlank("Groups", groups)
+	want, err := entries("Groups", groups, checkGroup)
 	return Policy{name: "groups(" + strings.Join(want, ", ") + ")", err: err,
 		allow: func(ctx context.Context, c *Caller) (bool, error) {
 			if c.Claims.IsServiceToken() {
@@ -67,7 +70,7 @@ func Groups(groups ...string) Policy {
 // Emails allows users whose e-mail is one of emails, without regard to ASCII case. A service
 // token never matches, even one that carries an e-mail.
 func Emails(emails ...string) Policy {
-	want, err := nonBlank("Emails", emails)
+	want, err := entries("Emails", emails, checkEmail)
 	return Policy{name: "emails(" + strings.Join(want, ", ") + ")", err: err,
 		allow: func(_ context.Context, c *Caller) (bool, error) {
 			if c.Claims.IsServiceToken() {
@@ -86,7 +89,7 @@ func Emails(emails ...string) Policy {
 // "@example.com"), without regard to ASCII case. Subdomains are not included. A service
 // token never matches, even one that carries an e-mail.
 func EmailDomains(domains ...string) Policy {
-	want, err := nonBlank("EmailDomains", domains)
+	want, err := entries("EmailDomains", domains, checkDomain)
 	for i, d := range want {
 		want[i] = strings.TrimPrefix(d, "@")
 	}
@@ -108,7 +111,7 @@ func EmailDomains(domains ...string) Policy {
 
 // ServiceTokens allows the service tokens whose client IDs ("<hex>.access") are listed.
 func ServiceTokens(clientIDs ...string) Policy {
-	want, err := nonBlank("ServiceTokens", clientIDs)
+	want, err := entries("ServiceTokens", clientIDs, checkClientID)
 	return Policy{name: "service_tokens(" + strings.Join(want, ", ") + ")", err: err,
 		allow: func(_ context.Context, c *Caller) (bool, error) {
 			if !c.Claims.IsServiceToken() {
@@ -120,6 +123,17 @@ func ServiceTokens(clientIDs ...string) Policy {
 				}
 			}
 			return false, nil
+		}}
+}
+
+// NamedServiceTokens allows the service tokens that Config.ServiceTokenNames gives one of
+// names: a policy that survives the rotation of a token's client ID.
+func NamedServiceTokens(names ...string) Policy {
+	want, err := entries("NamedServiceTokens", names, func(string) string { return "" })
+	return Policy{name: "named_service_tokens(" + strings.Join(want, ", ") + ")", err: err,
+		allow: func(_ context.Context, c *Caller) (bool, error) {
+			name := c.ServiceTokenName()
+			return name != "" && slices.Contains(want, name), nil
 		}}
 }
 
@@ -202,20 +216,69 @@ func lowerASCII(c byte) byte {
 	return c
 }
 
-func nonBlank(fn string, list []string) ([]string, error) {
+// entries trims list and checks each entry with check, which says what is wrong with one,
+// if anything: a policy built from a mistake (an unset variable, a list passed as one
+// string) must fail where it is built, not show up as 403s.
+func entries(fn string, list []string, check func(string) string) ([]string, error) {
+	if len(list) == 0 {
+		return nil, fmt.Errorf("%w: %s(): an empty list allows nobody", ErrConfig, fn)
+	}
 	out := make([]string, 0, len(list))
+	var errs []error
 	for _, s := range list {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+		t := strings.TrimSpace(s)
+		why := check(t)
+		if t == "" {
+			why = "is blank (an unset variable?)"
 		}
+		if why != "" {
+			errs = append(errs, fmt.Errorf("%w: %s: %q %s", ErrConfig, fn, s, why))
+			continue
+		}
+		out = append(out, t)
 	}
+	return out, errors.Join(errs...)
+}
+
+func checkGroup(g string) string {
+	// A comma with no "=" is a list in one string; an LDAP DN ("CN=Admins,OU=Groups"), which
+	// SAML identity providers send as group names, has both.
+	if strings.Contains(g, ",") && !strings.Contains(g, "=") {
+		return "holds a comma: give each group as an argument of its own, not a comma-separated list"
+	}
+	return ""
+}
+
+func checkEmail(e string) string {
 	switch {
-	case len(list) == 0:
-		return out, fmt.Errorf("%w: %s(): an empty list allows nobody", ErrConfig, fn)
-	case len(out) != len(list):
-		return out, fmt.Errorf("%w: %s(%q): blank entries", ErrConfig, fn, list)
+	case strings.ContainsAny(e, ", \t;"):
+		return "holds a separator: give each address as an argument of its own"
+	case strings.Count(e, "@") != 1 || strings.HasPrefix(e, "@") || strings.HasSuffix(e, "@"):
+		return "is not an e-mail address (EmailDomains takes domains)"
 	}
-	return out, nil
+	return ""
+}
+
+func checkDomain(d string) string {
+	switch {
+	case strings.ContainsAny(d, ", \t;"):
+		return "holds a separator: give each domain as an argument of its own"
+	case strings.Contains(strings.TrimPrefix(d, "@"), "@"):
+		return "is an e-mail address, not a domain (Emails takes addresses)"
+	case !hosts.ValidDNSName(strings.ToLower(strings.TrimPrefix(d, "@"))):
+		return "is not a domain name"
+	}
+	return ""
+}
+
+func checkClientID(id string) string {
+	switch {
+	case strings.ContainsAny(id, ", \t;"):
+		return "holds a separator: give each client ID as an argument of its own"
+	case !strings.HasSuffix(id, ".access") || id == ".access":
+		return `is not a service token's client ID, which ends in ".access" (the Client ID, not the Client Secret)`
+	}
+	return ""
 }
 
 func combinedName(op string, ps []Policy) string {

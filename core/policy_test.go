@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
@@ -103,9 +104,9 @@ func TestPolicyErrors(t *testing.T) {
 		t.Errorf("AllOf with an error = %v, %v", ok, err)
 	}
 
-	// Groups of a caller without a verifier or groups: an error, hence a refusal.
-	if ok, _ := core.Groups("admins").Allow(ctx, core.NewCaller(&core.Claims{Subject: "u"}, nil)); ok {
-		t.Error("no groups, yet allowed")
+	// A caller made by hand without groups or an identity has no groups: refused.
+	if ok, err := core.Groups("admins").Allow(ctx, core.NewCaller(&core.Claims{Subject: "u"}, nil)); ok || err != nil {
+		t.Errorf("no groups: Allow = %v, %v", ok, err)
 	}
 	if err := core.Groups().Err(); !errors.Is(err, core.ErrConfig) {
 		t.Errorf("Err() = %v", err)
@@ -121,18 +122,107 @@ func TestPolicyErrors(t *testing.T) {
 // TestAnyOfShortCircuits: a cheap yes spares the identity lookup of a later group policy.
 func TestAnyOfShortCircuits(t *testing.T) {
 	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)),
-		core.GuardPolicy(core.AnyOf(core.EmailDomains("example.com"), core.Groups("admins"))))
-	if d := g.Check(context.Background(), requestWith(srv.User("ann@example.com"))); !d.Allowed() {
-		t.Fatal(d.Err)
+	v := newVerifier(t, testConfig(srv, nil))
+	p := core.AnyOf(core.EmailDomains("example.com"), core.Groups("admins"))
+	ctx := context.Background()
+	allow := func(tok string) bool {
+		t.Helper()
+		caller, err := v.Authenticate(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := p.Allow(ctx, caller)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !allow(srv.User("ann@example.com")) {
+		t.Fatal("refused by e-mail domain")
 	}
 	if n := srv.IdentityRequests(); n != 0 {
 		t.Errorf("%d identity calls, want none", n)
 	}
-	if d := g.Check(context.Background(), requestWith(srv.User("bob@other.org", "admins"))); !d.Allowed() {
-		t.Fatal(d.Err)
+	if !allow(srv.User("bob@other.org", "admins")) {
+		t.Fatal("refused by group")
 	}
 	if n := srv.IdentityRequests(); n != 1 {
 		t.Errorf("%d identity calls, want 1", n)
+	}
+}
+
+// TestPolicySlips: a policy built from a likely slip (a list in one string, an unset
+// variable, an address where a domain goes, a client secret where a client ID goes) says so
+// at construction, through Err, and allows nobody, not even the caller it would match.
+// What only looks like a slip is accepted.
+func TestPolicySlips(t *testing.T) {
+	ctx := context.Background()
+	anyone := core.NewCaller(&core.Claims{Subject: "u", Email: "ann@example.com",
+		Groups: []core.Group{{Name: "admins,ops"}, {Name: "admins"}, {Name: " "}, {Name: ""}}}, nil)
+	svc := core.NewCaller(&core.Claims{CommonName: "0123456789abcdef.access"}, nil)
+	for _, tc := range []struct {
+		name    string
+		p       core.Policy
+		mention string // in Err; "" for a sound policy
+	}{
+		{"a group", core.Groups("admins"), ""},
+		{"an LDAP DN, with commas and =", core.Groups("CN=Admins,OU=Groups,DC=example,DC=com"), ""},
+		{"a group with spaces", core.Groups("Domain Admins"), ""},
+		{"groups in one string", core.Groups("admins,ops"), "comma"},
+		{"groups in one string, with a space", core.Groups("admins, ops"), "comma"},
+		{"a blank group", core.Groups("admins", " "), "blank"},
+		{"an empty group", core.Groups(""), "blank"},
+		{"no groups", core.Groups(), "empty list"},
+		{"an e-mail", core.Emails("ann@example.com"), ""},
+		{"e-mails in one string", core.Emails("ann@example.com,bob@example.com"), "separator"},
+		{"e-mails separated by a semicolon", core.Emails("ann@example.com;bob@example.com"), "separator"},
+		{"e-mails separated by a space", core.Emails("ann@example.com bob@example.com"), "separator"},
+		{"a domain for an e-mail", core.Emails("example.com"), "not an e-mail address"},
+		{"an @domain for an e-mail", core.Emails("@example.com"), "not an e-mail address"},
+		{"no domain", core.Emails("ann@"), "not an e-mail address"},
+		{"two @", core.Emails("ann@b@example.com"), "not an e-mail address"},
+		{"a blank e-mail", core.Emails(" \t"), "blank"},
+		{"a domain", core.EmailDomains("example.com"), ""},
+		{"an @domain", core.EmailDomains("@Example.COM"), ""},
+		{"domains in one string", core.EmailDomains("example.com,example.org"), "separator"},
+		{"an e-mail for a domain", core.EmailDomains("ann@example.com"), "e-mail address"},
+		{"not a domain name", core.EmailDomains("example..com"), "not a domain name"},
+		{"a domain with an underscore", core.EmailDomains("my_example.com"), "not a domain name"},
+		{"a URL for a domain", core.EmailDomains("https://example.com"), "not a domain name"},
+		{"a blank domain", core.EmailDomains(""), "blank"},
+		{"a client ID", core.ServiceTokens("0123456789abcdef.access"), ""},
+		{"a client secret", core.ServiceTokens("3a1f0c9e8d7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"), `".access"`},
+		{"the suffix alone", core.ServiceTokens(".access"), `".access"`},
+		{"client IDs in one string", core.ServiceTokens("a.access,b.access"), "separator"},
+		{"a blank client ID", core.ServiceTokens(""), "blank"},
+		{"a slip inside AnyOf", core.AnyOf(core.AnyUser(), core.Groups("admins,ops")), "comma"},
+		{"a slip inside AllOf", core.AllOf(core.AnyUser(), core.Emails("example.com")), "not an e-mail address"},
+		{"an empty AnyOf", core.AnyOf(), "empty list"},
+		{"a nil PolicyFunc", core.PolicyFunc("f", nil), "nil function"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.p.Err()
+			if tc.mention == "" {
+				if err != nil {
+					t.Fatalf("Err() = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), tc.mention) {
+				t.Fatalf("Err() = %v, want ErrConfig mentioning %q", err, tc.mention)
+			}
+			for _, c := range []*core.Caller{anyone, svc} {
+				if ok, _ := tc.p.Allow(ctx, c); ok {
+					t.Errorf("a policy with a mistake allowed %v", c.Claims)
+				}
+			}
+		})
+	}
+	// Every mistake of a list is reported, each quoting its entry.
+	err := core.Emails("ann@example.com", "example.com", " ", "bob@example.com;cy@example.com").Err()
+	for _, want := range []string{`"example.com"`, `" "`, `"bob@example.com;cy@example.com"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Err() = %v, want it to quote %s", err, want)
+		}
 	}
 }

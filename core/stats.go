@@ -1,21 +1,19 @@
 package core
 
 import (
-	"runtime"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/maypok86/otter/v2"
 )
 
 // Stats is a snapshot of a Verifier's state, for health checks and metrics.
 type Stats struct {
-	CachedTokens     int        // tokens in the verified-token cache
+	CachedTokens     int        // tokens in the verified-token cache (one that expired may count until the cache's upkeep drops it, within a second or so)
 	CachedIdentities int        // get-identity answers (and remembered failures) in the identity cache
 	TokenCache       CacheStats // the verified-token cache's counters since NewVerifier
 	IdentityCache    CacheStats // the identity cache's counters since NewVerifier
-	IdentityStore    StoreStats // Config.IdentityStore's counters since NewVerifier
+	IdentityStore    StoreStats // Config.Identities.Shared's counters since NewVerifier
 	KeyIDs           []string   // kids of the current key set, sorted; empty until keys load
 	KeysLoadedAt     time.Time  // when the current key set was fetched; zero until then
 	KeyError         error      // why the latest key fetch failed; nil after a success
@@ -57,34 +55,22 @@ func (s CacheStats) HitRatio() float64 {
 // Stats returns a snapshot of v's state.
 func (v *Verifier) Stats() Stats {
 	var st Stats
-	if v.cache != nil {
-		st.CachedTokens, st.TokenCache = v.cache.len(), v.cache.stats.snapshot()
+	if v.tokens != nil {
+		st.CachedTokens, st.TokenCache = v.tokens.len(), v.tokens.stats.snapshot()
 	}
 	st.CachedIdentities, st.IdentityCache = v.identities.len(), v.identities.stats.snapshot()
 	if v.shared != nil {
 		st.IdentityStore = v.shared.stats.snapshot()
 	}
-	v.keys.mu.Lock()
-	st.KeysLoadedAt, st.KeyError = v.keys.loadedAt, v.keys.lastErr
-	v.keys.mu.Unlock()
-	st.UnknownKeys, st.UnknownKeysPending = v.keys.unknownKeys.Load(), v.keys.unknownKeysPending.Load()
-	st.KeysUnavailable = v.keys.keysUnavailable.Load()
-	if set := v.keys.set.Load(); set != nil {
-		st.KeyIDs = kids(*set)
-	}
+	ks := v.keys.Stats()
+	st.KeyIDs, st.KeysLoadedAt, st.KeyError = ks.KIDs, ks.LoadedAt, ks.Err
+	st.UnknownKeys, st.UnknownKeysPending, st.KeysUnavailable = ks.Unknown, ks.Pending, ks.Unavailable
 	return st
 }
 
-// cacheCounters are a cache's counters. Hits are counted on the path that must scale with
-// cores, so they go to a striped counter; misses and evictions come with far more work.
+// cacheCounters are a cache's counters.
 type cacheCounters struct {
-	hits      stripedCounter
-	misses    atomic.Uint64
-	evictions atomic.Uint64
-}
-
-func newCacheCounters() *cacheCounters {
-	return &cacheCounters{hits: newStripedCounter()}
+	hits, misses, evictions atomic.Uint64
 }
 
 // countEvictions returns an otter deletion hook, which runs for every deletion, that counts
@@ -98,44 +84,5 @@ func countEvictions[V any](c *cacheCounters) func(otter.DeletionEvent[uint64, V]
 }
 
 func (c *cacheCounters) snapshot() CacheStats {
-	return CacheStats{Hits: c.hits.value(), Misses: c.misses.Load(), Evictions: c.evictions.Load()}
-}
-
-// stripedCounter is a counter that cores add to without sharing a cache line, so that
-// counting a hit does not undo what a lock-free cache read gains. A goroutine picks its stripe
-// by the address of its stack, as otter's read buffer does: goroutines running at once have
-// different stacks, and one goroutine keeps to one stripe. (otter's stats.Counter takes a
-// token from a sync.Pool per add instead, which costs more than the rest of a cached
-// verification.)
-type stripedCounter struct {
-	stripes []paddedUint64
-	mask    uintptr
-}
-
-type paddedUint64 struct {
-	atomic.Uint64
-	_ [56]byte // one cache line each
-}
-
-func newStripedCounter() stripedCounter {
-	n := 8
-	for n < 4*runtime.GOMAXPROCS(0) {
-		n *= 2
-	}
-	return stripedCounter{stripes: make([]paddedUint64, n), mask: uintptr(n - 1)}
-}
-
-func (c *stripedCounter) add() {
-	var onStack byte
-	// Stacks are at least 2 KiB apart; adjacent ones get adjacent stripes.
-	i := (uintptr(unsafe.Pointer(&onStack)) >> 11) & c.mask
-	c.stripes[i].Add(1)
-}
-
-func (c *stripedCounter) value() uint64 {
-	var sum uint64
-	for i := range c.stripes {
-		sum += c.stripes[i].Load()
-	}
-	return sum
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load()}
 }

@@ -2,10 +2,11 @@ package core
 
 import (
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/cfaccess/cfaccess/internal/hosts"
 )
 
 const accessSuffix = ".cloudflareaccess.com"
@@ -65,18 +66,18 @@ func parseTeamURL(in string) (team, why string) {
 	case host == "":
 		return "", "it has no host"
 	}
-	loopback := isLoopbackHost(host)
+	loopback := hosts.IsLoopback(host)
 	if scheme == "http" && !loopback {
 		return "", "plain http is allowed for loopback hosts only; use https"
 	}
-	if !loopback && !validDNSName(host) {
+	if !loopback && !hosts.ValidDNSName(host) {
 		return "", "the host is not a valid DNS name"
 	}
 	port := u.Port()
 	if port != "" && !loopback {
 		return "", "a port is allowed for loopback hosts only"
 	}
-	if port != "" && !validPort(port) {
+	if port != "" && !hosts.ValidPort(port) {
 		return "", "the port is not a number from 1 to 65535"
 	}
 	if port != "" {
@@ -104,7 +105,7 @@ func parseBareTeamDomain(orig, in string) (string, error) {
 		return "", teamDomainError(orig, "give a team name, a team host, or a full https:// URL")
 	}
 	if !strings.Contains(in, ".") {
-		if !validLabel(in) {
+		if !hosts.ValidLabel(in) {
 			return "", teamDomainError(orig, "a team name is letters, digits and inner hyphens, at most 63")
 		}
 		return "https://" + in + accessSuffix, nil
@@ -113,7 +114,7 @@ func parseBareTeamDomain(orig, in string) (string, error) {
 	if ok {
 		team = strings.TrimSuffix(team, ".fed")
 	}
-	if !ok || !validLabel(team) {
+	if !ok || !hosts.ValidLabel(team) {
 		return "", teamDomainError(orig, "a bare host must be <team>.cloudflareaccess.com or <team>.fed.cloudflareaccess.com; give any other host as a full https:// URL")
 	}
 	return "https://" + in, nil
@@ -123,47 +124,17 @@ func teamDomainError(in, why string) error {
 	return fmt.Errorf("%w: team domain %q: %s", ErrConfig, in, why)
 }
 
-// isLoopbackHost reports whether host (lower case, no brackets or port) can only be this machine.
-func isLoopbackHost(host string) bool {
-	if host == "localhost" {
-		return true
+// warnIfNotAccess logs, at Warn, a team domain that is not a Cloudflare Access team domain:
+// a full https URL of any host is accepted (a custom team domain, a test double), but the
+// likelier cause is the application's own URL given by mistake, and then every token fails.
+func warnIfNotAccess(s settings) {
+	u, err := url.Parse(s.teamDomain)
+	if err != nil {
+		return
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func validDNSName(host string) bool {
-	if len(host) > 253 {
-		return false
+	if host := u.Hostname(); hosts.IsLoopback(host) || strings.HasSuffix(host, accessSuffix) {
+		return
 	}
-	for label := range strings.SplitSeq(host, ".") {
-		if !validLabel(label) {
-			return false
-		}
-	}
-	return true
-}
-
-func validLabel(l string) bool {
-	if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(l); i++ {
-		c := l[i]
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func validPort(p string) bool {
-	n := 0
-	for i := 0; i < len(p); i++ {
-		if p[i] < '0' || p[i] > '9' || i >= 5 {
-			return false
-		}
-		n = n*10 + int(p[i]-'0')
-	}
-	return n >= 1 && n <= 65535
+	s.log.Warn("cfaccess: the team domain is not a Cloudflare Access team domain (<team>.cloudflareaccess.com); tokens are accepted only if it issued them",
+		"team", s.teamDomain)
 }

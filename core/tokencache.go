@@ -1,12 +1,14 @@
 package core
 
 import (
-	"encoding/binary"
 	"math"
 	"math/bits"
 	"time"
 
 	"github.com/maypok86/otter/v2"
+
+	"github.com/cfaccess/cfaccess/internal/clock"
+	"github.com/cfaccess/cfaccess/internal/keyset"
 )
 
 // tokenCache remembers verified tokens, so that a token seen again skips the RSA check. Only
@@ -18,7 +20,7 @@ import (
 // lookup, one comparison of the token and the checks below; it allocates nothing.
 type tokenCache struct {
 	m     *otter.Cache[uint64, *cachedToken]
-	clk   *clock
+	clk   *clock.Clock
 	stats *cacheCounters
 }
 
@@ -26,16 +28,16 @@ type tokenCache struct {
 // with the identity cache) and what a hit must check again.
 type cachedToken struct {
 	caller    Caller
-	key       *signingKey // the key that signed it; withdrawn ⇒ the entry is void
+	key       *keyset.Key // the key that signed it; withdrawn ⇒ the entry is void
 	deadline  int64       // exp + leeway, UnixNano: refused from then on
 	notBefore int64       // nbf - leeway, UnixNano; MinInt64 without nbf
 }
 
-func newTokenCache(size int, clk *clock) *tokenCache {
+func newTokenCache(size int, clk *clock.Clock) *tokenCache {
 	if size <= 0 {
 		return nil
 	}
-	c := &tokenCache{clk: clk, stats: newCacheCounters()}
+	c := &tokenCache{clk: clk, stats: new(cacheCounters)}
 	c.m = otter.Must(&otter.Options[uint64, *cachedToken]{
 		MaximumSize: size,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uint64, *cachedToken]) time.Duration {
@@ -63,10 +65,17 @@ const minCachedLen = 32
 // for a token that verifies. Two tokens with one key are told apart by comparing them whole:
 // a hit must match the whole token, never just its key.
 func cacheKey(token string) uint64 {
-	b := bytesOf(token[len(token)-minCachedLen:])
-	le := binary.LittleEndian
-	return le.Uint64(b) ^ bits.RotateLeft64(le.Uint64(b[8:]), 16) ^
-		bits.RotateLeft64(le.Uint64(b[16:]), 32) ^ bits.RotateLeft64(le.Uint64(b[24:]), 48)
+	s := token[len(token)-minCachedLen:]
+	return le64(s) ^ bits.RotateLeft64(le64(s[8:]), 16) ^
+		bits.RotateLeft64(le64(s[16:]), 32) ^ bits.RotateLeft64(le64(s[24:]), 48)
+}
+
+// le64 reads the first 8 bytes of s as a little-endian number (the compiler makes one load
+// of it).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // get returns the entry of token, if cached (it may have expired: the caller checks).
@@ -84,7 +93,7 @@ func (c *tokenCache) get(token string) *cachedToken {
 // put stores the claims of token, which key signed, and returns the Caller it stored for
 // them, shared by every request of the token while it is cached. The token must be the
 // cache's own copy (see Verifier.newCaller).
-func (c *tokenCache) put(v *Verifier, claims *Claims, token string, key *signingKey) *Caller {
+func (c *tokenCache) put(v *Verifier, claims *Claims, token string, key *keyset.Key) *Caller {
 	e := &cachedToken{
 		caller:    Caller{Claims: claims, v: v, token: token},
 		key:       key,

@@ -7,22 +7,122 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
-	"strconv"
+	"math/big"
+	"net/http"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/cfaccess/cfaccess/internal/clock"
+	"github.com/cfaccess/cfaccess/internal/keyset"
 )
+
+// The tests of this file reach inside the verifier: to hand it a key without a team domain,
+// to give its token cache a clock of their own, and to read its caches.
+
+const (
+	testTeam = "http://127.0.0.1:9" // nothing answers there: the key set is put in place by hand
+	testKID  = "k"
+	testAUD  = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
+)
+
+// noNetwork fails every request at once.
+type noNetwork struct{}
+
+func (noNetwork) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("no network in this test")
+}
+
+// keyFor makes an RSA key; one is made per test binary, as they cost a tenth of a second.
+var keyFor = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+func testKey(tb testing.TB) *rsa.PrivateKey {
+	tb.Helper()
+	priv, err := keyFor()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return priv
+}
+
+// verifierWithKey returns a verifier of testTeam and testAUD, made from cfg (whose team,
+// audience, client and logger it sets), that trusts one key under testKID, served by a key
+// set of its own instead of a team domain; and that key.
+func verifierWithKey(tb testing.TB, cfg Config) (*Verifier, *rsa.PrivateKey) {
+	tb.Helper()
+	priv := testKey(tb)
+	cfg.TeamDomain, cfg.Audiences = testTeam, []string{testAUD}
+	cfg.HTTPClient = &http.Client{Transport: noNetwork{}}
+	cfg.Keys.StartupWait = None
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	v, err := NewVerifier(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	doc, err := json.Marshal(map[string]any{"keys": []any{map[string]string{
+		"kty": "RSA", "kid": testKID, "alg": "RS256", "use": "sig",
+		"n": enc(priv.N.Bytes()), "e": enc(big.NewInt(int64(priv.E)).Bytes()),
+	}}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &v.cfg
+	var booted <-chan struct{}
+	v.keys, booted = keyset.New(keyset.Config{
+		Fetch:           func(context.Context) ([]byte, error) { return doc, nil },
+		Team:            s.teamDomain,
+		Leeway:          s.leeway,
+		RefreshInterval: s.refreshInterval,
+		Cooldown:        s.unknownKeyCooldown,
+		FetchWait:       s.keyFetchWait,
+		Now:             s.now,
+		Log:             s.log,
+	})
+	<-booted
+	if st := v.keys.Stats(); st.Err != nil {
+		tb.Fatal(st.Err)
+	}
+	return v, priv
+}
+
+// signToken signs claims under testKID with priv; iss and aud default to testTeam and
+// testAUD.
+func signToken(tb testing.TB, priv *rsa.PrivateKey, claims map[string]any) string {
+	tb.Helper()
+	full := map[string]any{"iss": testTeam, "aud": []string{testAUD}, "sub": "u"}
+	for k, v := range claims {
+		full[k] = v
+	}
+	payload, err := json.Marshal(full)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	enc := base64.RawURLEncoding.EncodeToString
+	input := enc([]byte(`{"alg":"RS256","kid":"`+testKID+`","typ":"JWT"}`)) + "." + enc(payload)
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return input + "." + enc(sig)
+}
 
 // TestVerifiedTokensAreOwned: frameworks such as fasthttp hand out strings that alias buffers
 // they reuse for the next request. What outlives the request, the cache's key and the
 // Caller's token, must be a copy, or the next request would rewrite them.
 func TestVerifiedTokensAreOwned(t *testing.T) {
-	v, token := verifierWithKey(t)
+	v, priv := verifierWithKey(t, Config{})
+	token := signToken(t, priv, map[string]any{"exp": time.Now().Add(time.Hour).Unix()})
 	buf := []byte(token)
 	aliased := unsafe.String(&buf[0], len(buf))
-	_, caller, _, err := v.check(context.Background(), aliased)
+	caller, err := v.caller(context.Background(), aliased)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,75 +132,154 @@ func TestVerifiedTokensAreOwned(t *testing.T) {
 	if caller.token != token {
 		t.Fatal("the Caller's token was rewritten through the framework's buffer")
 	}
-	if v.cache.get(token) == nil {
+	if v.tokens.get(token) == nil {
 		t.Fatal("the cached token was rewritten through the framework's buffer")
 	}
 }
 
-// TestClockNearDeadlines: the coarse clock decides only far from a deadline; near one, the
-// exact time does. Wherever the coarse clock is within clockGuard of the exact time (a tick
-// late, a held-up ticker, a stepped system clock), deadlines hold to the nanosecond.
-func TestClockNearDeadlines(t *testing.T) {
-	exact := time.Unix(1_000_000, 0)
-	c := &clock{now: func() time.Time { return exact }}
-	deadline := exact.UnixNano()
-	for _, coarse := range []time.Time{exact.Add(-clockGuard + 1), exact.Add(-clockTick), exact, exact.Add(clockGuard - 1)} {
-		c.coarse.Store(coarse.UnixNano())
-		if c.before(deadline) {
-			t.Errorf("coarse %v: before(now) = true", coarse.Sub(exact))
+// TestCachedTokenTimes: every cache hit checks the token's exp + leeway and nbf - leeway
+// again, with the exact time, whatever the cache's own expiry says. Here the cache reads a
+// clock one coarse tick behind the verifier's, as a cache on the coarse clock may, so that
+// it still holds the entry when the token expires: the verifier's own check must refuse it.
+func TestCachedTokenTimes(t *testing.T) {
+	const leeway = 20 * time.Second
+	var now atomic.Int64 // the exact time, UnixNano
+	exact := func() time.Time { return time.Unix(0, now.Load()) }
+	base := time.Now().Truncate(time.Second)
+	now.Store(base.UnixNano())
+	v, priv := verifierWithKey(t, Config{Now: exact, Tokens: TokenConfig{Leeway: leeway}})
+	behind := clock.New(func() time.Time { return exact().Add(-clock.Interval) }, true)
+	v.tokens = newTokenCache(DefaultTokenCacheSize, behind)
+	ctx := context.Background()
+	at := func(t time.Time) { now.Store(t.UnixNano()) }
+	// lookup verifies tok at t and checks it was answered from the cache.
+	lookup := func(tok string, t time.Time) error {
+		at(t)
+		before := v.tokens.stats.snapshot()
+		_, err := v.Verify(ctx, tok)
+		if after := v.tokens.stats.snapshot(); after.Hits != before.Hits+1 || after.Misses != before.Misses {
+			return errors.New("not answered from the cache")
 		}
-		if !c.before(deadline + 1) {
-			t.Errorf("coarse %v: before(now+1ns) = false", coarse.Sub(exact))
-		}
-		if !c.reached(deadline) || c.reached(deadline+1) {
-			t.Errorf("coarse %v: reached(now), reached(now+1ns) = %v, %v", coarse.Sub(exact), c.reached(deadline), c.reached(deadline+1))
+		return err
+	}
+	want := func(what string, err error, reason Reason) {
+		t.Helper()
+		var e *Error
+		switch {
+		case reason == "" && err != nil:
+			t.Errorf("%s: %v, want the cached token", what, err)
+		case reason != "" && (!errors.As(err, &e) || e.Code != CodeInvalidToken || e.Reason != reason):
+			t.Errorf("%s: %v, want %s from the cache", what, err, reason)
 		}
 	}
-	// Far from a deadline, the exact time is not read at all.
-	c.now = func() time.Time { t.Fatal("read the exact time far from any deadline"); return time.Time{} }
-	c.coarse.Store(deadline)
-	if !c.before(deadline+int64(2*clockGuard)) || !c.reached(deadline-int64(2*clockGuard)) {
-		t.Error("far from the deadline, the coarse time decides wrongly")
+
+	exp := base.Add(time.Minute)
+	expiring := signToken(t, priv, map[string]any{"iat": base.Unix(), "exp": exp.Unix()})
+	if _, err := v.Verify(ctx, expiring); err != nil {
+		t.Fatal(err)
 	}
+	want("1 ms before exp + leeway", lookup(expiring, exp.Add(leeway-time.Millisecond)), "")
+	want("1 ms past exp + leeway", lookup(expiring, exp.Add(leeway+time.Millisecond)), ReasonExpired)
+	if v.tokens.get(expiring) != nil {
+		t.Error("the expired token is still cached")
+	}
+
+	nbf := base.Add(time.Hour)
+	early := signToken(t, priv, map[string]any{"nbf": nbf.Unix(), "exp": nbf.Add(time.Hour).Unix()})
+	at(nbf)
+	if _, err := v.Verify(ctx, early); err != nil {
+		t.Fatal(err)
+	}
+	// The clock steps back, as NTP corrections make it.
+	want("at nbf - leeway", lookup(early, nbf.Add(-leeway)), "")
+	want("1 ms after nbf - leeway", lookup(early, nbf.Add(-leeway+time.Millisecond)), "")
+	want("1 ms before nbf - leeway", lookup(early, nbf.Add(-leeway-time.Millisecond)), ReasonNotYetValid)
 }
 
-// TestClockTicks: without Config.Now the coarse clock follows the wall clock.
+// TestClockNearDeadlines: the coarse clock decides only far from a deadline; near one, the
+// exact time does. Wherever the coarse clock is within clock.Guard of the exact time (a tick
+// late, a held-up ticker, a stepped system clock), deadlines hold to the nanosecond.
+//
+// The coarse clock ticks on its own; each check reads it before and after, and is made
+// again in the rare case a tick came in between.
+func TestClockNearDeadlines(t *testing.T) {
+	var exact atomic.Int64 // UnixNano
+	var exactReads atomic.Int64
+	c := clock.New(func() time.Time { exactReads.Add(1); return time.Unix(0, exact.Load()) }, false)
+	stable := func(check func(coarse int64) []string) {
+		t.Helper()
+		for range 1000 {
+			coarse := c.NowNano()
+			errs := check(coarse)
+			if c.NowNano() != coarse {
+				continue // a tick came in between
+			}
+			for _, e := range errs {
+				t.Error(e)
+			}
+			return
+		}
+		t.Fatal("the coarse clock ticked during every attempt")
+	}
+	for _, off := range []time.Duration{-clock.Guard + 1, -clock.Interval, 0, clock.Interval, clock.Guard - 1} {
+		stable(func(coarse int64) (errs []string) {
+			// The exact time is off ahead of the coarse time; the deadline is the exact time.
+			deadline := coarse + int64(off)
+			exact.Store(deadline)
+			if c.Before(deadline) {
+				errs = append(errs, "coarse "+(-off).String()+": Before(now) = true")
+			}
+			if !c.Before(deadline + 1) {
+				errs = append(errs, "coarse "+(-off).String()+": Before(now+1ns) = false")
+			}
+			if !c.Reached(deadline) || c.Reached(deadline+1) {
+				errs = append(errs, "coarse "+(-off).String()+": Reached(now) false or Reached(now+1ns) true")
+			}
+			return errs
+		})
+	}
+	// Far from a deadline, the exact time is not read at all.
+	stable(func(coarse int64) (errs []string) {
+		exact.Store(coarse)
+		reads := exactReads.Load()
+		if !c.Before(coarse+int64(2*clock.Guard)) || !c.Reached(coarse-int64(2*clock.Guard)) {
+			errs = append(errs, "far from the deadline, the coarse time decides wrongly")
+		}
+		if exactReads.Load() != reads {
+			errs = append(errs, "read the exact time far from any deadline")
+		}
+		return errs
+	})
+}
+
+// TestClockTicks: a coarse clock follows the wall clock; a precise one is the clock it is
+// given.
 func TestClockTicks(t *testing.T) {
-	c := newClock(time.Now, false)
+	c := clock.New(time.Now, false)
 	first := c.NowNano()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for c.NowNano() == first {
 		if time.Now().After(deadline) {
 			t.Fatal("the coarse clock never ticked")
 		}
-		time.Sleep(clockTick)
+		time.Sleep(clock.Interval)
 	}
-	if d := time.Duration(time.Now().UnixNano() - c.NowNano()); d < 0 || d > time.Second {
-		t.Errorf("coarse clock is %v behind", d)
+	// Within a tick of the wall clock, unless the machine holds the ticker up: then soon.
+	for {
+		lag := time.Duration(time.Now().UnixNano() - c.NowNano())
+		if lag >= 0 && lag < clock.Guard {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the coarse clock is %v behind", lag)
+		}
+		time.Sleep(clock.Interval)
 	}
-}
 
-// verifierWithKey returns a verifier that trusts one key, put in place by hand (no team
-// domain answers), and a token that key signed.
-func verifierWithKey(t *testing.T) (*Verifier, string) {
-	t.Helper()
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
+	fixed := time.Unix(1_000_000, 5)
+	p := clock.New(func() time.Time { return fixed }, true)
+	if p.NowNano() != fixed.UnixNano() || !p.Before(fixed.UnixNano()+1) || p.Before(fixed.UnixNano()) ||
+		!p.Reached(fixed.UnixNano()) || p.Reached(fixed.UnixNano()+1) {
+		t.Error("a precise clock does not read the clock it is given")
 	}
-	v, err := NewVerifier(Config{TeamDomain: "http://127.0.0.1:9", Audiences: []string{"aud"}, StartupWait: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.keys.set.Store(&map[string]*signingKey{"k": {kid: "k", pub: &priv.PublicKey}})
-	enc := base64.RawURLEncoding.EncodeToString
-	input := enc([]byte(`{"alg":"RS256","kid":"k"}`)) + "." + enc([]byte(`{"iss":"http://127.0.0.1:9","aud":"aud","sub":"u","exp":`+
-		strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)+`}`))
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, input + "." + enc(sig)
 }

@@ -2,16 +2,15 @@ package core
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"errors"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
-	"unsafe"
 
-	"github.com/golang-jwt/jwt/v5"
+	"github.com/cfaccess/cfaccess/internal/clock"
+	"github.com/cfaccess/cfaccess/internal/keyset"
+	"github.com/cfaccess/cfaccess/internal/teamclient"
+	"github.com/cfaccess/cfaccess/internal/token"
 )
 
 // Verifier checks Access tokens for one application. It is safe for concurrent use. The key
@@ -21,17 +20,19 @@ import (
 // key set a recent token under an unknown kid may need.
 type Verifier struct {
 	cfg        settings
-	keys       *keySource
-	clk        *clock
-	cache      *tokenCache // nil when disabled
+	team       *teamclient.Client
+	keys       *keyset.Set
+	rules      *token.Validator
+	clk        *clock.Clock
+	tokens     *tokenCache // nil when off
 	identities *identityCache
-	shared     *sharedIdentities // nil without Config.IdentityStore
-	validator  *jwt.Validator
+	shared     *sharedIdentities // nil without Identities.Shared
+	warned     onceSet           // misconfigurations that signed tokens revealed, logged once each
 }
 
-// NewVerifier validates cfg and starts loading the team's signing keys. It waits for them at
-// most cfg.StartupWait: an application must boot while Access is unreachable, answering 503
-// until the keys arrive, rather than fail to start.
+// NewVerifier validates cfg (see [Config.Validate]) and starts loading the team's signing
+// keys. It waits for them at most Keys.StartupWait: an application must boot while Access
+// is unreachable, answering 503 until the keys arrive, rather than fail to start.
 //
 // Every configuration error wraps [ErrConfig].
 func NewVerifier(cfg Config) (*Verifier, error) {
@@ -39,36 +40,43 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	clk := newClock(s.now, cfg.Now != nil)
 	v := &Verifier{
-		cfg:   s,
-		clk:   clk,
-		cache: newTokenCache(s.tokenCacheSize, clk),
-		validator: jwt.NewValidator(
-			jwt.WithLeeway(s.leeway),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithIssuer(s.teamDomain),
-			jwt.WithAudience(s.audiences...),
-			jwt.WithTimeFunc(s.now),
-		),
+		cfg:  s,
+		team: teamclient.New(s.teamDomain, s.httpClient, s.requestTimeout),
+		rules: token.NewValidator(token.Rules{
+			Issuer: s.teamDomain, Audiences: s.audiences, Leeway: s.leeway, Now: s.now,
+		}),
+		clk: clock.New(s.now, s.preciseNow),
 	}
-	v.keys = newKeySource(&v.cfg)
-	load := func(ctx context.Context, token string, _ time.Time) (*Identity, time.Time, error) {
-		id, err := v.cfg.fetchIdentity(ctx, token)
-		return id, time.Time{}, err
-	}
+	v.tokens = newTokenCache(s.tokenCacheSize, v.clk)
+	var read identityReader
+	var load identityLoader = v.fetchIdentity
 	if s.store != nil {
-		v.shared = &sharedIdentities{cfg: &v.cfg, st: s.store}
-		load = v.shared.load
+		v.shared = newSharedIdentities(&v.cfg, s.store, v.fetchIdentity)
+		read, load = v.shared.read, v.shared.load
 	}
-	v.identities = newIdentityCache(&v.cfg, clk, load)
-	boot := v.keys.boot()
+	v.identities = newIdentityCache(&v.cfg, v.clk, read, load)
+	warnIfNotAccess(s)
+
+	var booted <-chan struct{}
+	v.keys, booted = keyset.New(keyset.Config{
+		Fetch: func(ctx context.Context) ([]byte, error) {
+			body, _, err := v.team.Get(ctx, teamclient.CertsPath, "")
+			return body, err
+		},
+		Team:            s.teamDomain,
+		Leeway:          s.leeway,
+		RefreshInterval: s.refreshInterval,
+		Cooldown:        s.unknownKeyCooldown,
+		FetchWait:       s.keyFetchWait,
+		Now:             s.now,
+		Log:             s.log,
+	})
 	if s.startupWait > 0 {
 		t := time.NewTimer(s.startupWait)
 		defer t.Stop()
 		select {
-		case <-boot.done:
+		case <-booted:
 		case <-t.C:
 			s.log.Warn("cfaccess: Access signing keys not loaded yet; starting anyway",
 				"team", s.teamDomain, "waited", s.startupWait)
@@ -84,6 +92,19 @@ func (v *Verifier) TeamDomain() string { return v.cfg.teamDomain }
 // of Config.HostAudiences.
 func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.audiences...) }
 
+// BindsHosts reports whether v binds hosts to applications (Config.HostAudiences): only then
+// does Authenticate read the hosts a request names.
+func (v *Verifier) BindsHosts() bool { return v.cfg.hosts != nil }
+
+// Logger returns where v logs: Config.Logger, or slog.Default. Integrations log their own
+// findings about v (a middleware built with a mistake) there too.
+func (v *Verifier) Logger() *slog.Logger {
+	if v == nil {
+		return slog.Default()
+	}
+	return v.cfg.log
+}
+
 // Verify checks token and returns its claims. The error is always an [*Error]: [ErrMissingToken]
 // for an empty token, [ErrInvalidToken] (with a [Reason]) for one that fails any check, and
 // [ErrUnavailable] when the signing keys cannot be obtained ([ReasonKeysUnavailable]), which
@@ -96,39 +117,67 @@ func (v *Verifier) Audiences() []string { return append([]string(nil), v.cfg.aud
 // team's current set.
 //
 // Verify knows no host: with Config.HostAudiences it accepts a token of any application of
-// the origin. Use VerifyHost, or a Guard, to hold each token to its host.
+// the origin. Use Authenticate to hold each token to the host a request names.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
-	c, _, _, err := v.check(ctx, token)
-	return c, err
+	c, err := v.caller(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return c.Claims, nil
 }
 
-// check is Verify for the guard. When the claims come from the cache or go into it, it also
-// returns the token's Caller, shared by every request of the token while it is cached; and
-// it reports whether they came from the cache.
-func (v *Verifier) check(ctx context.Context, token string) (*Claims, *Caller, bool, error) {
-	if token == "" {
-		return nil, nil, false, errMissingToken
+// Authenticate verifies the token of a request and returns its caller, whose Identity and
+// Groups are looked up on demand. hosts are the hosts the request names (its Host header,
+// and any a proxy forwarded): with Config.HostAudiences, the token must carry an AUD bound
+// to every one of them ([ReasonHostAudience], [ReasonUnboundHost]); without, they are not
+// read. The adapters' middleware is built on it; call it to authenticate anything else that
+// carries an Access token, such as a WebSocket upgrade or a gRPC call.
+//
+// Every request of one token gets the same *Caller while the token is cached. Errors are
+// those of Verify, and the host refusals.
+func (v *Verifier) Authenticate(ctx context.Context, token string, hosts ...string) (*Caller, error) {
+	c, err := v.caller(ctx, token)
+	if err != nil {
+		return nil, err
 	}
-	if len(token) > v.cfg.maxTokenSize {
-		return nil, nil, false, invalid(ReasonTooLarge, "the token is too large", nil)
+	if v.cfg.hosts != nil {
+		// On every request, cached token or not: the cache is keyed by token, not by host.
+		if err := v.checkHosts(c.Claims, hosts); err != nil {
+			return nil, err
+		}
 	}
-	if v.cache != nil {
-		if e := v.cache.get(token); e != nil {
-			if c, answered, err := v.cached(e); err != nil {
-				return nil, nil, true, err
-			} else if answered {
-				return c.Claims, c, true, nil
+	return c, nil
+}
+
+// caller verifies token and returns its Caller: the cached one, or a new one.
+func (v *Verifier) caller(ctx context.Context, tok string) (*Caller, error) {
+	if tok == "" {
+		return nil, errMissingToken
+	}
+	if len(tok) > v.cfg.maxTokenSize {
+		return nil, invalid(ReasonTooLarge, "the token is too large", nil)
+	}
+	if v.tokens != nil {
+		if e := v.tokens.get(tok); e != nil {
+			if c, answered, err := v.cached(e); answered {
+				return c, err
 			}
 		}
-		v.cache.stats.misses.Add(1)
+		v.tokens.stats.misses.Add(1)
 	}
 	now := v.cfg.now()
-	v.keys.refreshIfDue(now)
-	c, key, err := v.verify(ctx, token, now)
-	if err != nil || v.cache == nil {
-		return c, nil, false, err
+	v.keys.RefreshIfDue(now)
+	claims, key, err := v.verify(ctx, tok, now)
+	if err != nil {
+		return nil, err
 	}
-	return c, v.cache.put(v, c, strings.Clone(token), key), false, nil
+	// The token may alias a buffer the framework reuses (fasthttp does): the Caller, which
+	// may outlive the request, keeps its own copy.
+	tok = strings.Clone(tok)
+	if v.tokens == nil {
+		return &Caller{Claims: claims, v: v, token: tok}, nil
+	}
+	return v.tokens.put(v, claims, tok, key), nil
 }
 
 // cached answers from a cache entry: its Caller, or the refusal of a token that has expired
@@ -136,231 +185,99 @@ func (v *Verifier) check(ctx context.Context, token string) (*Claims, *Caller, b
 // as the first verification. answered is false when the entry is void, its signing key
 // withdrawn: the token must be verified again.
 func (v *Verifier) cached(e *cachedToken) (c *Caller, answered bool, err error) {
-	if e.key.withdrawn.Load() {
-		v.cache.remove(e)
+	if e.key.Withdrawn() {
+		v.tokens.remove(e)
 		return nil, false, nil
 	}
-	v.keys.refreshIfDue(time.Unix(0, v.clk.NowNano()))
-	v.cache.stats.hits.add()
+	v.keys.RefreshIfDue(time.Unix(0, v.clk.NowNano()))
+	v.tokens.stats.hits.Add(1)
 	switch {
-	case !v.clk.before(e.deadline):
+	case !v.clk.Before(e.deadline):
 		err = invalid(ReasonExpired, "the token has expired", nil)
-	case !v.clk.reached(e.notBefore):
+	case !v.clk.Reached(e.notBefore):
 		err = invalid(ReasonNotYetValid, "the token is not valid yet", nil)
 	default:
 		return &e.caller, true, nil
 	}
-	v.cache.remove(e)
+	v.tokens.remove(e)
 	return nil, true, err
 }
 
-// newCaller makes the Caller of a verified token when there is no cache to share one from.
-// The token may alias a buffer the framework reuses (fasthttp does): the Caller, which may
-// outlive the request, keeps its own copy.
-func (v *Verifier) newCaller(c *Claims, token string) *Caller {
-	return &Caller{Claims: c, v: v, token: strings.Clone(token)}
-}
-
-// verify runs the full check. Before the signature verifies, only the header is parsed (at
-// most maxHeaderSize bytes of it) and the signature decoded (at most maxSignatureSize); of
-// the payload, nothing is decoded unless the kid is unknown, and then only its first
-// maxUnverifiedPayload bytes, for iat (see unverifiedIssuedAt). So a forgery costs at most
-// one SHA-256 of the token and one RSA check, however it is padded.
-func (v *Verifier) verify(ctx context.Context, token string, now time.Time) (*Claims, *signingKey, error) {
-	h, p, sig, ok := splitToken(token)
-	if !ok {
-		return nil, nil, invalid(ReasonMalformed, "the token is not three base64url segments", nil)
+// verify runs the full check: nothing of the payload is read before the signature verifies
+// (see package internal/token for what is read before), so a forgery costs at most one
+// SHA-256 of the token and one RSA check, however it is padded.
+func (v *Verifier) verify(ctx context.Context, tok string, now time.Time) (*Claims, *keyset.Key, error) {
+	var p token.Parsed
+	if err := p.Parse(tok); err != nil {
+		return nil, nil, tokenError(err)
 	}
-	if len(h) > maxHeaderSize {
-		return nil, nil, invalid(ReasonHeaderTooLarge, "the token header is too large", nil)
-	}
-	hdr, err := decodeHeader(h)
+	// The unverified issue time is read only for a kid the set lacks, and only to choose
+	// between two refusals.
+	key, err := v.keys.Key(ctx, p.KID, now, p.IssuedAt)
 	if err != nil {
-		return nil, nil, invalid(ReasonMalformed, "the token header is malformed", err)
+		return nil, nil, v.cfg.keyError(err)
 	}
-	switch {
-	case hdr.alg != jwt.SigningMethodRS256.Alg():
-		return nil, nil, invalid(ReasonAlgorithm, "the token is not signed with RS256", nil)
-	case hdr.crit:
-		return nil, nil, invalid(ReasonCritical, "the token header lists critical extensions", nil)
-	case hdr.kid == "":
-		return nil, nil, invalid(ReasonNoKeyID, "the token header has no key ID", nil)
-	}
-	if len(sig) > b64.EncodedLen(maxSignatureSize) {
-		return nil, nil, invalid(ReasonMalformed, "the token signature is too long", nil)
-	}
-	var sigBuf [maxSignatureSize]byte // no allocation
-	signature, err := decodeSegment(sigBuf[:0], sig)
+	payload, err := p.Verify(key.Public)
 	if err != nil {
-		return nil, nil, invalid(ReasonMalformed, "the token signature is not base64url", err)
+		return nil, nil, tokenError(err)
 	}
-	key, err := v.keys.key(ctx, hdr.kid, now)
-	if uk, ok := err.(*unknownKey); ok {
-		// Only the issue time is read, and only to choose between two refusals.
-		return nil, nil, v.keys.judgeUnknown(uk, unverifiedIssuedAt(p), now)
-	}
+	tc, err := token.DecodeClaims(payload)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, tokenError(err)
 	}
-	digest := sha256.Sum256(bytesOf(token[:len(h)+1+len(p)]))
-	if err := rsa.VerifyPKCS1v15(key.pub, crypto.SHA256, digest[:], signature); err != nil {
-		return nil, nil, invalid(ReasonSignature, "the token signature is invalid", err)
+	if err := v.rules.Validate(tc); err != nil {
+		e := tokenError(err)
+		v.warnIfMisconfigured(e.Reason, tc)
+		return nil, nil, e
 	}
-	payload, err := decodeSegment(nil, p) // kept: it becomes Claims.Raw
-	if err != nil {
-		return nil, nil, invalid(ReasonMalformed, "the token payload is not base64url", err)
-	}
-	var tc tokenClaims
-	if err := tc.decode(payload); err != nil {
-		return nil, nil, invalid(ReasonMalformed, "the token payload is malformed", err)
-	}
-	if err := v.validator.Validate(&tc); err != nil {
-		return nil, nil, classify(err)
-	}
-	if tc.typ != "" && tc.typ != "app" {
-		// An organization token (type "org") is Access's global session, not a token of
-		// this application.
-		return nil, nil, invalid(ReasonTokenType, "the token is not an application token", nil)
-	}
-	c := tc.claims(payload)
-	if v.cfg.groupsClaim != "" {
-		c.Groups = groupsFromClaim(c.Custom, v.cfg.groupsClaim)
-	}
-	return c, key, nil
+	return v.claims(tc, payload), key, nil
 }
 
-// Bounds on what is read of a token before its signature verifies.
-const (
-	// maxHeaderSize bounds the header segment, encoded: Access's is about 100 bytes
-	// ({"alg":"RS256","kid":"<64 hex digits>","typ":"JWT"}); 1 KiB leaves room for any real
-	// header and none for padding.
-	maxHeaderSize = 1024
-	// maxSignatureSize is the longest signature decoded: that of a 4096-bit RSA key.
-	maxSignatureSize = 512
-	// maxUnverifiedPayload is how much of the payload segment is decoded, encoded, to read
-	// the iat of a token whose kid is unknown: its first 1 KiB, 768 bytes of JSON.
-	maxUnverifiedPayload = 1024
-)
-
-// unverifiedIssuedAt reads the iat of a payload whose signature has not been checked. It
-// decodes only the first maxUnverifiedPayload bytes of the segment, and of those reads only
-// the members up to iat, skipping their values; the rest of the payload is never touched.
-// It is zero when the payload is not valid JSON up to iat, or has no iat in that prefix:
-// Access puts iat among the first few claims (after aud, email and exp in a user's token,
-// after common_name in a service token's), a few hundred bytes in at most.
-func unverifiedIssuedAt(seg string) time.Time {
-	if len(seg) > maxUnverifiedPayload {
-		seg = seg[:maxUnverifiedPayload] // a multiple of 4: it decodes whole
+// warnIfMisconfigured logs, once per distinct value, a token that the team's own key signed
+// but whose aud (or iss) is not this verifier's: no attacker can mint one, so it is the mark
+// of a configuration that names another application (or team domain) than the one Access
+// protects, which would otherwise show only as 401s. The values come from signed tokens, so
+// their number is that of the team's applications; it is bounded all the same.
+func (v *Verifier) warnIfMisconfigured(r Reason, tc *token.Claims) {
+	var seen string
+	switch r {
+	case ReasonAudience:
+		seen = "aud:" + strings.Join(tc.Aud, ",")
+	case ReasonIssuer:
+		seen = "iss:" + tc.Iss
+	default:
+		return
 	}
-	var buf [maxUnverifiedPayload * 3 / 4]byte
-	b, err := decodeSegment(buf[:0], seg)
-	if err != nil {
-		return time.Time{}
+	if !v.warned.first(seen) {
+		return
 	}
-	r := jsonReader{data: b}
-	if r.open() != nil {
-		return time.Time{}
+	if r == ReasonAudience {
+		v.cfg.log.Warn("cfaccess: a token signed by the team is for another application: check the configured AUD tags (Config.Audiences, CF_ACCESS_AUD) against the application's in Zero Trust → Access → Applications",
+			"token_aud", tc.Aud, "configured", v.cfg.audiences)
+		return
 	}
-	for {
-		key, done, err := r.next()
-		if err != nil || done {
-			return time.Time{}
-		}
-		if string(key) == "iat" {
-			d, err := numericDate(&r)
-			if err != nil {
-				return time.Time{}
-			}
-			return numericTime(d)
-		}
-		if r.skip() != nil {
-			return time.Time{}
-		}
-	}
+	v.cfg.log.Warn("cfaccess: a token signed by the team's key names another issuer: check the team domain (Config.TeamDomain, CF_ACCESS_TEAM_DOMAIN)",
+		"token_iss", tc.Iss, "configured", v.cfg.teamDomain)
 }
 
-// b64 is the strict base64url of JWS: no padding, no stray bits, so one token has one spelling.
-var b64 = base64.RawURLEncoding.Strict()
-
-// splitToken cuts a compact JWS into its three segments, refusing any other number of dots.
-// It also refuses CR and LF, the two bytes outside the base64url alphabet that Go's decoder
-// skips (even in strict mode) instead of rejecting: the signature segment is not itself
-// signed, so without this one valid token would have endless spellings, each verified and
-// cached apart. The decoder rejects every other stray byte.
-func splitToken(token string) (header, payload, signature string, ok bool) {
-	header, rest, ok1 := strings.Cut(token, ".")
-	payload, signature, ok2 := strings.Cut(rest, ".")
-	if !ok1 || !ok2 || strings.IndexByte(signature, '.') >= 0 ||
-		strings.IndexByte(token, '\n') >= 0 || strings.IndexByte(token, '\r') >= 0 {
-		return "", "", "", false
-	}
-	return header, payload, signature, true
+// onceSet remembers up to maxWarned values, for logging each once.
+type onceSet struct {
+	mu   sync.Mutex
+	seen map[string]bool
 }
 
-type jwsHeader struct {
-	alg, kid string
-	crit     bool
-}
+const maxWarned = 64
 
-func decodeHeader(seg string) (jwsHeader, error) {
-	var h jwsHeader
-	var buf [maxHeaderSize * 3 / 4]byte // no allocation
-	b, err := decodeSegment(buf[:0], seg)
-	if err != nil {
-		return h, err
+// first reports whether v is seen for the first time (and there is room to remember it).
+func (o *onceSet) first(v string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[v] || len(o.seen) >= maxWarned {
+		return false
 	}
-	r := jsonReader{data: b}
-	if err := r.open(); err != nil {
-		return h, err
+	if o.seen == nil {
+		o.seen = make(map[string]bool)
 	}
-	for {
-		key, done, err := r.next()
-		if err != nil || done {
-			return h, err
-		}
-		switch string(key) {
-		case "alg":
-			h.alg, err = r.str()
-		case "kid":
-			h.kid, err = r.str()
-		case "crit":
-			h.crit = true
-			err = r.skip()
-		default:
-			err = r.skip()
-		}
-		if err != nil {
-			return h, err
-		}
-	}
-}
-
-// decodeSegment appends the decoding of seg to dst, without copying seg first.
-func decodeSegment(dst []byte, seg string) ([]byte, error) {
-	return b64.AppendDecode(dst, bytesOf(seg))
-}
-
-// bytesOf views s as bytes without copying it; callers only read them.
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
-
-// classify turns a Validator error into an *Error. The checks come in the order of how much
-// they tell: a token for another application is reported as such even if also expired.
-func classify(err error) *Error {
-	for _, c := range []struct {
-		target error
-		reason Reason
-		msg    string
-	}{
-		{jwt.ErrTokenRequiredClaimMissing, ReasonMissingClaim, "the token lacks a required claim"},
-		{jwt.ErrTokenInvalidIssuer, ReasonIssuer, "the token was issued by another team domain"},
-		{jwt.ErrTokenInvalidAudience, ReasonAudience, "the token is for another application"},
-		{jwt.ErrTokenExpired, ReasonExpired, "the token has expired"},
-		{jwt.ErrTokenNotValidYet, ReasonNotYetValid, "the token is not valid yet"},
-		{jwt.ErrTokenUsedBeforeIssued, ReasonIssuedInFuture, "the token is issued in the future"},
-	} {
-		if errors.Is(err, c.target) {
-			return invalid(c.reason, c.msg, err)
-		}
-	}
-	return invalid(ReasonMalformed, "the token claims are invalid", err)
+	o.seen[v] = true
+	return true
 }

@@ -1,4 +1,4 @@
-package core_test
+package adapter_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/adapter"
 )
 
 // TestMaxHeaderBytesFitsWhatAccessSends: a request as Access forwards it, with a token of the
@@ -26,16 +27,28 @@ func TestMaxHeaderBytesFitsWhatAccessSends(t *testing.T) {
 		req.WriteString("Cf-Access-Authenticated-User-Email: ann@example.com\r\n")
 		req.WriteString(core.HeaderName + ": " + token + "\r\n")
 		req.WriteString("Cookie: " + core.CookieName + "=" + token + "; session=" + strings.Repeat("s", 4<<10) + "; _ga=GA1.1.1180465126.1714033531\r\n\r\n")
-		if got, limit := req.Len(), core.MaxHeaderBytes(size); got > limit-4<<10 {
-			t.Errorf("MaxTokenSize %d: a request of %d bytes leaves less than 4 KiB of MaxHeaderBytes = %d", size, got, limit)
+		if got, limit := req.Len(), adapter.MaxHeaderBytes(size); got > limit-4<<10 {
+			t.Errorf("Tokens.MaxSize %d: a request of %d bytes leaves less than 4 KiB of MaxHeaderBytes = %d", size, got, limit)
 		}
 	}
 }
 
 func ExampleMaxHeaderBytes() {
-	fmt.Println(core.MaxHeaderBytes(0))       // Config.MaxTokenSize left at its default, 16 KiB
-	fmt.Println(core.MaxHeaderBytes(8 << 10)) // tokens known to be small
+	fmt.Println(adapter.MaxHeaderBytes(0))       // Config.Tokens.MaxSize left at its default, 16 KiB
+	fmt.Println(adapter.MaxHeaderBytes(8 << 10)) // tokens known to be small
 	// Output:
 	// 49152
 	// 32768
+}
+
+func TestMaxHeaderBytes(t *testing.T) {
+	for _, tc := range []struct{ size, want int }{
+		{0, 2*core.DefaultMaxTokenSize + adapter.HeaderAllowance},
+		{-1, 2*core.DefaultMaxTokenSize + adapter.HeaderAllowance},
+		{1000, 2000 + adapter.HeaderAllowance},
+	} {
+		if got := adapter.MaxHeaderBytes(tc.size); got != tc.want {
+			t.Errorf("MaxHeaderBytes(%d) = %d, want %d", tc.size, got, tc.want)
+		}
+	}
 }

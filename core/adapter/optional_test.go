@@ -1,10 +1,9 @@
-package core_test
+package adapter_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,26 +12,27 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/core/adapter"
 )
 
-// TestOptionalAuth: with GuardOptionalAuth, no token means no caller; any token present must
+// TestOptionalAuth: with WithOptionalAuth, no token means no caller; any token present must
 // verify, exactly as without the option.
 func TestOptionalAuth(t *testing.T) {
 	srv := newServer(t)
 	clk := newClock()
 	v := newVerifier(t, testConfig(srv, clk))
-	g := newGuard(t, v, core.GuardOptionalAuth())
-	redirecting := newGuard(t, v, core.GuardOptionalAuth(), core.GuardLoginRedirect())
+	g := newGuard(t, v, adapter.WithOptionalAuth())
+	redirecting := newGuard(t, v, adapter.WithOptionalAuth(), adapter.WithLoginRedirect())
 	down := accesstest.NewServer()
 	t.Cleanup(down.Close)
 	down.FailCerts(accesstest.Status500)
-	gDown := newGuard(t, newVerifier(t, testConfig(down, nil)), core.GuardOptionalAuth())
-	expired := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now().Add(-3 * time.Hour)})
+	gDown := newGuard(t, newVerifier(t, testConfig(down, nil)), adapter.WithOptionalAuth())
+	expired := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now().Add(-3 * time.Hour), ExpiresAt: clk.Now().Add(-2 * time.Hour)})
 	navigate := map[string]string{"Sec-Fetch-Mode": "navigate"}
 
 	for _, tc := range []struct {
 		name      string
-		g         *core.Guard
+		g         *adapter.Guard
 		header    string // Cf-Access-Jwt-Assertion, when set
 		cookie    string
 		extra     map[string]string
@@ -67,7 +67,7 @@ func TestOptionalAuth(t *testing.T) {
 			for k, v := range tc.extra {
 				r.Header.Set(k, v)
 			}
-			d := tc.g.Check(context.Background(), core.HTTPRequest(r))
+			d := tc.g.Check(context.Background(), adapter.HTTPRequest(r))
 			switch {
 			case tc.anonymous:
 				if !d.Allowed() || !d.Anonymous() || d.Caller != nil || d.Err != nil {
@@ -89,23 +89,23 @@ func TestOptionalAuth(t *testing.T) {
 func TestOptionalAuthWithPolicyIsAConfigurationError(t *testing.T) {
 	srv := newServer(t)
 	v := newVerifier(t, testConfig(srv, nil))
-	_, err := core.NewGuard(v, core.GuardOptionalAuth(), core.GuardPolicy(core.Groups("admins")))
-	if !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), "GuardOptionalAuth") {
-		t.Fatalf("NewGuard error = %v, want ErrConfig naming GuardOptionalAuth", err)
+	_, err := adapter.NewGuard(v, adapter.WithOptionalAuth(), adapter.WithPolicy(core.Groups("admins")))
+	if !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), "WithOptionalAuth") {
+		t.Fatalf("NewGuard error = %v, want ErrConfig naming WithOptionalAuth", err)
 	}
 	// An adapter's guard that cannot be built refuses every request, anonymous ones too.
-	g := core.MiddlewareGuard(v, core.GuardPolicy(core.Groups("admins")), core.GuardOptionalAuth())
+	g := adapter.MiddlewareGuard(v, adapter.WithPolicy(core.Groups("admins")), adapter.WithOptionalAuth())
 	if d := g.Check(context.Background(), requestWith("")); d.Allowed() || d.Anonymous() || d.Response().Status != http.StatusInternalServerError {
 		t.Fatalf("decision %+v, want a 500", d)
 	}
 }
 
 func TestZeroDecisionIsRefused(t *testing.T) {
-	var d core.Decision
+	var d adapter.Decision
 	if d.Allowed() || d.Anonymous() {
 		t.Fatal("the zero Decision lets a request through")
 	}
-	if d := (core.Decision{Err: &core.Error{Code: core.CodeInvalidToken}}); d.Allowed() || d.Anonymous() {
+	if d := (adapter.Decision{Err: &core.Error{Code: core.CodeInvalidToken}}); d.Allowed() || d.Anonymous() {
 		t.Fatal("a refusal is allowed")
 	}
 }
@@ -115,7 +115,7 @@ func TestOptionalAuthObserved(t *testing.T) {
 	var logs bytes.Buffer
 	var events []core.Event
 	observe := core.LogEvents(slogTo(&logs))
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.GuardOptionalAuth(), core.GuardObserver(func(e core.Event) {
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), adapter.WithOptionalAuth(), adapter.WithObserver(func(e core.Event) {
 		events = append(events, e)
 		observe(e)
 	}))
@@ -135,24 +135,17 @@ func TestOptionalAuthObserved(t *testing.T) {
 // requirement after the optional guard refuses the anonymous one with 401.
 func TestOptionalAuthThroughServer(t *testing.T) {
 	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), core.GuardOptionalAuth())
+	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), adapter.WithOptionalAuth())
+	accessors := &adapter.Accessors{Fix: "wrap the mux in the middleware"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := core.IdentityFromContext(r.Context()); errors.Is(err, core.ErrMissingToken) {
+		if _, err := accessors.Identity(r.Context()); errors.Is(err, core.ErrMissingToken) {
 			w.Header().Set("X-Identity", "none")
 		}
-		echoCaller(w, r)
+		ok(w, r)
 	})
-	admins := core.NewRequirement(core.Groups("admins"))
-	mux.HandleFunc("/admin", func(w http.ResponseWriter, r *http.Request) {
-		if d := admins.Check(r.Context(), core.HTTPRequest(r)); !d.Allowed() {
-			d.Response().Write(w)
-			return
-		}
-		echoCaller(w, r)
-	})
-	origin := httptest.NewServer(guarded(g, mux))
-	t.Cleanup(origin.Close)
+	mux.HandleFunc("/admin", require(adapter.NewRequirement(core.Groups("admins")), ok))
+	u := origin(t, middleware(g, mux))
 
 	for _, tc := range []struct {
 		path, token string
@@ -170,13 +163,12 @@ func TestOptionalAuthThroughServer(t *testing.T) {
 		if tc.token != "" {
 			headers[core.HeaderName] = tc.token
 		}
-		resp := getWith(t, origin.URL+tc.path, "app.example.com", headers)
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.body) {
-			t.Errorf("%s with %.10q: %d %s, want %d %s", tc.path, tc.token, resp.StatusCode, body, tc.status, tc.body)
+		resp := get(t, u+tc.path, "app.example.com", headers)
+		if resp.status != tc.status || !strings.Contains(resp.body, tc.body) {
+			t.Errorf("%s with %.10q: %d %s, want %d %s", tc.path, tc.token, resp.status, resp.body, tc.status, tc.body)
 		}
-		if tc.path == "/page" && tc.status == 200 && (resp.Header.Get("X-Identity") == "none") != (tc.token == "") {
-			t.Errorf("%s with %.10q: IdentityFromContext disagrees with the caller", tc.path, tc.token)
+		if tc.path == "/page" && tc.status == 200 && (resp.header.Get("X-Identity") == "none") != (tc.token == "") {
+			t.Errorf("%s with %.10q: Accessors.Identity disagrees with the caller", tc.path, tc.token)
 		}
 	}
 }

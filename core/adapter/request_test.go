@@ -1,4 +1,4 @@
-package core_test
+package adapter_test
 
 import (
 	"net/http"
@@ -7,15 +7,22 @@ import (
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/adapter"
 )
 
-// fakeRequest is a core.Request over plain maps, to test TokenFrom apart from net/http.
+// fakeRequest is an adapter.Request over plain maps, to test TokenFrom apart from net/http.
 type fakeRequest struct {
 	headers map[string]string
 	cookies map[string]string
 }
 
 func (f fakeRequest) Header(name string) string { return f.headers[name] }
+func (f fakeRequest) Values(name string) []string {
+	if v, ok := f.headers[name]; ok {
+		return []string{v}
+	}
+	return nil
+}
 func (f fakeRequest) Cookie(name string) string { return f.cookies[name] }
 func (f fakeRequest) Method() string            { return "GET" }
 func (f fakeRequest) Host() string              { return "app.example.com" }
@@ -51,7 +58,7 @@ func TestTokenFromFakeRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, src := core.TokenFrom(fakeRequest{headers: tt.headers, cookies: tt.cookies})
+			tok, src := adapter.TokenFrom(fakeRequest{headers: tt.headers, cookies: tt.cookies})
 			if tok != tt.wantToken || src != tt.wantSource {
 				t.Fatalf("TokenFrom = %q, %v; want %q, %v", tok, src, tt.wantToken, tt.wantSource)
 			}
@@ -135,7 +142,7 @@ func TestTokenFromHTTPRequest(t *testing.T) {
 				for _, h := range tt.header {
 					r.Header.Add(h.name, h.value)
 				}
-				tok, src := core.TokenFrom(core.HTTPRequest(r))
+				tok, src := adapter.TokenFrom(adapter.HTTPRequest(r))
 				if tok != tt.wantToken || src != tt.wantSource {
 					t.Fatalf("TokenFrom = %q, %v; want %q, %v", tok, src, tt.wantToken, tt.wantSource)
 				}
@@ -152,7 +159,7 @@ func TestTokenFromHTTPRequest(t *testing.T) {
 		}
 		got := make(chan result, 1)
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			tok, src := core.TokenFrom(core.HTTPRequest(r))
+			tok, src := adapter.TokenFrom(adapter.HTTPRequest(r))
 			got <- result{tok, src}
 		}))
 		t.Cleanup(srv.Close)
@@ -187,7 +194,7 @@ func TestHTTPRequestHeaderAndCookie(t *testing.T) {
 	r.Header.Add("X-Multi", "second")
 	r.Header.Add("Cookie", "a=1; b=\"two\"")
 	r.Header.Add("Cookie", "c=3")
-	req := core.HTTPRequest(r)
+	req := adapter.HTTPRequest(r)
 
 	tests := []struct {
 		name string
@@ -249,7 +256,7 @@ func TestCookieValue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := core.CookieValue(tt.headers, name); got != tt.want {
+			if got := adapter.CookieValue(tt.headers, name); got != tt.want {
 				t.Fatalf("CookieValue(%q) = %q, want %q", tt.headers, got, tt.want)
 			}
 		})
@@ -274,7 +281,7 @@ func TestCookieValueAgreesWithNetHTTP(t *testing.T) {
 			if c, err := r.Cookie(core.CookieName); err == nil {
 				want = c.Value
 			}
-			if got := core.CookieValue(l, core.CookieName); got != want {
+			if got := adapter.CookieValue(l, core.CookieName); got != want {
 				t.Fatalf("CookieValue = %q, net/http says %q", got, want)
 			}
 		})
@@ -300,7 +307,7 @@ func TestTokenFromAllocatesNothing(t *testing.T) {
 			r.Header = tt.header
 			var src core.TokenSource
 			allocs := testing.AllocsPerRun(100, func() {
-				_, src = core.TokenFrom(core.HTTPRequest(r))
+				_, src = adapter.TokenFrom(adapter.HTTPRequest(r))
 			})
 			if src != tt.want {
 				t.Fatalf("source = %v, want %v", src, tt.want)
@@ -309,5 +316,27 @@ func TestTokenFromAllocatesNothing(t *testing.T) {
 				t.Fatalf("HTTPRequest + TokenFrom allocated %v times per call, want 0", allocs)
 			}
 		})
+	}
+}
+
+// TestHTTPRequestAsSent: the method, host and URI are those of the request as the client
+// sent it, over the wire and in a request built by hand alike.
+func TestHTTPRequestAsSent(t *testing.T) {
+	type seen struct{ method, host, uri string }
+	got := make(chan seen, 1)
+	u := origin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := adapter.HTTPRequest(r)
+		got <- seen{req.Method(), req.Host(), req.URI()}
+	}))
+	do(t, "DELETE", u+"/a%20b/c?x=1&y=%2F", "App.Example.com:8443", map[string]string{"X-Forwarded-Host": "evil.example"})
+	if s := <-got; s != (seen{"DELETE", "App.Example.com:8443", "/a%20b/c?x=1&y=%2F"}) {
+		t.Errorf("served: %+v", s)
+	}
+
+	r := httptest.NewRequest("POST", "http://app.example.com/p%3Fq?z=1", nil)
+	r.RequestURI = "" // as a request built by a client or a test, not read from the wire
+	req := adapter.HTTPRequest(r)
+	if s := (seen{req.Method(), req.Host(), req.URI()}); s != (seen{"POST", "app.example.com", "/p%3Fq?z=1"}) {
+		t.Errorf("constructed: %+v", s)
 	}
 }
