@@ -2,10 +2,8 @@ package accesstest_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
-	"net/http/httptest"
 	"time"
 
 	"github.com/cfaccess/cfaccess/core"
@@ -16,12 +14,15 @@ import (
 func ExampleServer_UserFrom() {
 	team := accesstest.NewServer()
 	defer team.Close()
-	v, _ := core.NewVerifier(team.Config())
+	v, err := core.NewVerifier(team.Config())
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	for _, idp := range []accesstest.IdP{accesstest.GoogleWorkspace, accesstest.EntraID, accesstest.OneTimePIN, accesstest.SAML} {
 		id, err := v.Identity(context.Background(), team.UserFrom(idp, "ann@example.com", "admins"))
 		if err != nil {
-			panic(err)
+			log.Fatal(err)
 		}
 		fmt.Printf("%-11s groups %v, saml_attributes %s, name %q, version %d\n", idp, id.Groups, id.SAMLAttributes, id.Name, id.Version)
 	}
@@ -96,13 +97,12 @@ func ExampleServer_Mint() {
 	}
 
 	for _, tok := range []accesstest.Token{
-		{Email: "ann@example.com", IssuedAt: time.Now().Add(-2 * time.Hour)},  // expired an hour ago
+		{Email: "ann@example.com", ExpiresAt: time.Now().Add(-time.Hour)},     // expired an hour ago
 		{Email: "ann@example.com", Audience: []string{"another-application"}}, // for another app
 		{Email: "ann@example.com", Omit: []string{"exp"}},                     // no expiry at all
 	} {
 		_, err := v.Verify(context.Background(), team.Mint(tok))
-		var e *core.Error
-		if errors.As(err, &e) {
+		if e := core.AsError(err); e != nil {
 			fmt.Println(e.Code, e.Reason)
 		}
 	}
@@ -113,7 +113,7 @@ func ExampleServer_Mint() {
 }
 
 // The endpoints fail on demand, to test that an outage fails closed: a group policy that
-// cannot learn the groups answers 503, never a pass.
+// cannot learn the groups refuses with 503, never a pass.
 func ExampleServer_FailIdentity() {
 	team := accesstest.NewServer()
 	defer team.Close()
@@ -121,17 +121,41 @@ func ExampleServer_FailIdentity() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	guard, err := core.NewGuard(v, core.GuardPolicy(core.Groups("admins")))
+	ctx := context.Background()
+	caller, err := v.Authenticate(ctx, team.User("ann@example.com", "admins"))
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	team.FailIdentity(accesstest.Status500)
-	r := httptest.NewRequest("GET", "/admin", nil)
-	r.Header.Set(core.HeaderName, team.User("ann@example.com", "admins"))
-	d := guard.Check(r.Context(), core.HTTPRequest(r))
-	fmt.Println(d.Response().Status, d.Err.Reason)
-	// Output: 503 identity_unavailable
+	ok, err := core.Groups("admins").Allow(ctx, caller)
+	if e := core.AsError(err); e != nil {
+		fmt.Println(ok, e.Status(), e.Reason)
+	}
+	// Output: false 503 identity_unavailable
+}
+
+// SAML and generic OIDC providers deliver groups as an attribute, not in get-identity's
+// "groups" list: a test against the provider that production uses catches a configuration
+// that reads them from the wrong place.
+func ExampleWithIdP() {
+	team := accesstest.NewServer(accesstest.WithIdP(accesstest.SAML))
+	defer team.Close()
+	cfg := team.Config()
+	cfg.Groups = core.GroupsAttribute(accesstest.GroupsAttribute)
+	v, err := core.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	caller, err := v.Authenticate(ctx, team.User("ann@example.com", "admins"))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ok, err := core.Groups("admins").Allow(ctx, caller)
+	fmt.Println(ok, err)
+	// Output: true <nil>
 }
 
 // Keys rotate as Cloudflare rotates them: the new key signs, the previous one stays
@@ -139,7 +163,11 @@ func ExampleServer_FailIdentity() {
 func ExampleServer_RotateKeys() {
 	team := accesstest.NewServer()
 	defer team.Close()
-	v, err := core.NewVerifier(team.Config())
+	cfg := team.Config()
+	// A request that names a new key waits for the key set to be fetched again: on a busy
+	// test machine that can take longer than the default wait, sized for production.
+	cfg.Keys.FetchWait = time.Minute
+	v, err := core.NewVerifier(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -150,4 +178,62 @@ func ExampleServer_RotateKeys() {
 	_, errOld := v.Verify(context.Background(), before)
 	fmt.Println(errNew, errOld, len(team.KeyIDs()), "keys published")
 	// Output: <nil> <nil> 2 keys published
+}
+
+// Access publishes a new key before it signs with it: a verifier that fetched the key set
+// in between verifies the new key's first token without fetching it again.
+func ExampleServer_PublishNextKey() {
+	team := accesstest.NewServer()
+	defer team.Close()
+	next := team.PublishNextKey() // published, not signing yet
+	cfg := team.Config()
+	cfg.Keys.StartupWait = time.Minute // a busy test machine may be slow to answer the first fetch
+	cfg.Keys.FetchWait = time.Minute
+	v, err := core.NewVerifier(cfg) // fetches the key set, the next key included
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	_, errBefore := v.Verify(ctx, team.User("ann@example.com"))
+
+	fmt.Println(team.RotateKeys() == next) // the next key signs from now on
+	_, errAfter := v.Verify(ctx, team.User("bob@example.com"))
+	fmt.Println(errBefore, errAfter, team.CertsRequests(), "fetch of the key set")
+	// Output:
+	// true
+	// <nil> <nil> 1 fetch of the key set
+}
+
+// Access trims custom attributes from the end of the configured list when a user's grow past
+// its budget: a verifier reading groups from the token then finds them at get-identity.
+func ExampleWithCustomBudget() {
+	team := accesstest.NewServer(accesstest.WithCustomBudget(100))
+	defer team.Close()
+	cfg := team.Config()
+	cfg.Groups = core.GroupsClaim("groups")
+	v, err := core.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+
+	for _, groups := range [][]string{
+		{"admins"},
+		{"admins", "platform-engineering", "release-managers", "site-reliability", "security-reviewers"},
+	} {
+		caller, err := v.Authenticate(ctx, team.Mint(accesstest.Token{
+			Email:       "ann@example.com",
+			Groups:      groups, // get-identity's full list
+			Custom:      map[string]any{"department": "eng", "groups": groups},
+			CustomOrder: []string{"department", "groups"}, // groups last: trimmed first
+		}))
+		if err != nil {
+			log.Fatal(err)
+		}
+		ok, err := core.Groups("admins").Allow(ctx, caller)
+		fmt.Printf("token custom %s: admin %v %v, get-identity calls %d\n", caller.Claims.Custom, ok, err, team.IdentityRequests())
+	}
+	// Output:
+	// token custom {"department":"eng","groups":["admins"]}: admin true <nil>, get-identity calls 0
+	// token custom {"department":"eng"}: admin true <nil>, get-identity calls 1
 }

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/adapter"
 )
 
 func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 	s.requests[identityEndpoint].Add(1)
-	token := core.CookieValue(r.Header["Cookie"], core.CookieName)
+	token := adapter.CookieValue(r.Header["Cookie"], core.CookieName)
 	doc, err := s.identity(token)
 	if err != nil {
 		s.serve(w, r, identityEndpoint, http.StatusUnauthorized, mustJSON(map[string]string{"err": err.Error()}))
@@ -26,7 +27,10 @@ func (s *Server) serveIdentity(w http.ResponseWriter, r *http.Request) {
 }
 
 // identity checks token as Access would (a published key's RS256 signature, not expired) and
-// returns the identity recorded when it was minted.
+// returns the identity recorded when it was minted. A service token's JWT has no identity:
+// get-identity refuses it, as Access does (backstage #20924: "the get-identity check for a
+// Service Token returns an error"). Neither that report nor Cloudflare's documentation gives
+// the status, so it is the 401 of every other refusal here.
 func (s *Server) identity(token string) ([]byte, error) {
 	if token == "" {
 		return nil, errors.New("no CF_Authorization cookie")
@@ -54,6 +58,9 @@ func (s *Server) identity(token string) ([]byte, error) {
 	}
 	if exp, _ := claims["exp"].(float64); time.Now().Unix() >= int64(exp) {
 		return nil, errors.New("expired token")
+	}
+	if isService(claims) {
+		return nil, errors.New("a service token has no identity")
 	}
 	s.mu.Lock()
 	info, ok := s.identities[identityRef(claims)]

@@ -19,7 +19,7 @@ import (
 // table of the application-token reference (developers.cloudflare.com/cloudflare-one/
 // identity/authorization-cookie/application-token/), the Entra ID identity in the
 // "Generic SAML application" page's JSONata examples (id "OidHvkPt-I-13IBSnd…", groups
-// {id, name}, gateway_account_id), a generic OIDC capture with version 0 and neither
+// {id, name}), a generic OIDC capture with version 0 and neither
 // name, groups nor amr (documentation.breadnet.co.uk, "Cloudflare cdn-cgi endpoints"), and
 // the identity-based selectors of Gateway, which say per provider whether groups arrive by
 // name, ID or as a SAML attribute. Where no public document shows a field, the shape
@@ -89,7 +89,6 @@ func userIdentity(doc map[string]any, idp IdP, t Token) {
 		doc["id"] = stableB64(key, 43)
 		doc["name"] = local
 		doc["amr"] = []string{"pwd"}
-		doc["gateway_account_id"] = stableB64("gateway:"+key, 27)
 		for _, g := range t.Groups {
 			groups = append(groups, group(g, stableUUID("entra-group:"+g)))
 		}
