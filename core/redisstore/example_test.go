@@ -1,9 +1,7 @@
 package redisstore_test
 
 import (
-	"encoding/hex"
 	"log"
-	"os"
 
 	"github.com/redis/go-redis/v9"
 
@@ -11,23 +9,40 @@ import (
 	"github.com/cfaccess/cfaccess/core/redisstore"
 )
 
-// Every instance of the fleet gets the same Redis and the same key; each looks a token's
-// identity up at Access only when no other instance has.
+// The wiring of a fleet from the environment: every instance gets the same
+// CF_ACCESS_REDIS_URL and CF_ACCESS_CACHE_KEY, and looks a token's identity up at Access only
+// when no other instance has. Without the two variables there is no store, and each instance
+// keeps its own cache.
+func ExampleFromEnv() {
+	cfg, err := core.ConfigFromEnv() // CF_ACCESS_TEAM_DOMAIN, CF_ACCESS_AUD
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg.Identities.Shared, err = redisstore.FromEnv() // CF_ACCESS_REDIS_URL, CF_ACCESS_CACHE_KEY
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := core.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = v // give it to the adapter's Middleware
+}
+
+// A client the application already has: the same Redis and the same key on every instance.
 func ExampleNew() {
 	rdb := redis.NewClient(&redis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
 	store, err := redisstore.New(rdb)
 	if err != nil {
 		log.Fatal(err)
 	}
-	key, err := hex.DecodeString(os.Getenv("CF_ACCESS_CACHE_KEY")) // openssl rand -hex 32
-	if err != nil {
-		log.Fatal(err)
-	}
+	var key []byte // ≥ 32 random bytes, the same on every instance: openssl rand -hex 32, decoded
 	v, err := core.NewVerifier(core.Config{
-		TeamDomain:       "myteam",
-		Audiences:        []string{os.Getenv("CF_ACCESS_AUD")},
-		IdentityStore:    store,
-		IdentityStoreKey: key,
+		TeamDomain: "myteam",
+		Audiences:  []string{"<AUD tag>"},
+		Identities: core.IdentityConfig{
+			Shared: &core.SharedStore{Store: store, Key: key},
+		},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -46,5 +61,6 @@ func ExampleNew_cluster() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	_ = core.Config{IdentityStore: store}
+	var key []byte // as in the example of New
+	_ = core.SharedStore{Store: store, Key: key}
 }

@@ -21,7 +21,7 @@ type Store struct {
 	prefix string
 }
 
-var _ core.IdentityStore = (*Store)(nil)
+var _ core.DeadlineStore = (*Store)(nil)
 
 // Option configures New.
 type Option interface {
@@ -34,7 +34,7 @@ func (f optionFunc) apply(s *Store) { f(s) }
 
 // WithPrefix sets the prefix of the store's keys, e.g. to give each application of a shared
 // Redis its own ("myapp:cfaccess:"). Applications that share a prefix and an
-// IdentityStoreKey share entries, which is right only for applications of one team.
+// core.SharedStore.Key share entries, which is right only for applications of one team.
 func WithPrefix(prefix string) Option {
 	return optionFunc(func(s *Store) { s.prefix = prefix })
 }
@@ -43,7 +43,7 @@ func WithPrefix(prefix string) Option {
 // (Sentinel) client or *redis.Ring, as the application already has. The store does not own
 // it: closing it is the application's business.
 func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
-	if client == nil || reflect.ValueOf(client).IsNil() {
+	if client == nil || isNil(client) {
 		return nil, errors.New("redisstore: the Redis client is nil")
 	}
 	s := &Store{client: client, prefix: DefaultPrefix}
@@ -51,6 +51,29 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		o.apply(s)
 	}
 	return s, nil
+}
+
+// isNil reports whether client holds a nil pointer; it never panics, whatever it holds.
+func isNil(client redis.UniversalClient) bool {
+	v := reflect.ValueOf(client)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// HonoursDeadlines reports whether the client gives up a call at its context's deadline:
+// whether it was made with ContextTimeoutEnabled (a *redis.Client, including a failover
+// one, a *redis.ClusterClient or a *redis.Ring). The verifier then calls the store on the
+// request's own goroutine; otherwise on one of its own, so that a call bounded only by the
+// client's ReadTimeout (3 s by default) cannot hold a request past Identities.Shared.Timeout.
+func (s *Store) HonoursDeadlines() bool {
+	switch c := s.client.(type) {
+	case *redis.Client:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return c.Options().ContextTimeoutEnabled
+	}
+	return false
 }
 
 // Get returns the value under the prefixed key, or nil when there is none. It reads at most

@@ -24,7 +24,7 @@ import (
 )
 
 // fleetKey is the secret the instances of these tests share.
-var fleetKey = bytes.Repeat([]byte{0x42}, core.MinIdentityStoreKeySize)
+var fleetKey = bytes.Repeat([]byte{0x42}, core.MinStoreKeySize)
 
 // client returns a client of its own for addr, as each instance of a fleet has, closed when
 // t ends.
@@ -45,7 +45,7 @@ func instance(t *testing.T, team *accesstest.Server, addr string, edit ...func(*
 	}
 	cfg := team.Config()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.IdentityStore, cfg.IdentityStoreKey = store, fleetKey
+	cfg.Identities.Shared = &core.SharedStore{Store: store, Key: fleetKey}
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -320,11 +320,11 @@ func TestRedisStopped(t *testing.T) {
 }
 
 // TestRedisHangs: a Redis that does not answer holds a lookup no longer than
-// IdentityStoreTimeout, whether the server is busy (DEBUG SLEEP) or a listener never answers,
+// SharedStore.Timeout, whether the server is busy (DEBUG SLEEP) or a listener never answers,
 // and whatever the client's own timeouts.
 func TestRedisHangs(t *testing.T) {
 	const timeout = 40 * time.Millisecond
-	withTimeout := func(c *core.Config) { c.IdentityStoreTimeout = timeout }
+	withTimeout := func(c *core.Config) { c.Identities.Shared.Timeout = timeout }
 	bounded := func(t *testing.T, v *core.Verifier, team *accesstest.Server) {
 		t.Helper()
 		start := time.Now()
@@ -388,7 +388,7 @@ func TestRedisHangs(t *testing.T) {
 		}
 		cfg := team.Config()
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-		cfg.IdentityStore, cfg.IdentityStoreKey, cfg.IdentityStoreTimeout = store, fleetKey, timeout
+		cfg.Identities.Shared = &core.SharedStore{Store: store, Key: fleetKey, Timeout: timeout}
 		v, err := core.NewVerifier(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -462,5 +462,65 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	if err := other.Set(ctx, "k", []byte("v"), time.Minute); err == nil {
 		t.Error("the ACL allows keys outside the prefix")
+	}
+}
+
+// wrapped holds a client by value, as an application's own type may, to add methods of its
+// own: a client that is no pointer.
+type wrapped struct{ redis.UniversalClient }
+
+// TestNewClientInAStruct: New takes a client that is not a pointer without panicking, and
+// the store works through it.
+func TestNewClientInAStruct(t *testing.T) {
+	for _, c := range []redis.UniversalClient{wrapped{}, wrapped{(*redis.Client)(nil)}} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("New(%#v) panicked: %v", c, p)
+				}
+			}()
+			_, _ = redisstore.New(c)
+		}()
+	}
+
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	store, err := redisstore.New(wrapped{client(t, srv.Addr)})
+	if err != nil {
+		t.Fatalf("New of a client in a struct: %v", err)
+	}
+	if err := store.Set(ctx, "k", []byte("v"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := store.Get(ctx, "k"); string(v) != "v" || err != nil {
+		t.Errorf("Get = %q, %v", v, err)
+	}
+}
+
+// TestHonoursDeadlines: the store says it honours its context's deadline exactly when its
+// client was made with ContextTimeoutEnabled, whatever the kind of client.
+func TestHonoursDeadlines(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		client redis.UniversalClient
+		want   bool
+	}{
+		{"client", redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true}), true},
+		{"client without", redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), false},
+		{"failover", redis.NewFailoverClient(&redis.FailoverOptions{MasterName: "m", SentinelAddrs: []string{"127.0.0.1:1"}, ContextTimeoutEnabled: true}), true},
+		{"cluster", redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}, ContextTimeoutEnabled: true}), true},
+		{"cluster without", redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}), false},
+		{"ring", redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}, ContextTimeoutEnabled: true}), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Cleanup(func() { tc.client.Close() })
+			s, err := redisstore.New(tc.client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.HonoursDeadlines(); got != tc.want {
+				t.Errorf("HonoursDeadlines() = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
