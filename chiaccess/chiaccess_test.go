@@ -3,8 +3,6 @@ package chiaccess_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -15,8 +13,9 @@ import (
 )
 
 func whoami(w http.ResponseWriter, r *http.Request) {
-	c, _ := chiaccess.Claims(r)
-	conformance.WhoAmI(c, r.Context()).Write(w)
+	caller, _ := chiaccess.Caller(r)
+	claims, _ := chiaccess.Claims(r)
+	conformance.WhoAmI(r.Context(), caller, claims).Write(w)
 }
 
 func me(w http.ResponseWriter, r *http.Request) {
@@ -43,6 +42,14 @@ func inject(caller *core.Caller) func(http.Handler) http.Handler {
 	}
 }
 
+// parse reads a cookie through net/http before the middleware runs.
+func parse(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = r.Cookie(conformance.ParsedCookie)
+		next.ServeHTTP(w, r)
+	})
+}
+
 func skipOpen(r *http.Request) bool { return conformance.SkipOpen(r.URL.Path) }
 
 // TestConformance runs the shared suite through a real chi router.
@@ -64,8 +71,10 @@ func TestConformance(t *testing.T) {
 		r.Route("/web", func(r chi.Router) {
 			r.Use(chiaccess.Middleware(v, chiaccess.WithLoginRedirect()))
 			r.Get("/page", whoami)
+			r.Head("/page", whoami)
 			r.Post("/page", whoami)
 		})
+		r.With(parse, chiaccess.Middleware(v)).Get("/parsed/whoami", whoami)
 		r.Route("/custom", func(r chi.Router) {
 			withCustom := chiaccess.WithErrorHandler(custom)
 			r.Use(chiaccess.Middleware(v, withCustom))
@@ -87,6 +96,7 @@ func TestConformance(t *testing.T) {
 			r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/admin", whoami)
 			r.Get("/me", me)
 		})
+		r.Get("/bare/whoami", whoami)
 		r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/bare/admin", whoami)
 		r.Get("/bare/me", me)
 		r.With(chiaccess.Middleware(nil)).Get("/nil/whoami", whoami)
@@ -122,6 +132,7 @@ func TestConformanceServeMux(t *testing.T) {
 		mux.Handle("GET /api/zero", auth(chiaccess.Require(core.Policy{})(whoami)))
 		mux.Handle("GET /api/blank", auth(chiaccess.RequireGroups("")(whoami)))
 		mux.Handle("/web/page", chiaccess.Middleware(v, chiaccess.WithLoginRedirect())(whoami))
+		mux.Handle("GET /parsed/whoami", parse(auth(whoami)))
 		mux.Handle("GET /custom/admin", chiaccess.Middleware(v, withCustom)(chiaccess.RequireGroups(conformance.AdminGroup, withCustom)(whoami)))
 		mux.Handle("GET /custom/broken", chiaccess.Middleware(v, withCustom)(chiaccess.Require(conformance.BrokenPolicy(), withCustom)(whoami)))
 		mux.Handle("GET /observed/admin", chiaccess.Middleware(v, observe)(chiaccess.RequireGroups(conformance.AdminGroup, observe)(whoami)))
@@ -133,6 +144,7 @@ func TestConformanceServeMux(t *testing.T) {
 		mux.Handle("GET /optional/whoami", optional(whoami))
 		mux.Handle("GET /optional/admin", optional(admins(whoami)))
 		mux.Handle("GET /optional/me", optional(me))
+		mux.Handle("GET /bare/whoami", whoami)
 		mux.Handle("GET /bare/admin", admins(whoami))
 		mux.Handle("GET /bare/me", me)
 		mux.Handle("GET /nil/whoami", chiaccess.Middleware(nil)(whoami))
@@ -143,17 +155,6 @@ func TestConformanceServeMux(t *testing.T) {
 	})
 }
 
-func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
-	h := chiaccess.Middleware(nil)(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		t.Error("a request got through a middleware without a verifier")
-	}))
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"misconfigured"`) {
-		t.Errorf("status %d, body %s", rec.Code, rec.Body)
-	}
-}
-
 func serve(t conformance.TB, h http.Handler) string {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -162,11 +163,9 @@ func serve(t conformance.TB, h http.Handler) string {
 
 // TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.
 func TestOptionsApplyWhereTheyCan(t *testing.T) {
-	conformance.CheckOptions(t, reflect.TypeFor[chiaccess.Option](), reflect.TypeFor[chiaccess.RequireOption](), []conformance.OptionCase{
-		{Name: "WithSkipper", Func: chiaccess.WithSkipper, Middleware: true},
-		{Name: "WithLoginRedirect", Func: chiaccess.WithLoginRedirect, Middleware: true},
-		{Name: "WithOptionalAuth", Func: chiaccess.WithOptionalAuth, Middleware: true},
-		{Name: "WithErrorHandler", Func: chiaccess.WithErrorHandler, Middleware: true, Require: true},
-		{Name: "WithObserver", Func: chiaccess.WithObserver, Middleware: true, Require: true},
+	conformance.CheckOptions[chiaccess.Option, chiaccess.RequireOption](t, conformance.Options{
+		WithSkipper: chiaccess.WithSkipper, WithLoginRedirect: chiaccess.WithLoginRedirect,
+		WithOptionalAuth: chiaccess.WithOptionalAuth, WithErrorHandler: chiaccess.WithErrorHandler,
+		WithObserver: chiaccess.WithObserver,
 	})
 }

@@ -8,10 +8,17 @@
 //	r.Use(chiaccess.Middleware(v))                          // every route: a verified caller
 //	r.With(chiaccess.RequireGroups("admins")).Get("/admin", adminHandler)
 //
-// The middleware stores the caller in the request's context.Context, and Caller, Claims,
-// Identity and Require read it there, as every cfaccess adapter does; core.FromContext and
-// core.IdentityFromContext work on r.Context() too, and a test gives a handler a caller with
-// core.ContextWithCaller.
+// The middleware stores the caller in the request's context.Context, where Caller, Claims,
+// Identity and Require read it, as in every cfaccess adapter; core.CallerFromContext finds it
+// in r.Context() too, and a test gives a handler a caller with core.ContextWithCaller.
+//
+//	claims, ok := chiaccess.Claims(r)
+//	if !ok { // a route the middleware skips, or lets through without a token
+//		…
+//	}
+//
+// A handler that no middleware runs before is a misconfiguration: the accessors report no
+// caller and log the mistake once, at Error, with the fix; Require answers 500.
 //
 // Refusals are answered as every cfaccess adapter answers them: 401, 403, 500 (a
 // misconfiguration, logged once with its fix) or 503 with a JSON body, or, with

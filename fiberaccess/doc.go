@@ -4,16 +4,25 @@
 //
 //	v, err := core.NewVerifier(core.Config{TeamDomain: "myteam", Audiences: []string{aud}})
 //	…
-//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(0)}) // see below
-//	app.Use(fiberaccess.Middleware(v)) // every route: a verified caller
+//	app := fiber.New(fiber.Config{ReadBufferSize: adapter.MaxHeaderBytes(0)}) // see below
+//	app.Use(fiberaccess.Middleware(v)) // the routes after it: a verified caller
 //	app.Get("/admin", fiberaccess.RequireGroups("admins"), adminHandler)
 //
-// The middleware stores the caller in c.Context(), and Caller, Claims, Identity and Require
-// read it there, as every cfaccess adapter reads the request's context.Context; a test gives
-// a handler a caller with c.SetContext(core.ContextWithCaller(c.Context(), caller)). The
-// fiber.Ctx is itself a context.Context, whose Value reads fiber's Locals: the middleware
-// stores the caller there too (and under CallerKey, for c.Locals), so core.FromContext(c)
-// works as core.FromContext(c.Context()) does.
+// The middleware stores the caller in c.Context(), where Caller, Claims, Identity and
+// Require read it, as every cfaccess adapter reads the request's context.Context; a test
+// gives a handler a caller with c.SetContext(core.ContextWithCaller(c.Context(), caller)).
+// The fiber.Ctx is itself a context.Context, whose Value reads the request's user values
+// (fiber's Locals): the middleware stores the caller there too, under adapter.ContextKey(),
+// so that core.CallerFromContext(c) works as core.CallerFromContext(c.Context()) does.
+//
+//	claims, ok := fiberaccess.Claims(c)
+//	if !ok { // a route the middleware skips, or lets through without a token
+//		…
+//	}
+//
+// fiber's Use applies only to the routes registered after it. A handler that no middleware
+// runs before is a misconfiguration: the accessors report no caller and log the mistake
+// once, at Error, with the fix; Require answers 500.
 //
 // Refusals are answered as every cfaccess adapter answers them: 401, 403, 500 (a
 // misconfiguration, logged once with its fix) or 503 with a JSON body, or, with
@@ -27,14 +36,15 @@
 // Middleware takes Options, Require and RequireGroups take RequireOptions; WithErrorHandler
 // and WithObserver are both. An option that cannot apply does not compile.
 //
-// Size fiber's read buffer for Access's tokens: fiber.Config.ReadBufferSize, 4 KiB by default,
-// also caps a request's headers, and Access sends the token twice, as the
+// Size fiber's read buffer for Access's tokens: fiber.Config.ReadBufferSize, 4 KiB by
+// default, also caps a request's headers, and Access sends the token twice, as the
 // Cf-Access-Jwt-Assertion header and as the CF_Authorization cookie, a few KB each when the
 // identity provider passes SAML attributes. With the default, fiber answers such requests
-// 431 itself, before any middleware runs. core.MaxHeaderBytes gives the size: twice
-// core.Config.MaxTokenSize plus 16 KiB for the rest, 48 KiB for the default MaxTokenSize.
+// 431 itself, before any middleware runs. adapter.MaxHeaderBytes (package
+// github.com/cfaccess/cfaccess/core/adapter) gives the size: twice the largest token the
+// verifier reads (core.Config.Tokens.MaxSize) plus 16 KiB for the rest, 48 KiB by default.
 //
-//	app := fiber.New(fiber.Config{ReadBufferSize: core.MaxHeaderBytes(cfg.MaxTokenSize)})
+//	app := fiber.New(fiber.Config{ReadBufferSize: adapter.MaxHeaderBytes(cfg.Tokens.MaxSize)})
 //
 // Fiber runs on fasthttp, which reuses a connection's buffers for its next request. The
 // middleware hands core the request's own bytes, without copying them, and core copies what

@@ -4,13 +4,18 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/internal/adapterkit"
 )
 
 // Option configures Middleware.
-type Option interface{ applyMiddleware(*config) }
+type Option interface {
+	adapterkit.Option[*gin.Context]
+}
 
 // RequireOption configures Require and RequireGroups.
-type RequireOption interface{ applyRequire(*config) }
+type RequireOption interface {
+	adapterkit.RequireOption[*gin.Context]
+}
 
 // SharedOption configures Middleware and Require alike: it is both an Option and a
 // RequireOption. WithErrorHandler and WithObserver return one.
@@ -19,102 +24,29 @@ type SharedOption interface {
 	RequireOption
 }
 
-type config struct {
-	skip          func(*gin.Context) bool
-	loginRedirect bool
-	optional      bool
-	onError       func(*gin.Context, *core.Error)
-	observe       func(core.Event)
-}
-
-type middlewareOption func(*config)
-
-func (f middlewareOption) applyMiddleware(c *config) { f(c) }
-
-type sharedOption func(*config)
-
-func (f sharedOption) applyMiddleware(c *config) { f(c) }
-func (f sharedOption) applyRequire(c *config)    { f(c) }
-
-// configure applies opts, skipping nil ones, with apply: Option.applyMiddleware or
-// RequireOption.applyRequire.
-func configure[O comparable](opts []O, apply func(O, *config)) *config {
-	c := &config{}
-	var none O
-	for _, o := range opts {
-		if o != none {
-			apply(o, c)
-		}
-	}
-	return c
-}
-
 // WithSkipper lets the requests for which skip returns true through without a token, and
 // without a caller: health checks, for instance. A requirement after the middleware answers
 // such a request 401 missing_token.
-func WithSkipper(skip func(c *gin.Context) bool) Option {
-	return middlewareOption(func(c *config) { c.skip = skip })
-}
+func WithSkipper(skip func(c *gin.Context) bool) Option { return adapterkit.WithSkipper(skip) }
 
 // WithLoginRedirect sends browsers that navigate to a page without a valid session to the
-// Access login page (see core.GuardLoginRedirect). API clients still get 401.
-func WithLoginRedirect() Option {
-	return middlewareOption(func(c *config) { c.loginRedirect = true })
-}
+// Access login page (see adapter.WithLoginRedirect). API clients still get 401.
+func WithLoginRedirect() Option { return adapterkit.WithLoginRedirect[*gin.Context]() }
 
 // WithOptionalAuth lets a request that carries no token at all through with no caller, for
-// the paths that an Access policy bypasses (see core.GuardOptionalAuth): handlers see no
-// caller, and a Require after the middleware answers such a request 401 missing_token. A
-// request that carries a token still needs a valid one: a bad or expired token is refused
-// (401, or the login redirect with WithLoginRedirect), and an outage is a 503.
-func WithOptionalAuth() Option {
-	return middlewareOption(func(c *config) { c.optional = true })
-}
+// the paths that an Access policy bypasses: handlers see no caller, and a Require after the
+// middleware answers such a request 401 missing_token. A request that carries a token still
+// needs a valid one: a bad or expired token is refused (401, or the login redirect with
+// WithLoginRedirect), and an outage is a 503.
+func WithOptionalAuth() Option { return adapterkit.WithOptionalAuth[*gin.Context]() }
 
 // WithErrorHandler replaces the default rendering of refusals (a JSON body with the status
 // of err.Status()), misconfigurations included. Login redirects are not passed to it. The
 // chain is aborted before h runs, so h cannot let a refused request through.
 func WithErrorHandler(h func(c *gin.Context, err *core.Error)) SharedOption {
-	return sharedOption(func(c *config) { c.onError = h })
+	return adapterkit.WithErrorHandler(func(c *gin.Context, err *core.Error) error { h(c, err); return nil })
 }
 
 // WithObserver calls f with every decision of the Middleware or Require it is given to (see
 // core.LogEvents for a ready one). Give it to both to see route-level refusals too.
-func WithObserver(f func(core.Event)) SharedOption {
-	return sharedOption(func(c *config) { c.observe = f })
-}
-
-func (cfg *config) guardOptions() []core.GuardOption {
-	opts := []core.GuardOption{core.GuardObserver(cfg.observe)}
-	if cfg.loginRedirect {
-		opts = append(opts, core.GuardLoginRedirect())
-	}
-	if cfg.optional {
-		opts = append(opts, core.GuardOptionalAuth())
-	}
-	return opts
-}
-
-// refuse answers a refused request.
-func (cfg *config) refuse(c *gin.Context, d core.Decision) {
-	if cfg.onError != nil && d.Redirect == "" {
-		c.Abort()
-		cfg.onError(c, d.Err)
-		return
-	}
-	abort(c, d.Response())
-}
-
-// abort writes r through gin's own writer, so that gin's logger and outer middleware see its
-// status, and stops the chain.
-func abort(c *gin.Context, r core.Response) {
-	for k, v := range r.Headers() {
-		c.Header(k, v)
-	}
-	if r.Body == nil { // a redirect; c.Data would add an empty Content-Type
-		c.AbortWithStatus(r.Status)
-		return
-	}
-	c.Abort()
-	c.Data(r.Status, c.Writer.Header().Get("Content-Type"), r.Body)
-}
+func WithObserver(f func(core.Event)) SharedOption { return adapterkit.WithObserver[*gin.Context](f) }

@@ -2,30 +2,29 @@ package echo5access_test
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v5"
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/core/adapter"
 	"github.com/cfaccess/cfaccess/echoaccess/echo5access"
 	"github.com/cfaccess/cfaccess/internal/conformance"
 )
 
 // write sends a handler's answer; the middleware does the same with its refusals.
-func write(c *echo.Context, r core.Response) error {
+func write(c *echo.Context, r adapter.Response) error {
 	r.Write(c.Response())
 	return nil
 }
 
 func whoami(c *echo.Context) error {
+	caller, _ := echo5access.Caller(c)
 	claims, _ := echo5access.Claims(c)
-	return write(c, conformance.WhoAmI(claims, c.Request().Context()))
+	return write(c, conformance.WhoAmI(c.Request().Context(), caller, claims))
 }
 
 func me(c *echo.Context) error {
@@ -50,6 +49,14 @@ func inject(caller *core.Caller) echo.MiddlewareFunc {
 	}
 }
 
+// parse reads a cookie through echo before the middleware runs.
+func parse(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		_, _ = c.Cookie(conformance.ParsedCookie)
+		return next(c)
+	}
+}
+
 // TestConformance runs the shared suite through a real echo router.
 func TestConformance(t *testing.T) {
 	conformance.Run(t, func(t conformance.TB, s conformance.Setup) string {
@@ -68,7 +75,9 @@ func TestConformance(t *testing.T) {
 
 		web := e.Group("/web", echo5access.Middleware(v, echo5access.WithLoginRedirect()))
 		web.GET("/page", whoami)
+		web.HEAD("/page", whoami)
 		web.POST("/page", whoami)
+		e.GET("/parsed/whoami", whoami, parse, echo5access.Middleware(v))
 
 		withCustom := echo5access.WithErrorHandler(custom)
 		cust := e.Group("/custom", echo5access.Middleware(v, withCustom))
@@ -91,6 +100,7 @@ func TestConformance(t *testing.T) {
 		optional.GET("/admin", whoami, echo5access.RequireGroups(conformance.AdminGroup))
 		optional.GET("/me", me)
 
+		e.GET("/bare/whoami", whoami)
 		e.GET("/bare/admin", whoami, echo5access.RequireGroups(conformance.AdminGroup))
 		e.GET("/bare/me", me)
 		e.GET("/nil/whoami", whoami, echo5access.Middleware(nil))
@@ -104,19 +114,6 @@ func TestConformance(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	})
-}
-
-func TestMiddlewareWithoutVerifierRefusesEverything(t *testing.T) {
-	e := echo.New()
-	e.GET("/", func(*echo.Context) error {
-		t.Error("a request got through a middleware without a verifier")
-		return nil
-	}, echo5access.Middleware(nil))
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"misconfigured"`) || rec.Header().Get("Retry-After") != "" {
-		t.Errorf("status %d, headers %v, body %s", rec.Code, rec.Header(), rec.Body)
-	}
 }
 
 // TestErrorsReachEcho: a refusal the middleware renders itself is not also handed to echo's
@@ -189,42 +186,9 @@ func TestErrorsReachEcho(t *testing.T) {
 
 // TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.
 func TestOptionsApplyWhereTheyCan(t *testing.T) {
-	conformance.CheckOptions(t, reflect.TypeFor[echo5access.Option](), reflect.TypeFor[echo5access.RequireOption](), []conformance.OptionCase{
-		{Name: "WithSkipper", Func: echo5access.WithSkipper, Middleware: true},
-		{Name: "WithLoginRedirect", Func: echo5access.WithLoginRedirect, Middleware: true},
-		{Name: "WithOptionalAuth", Func: echo5access.WithOptionalAuth, Middleware: true},
-		{Name: "WithErrorHandler", Func: echo5access.WithErrorHandler, Middleware: true, Require: true},
-		{Name: "WithObserver", Func: echo5access.WithObserver, Middleware: true, Require: true},
+	conformance.CheckOptions[echo5access.Option, echo5access.RequireOption](t, conformance.Options{
+		WithSkipper: echo5access.WithSkipper, WithLoginRedirect: echo5access.WithLoginRedirect,
+		WithOptionalAuth: echo5access.WithOptionalAuth, WithErrorHandler: echo5access.WithErrorHandler,
+		WithObserver: echo5access.WithObserver,
 	})
-}
-
-// TestOptionalAuthStoresNoCaller: a request that WithOptionalAuth lets through without a
-// token has no caller in echo's store, not even a nil *core.Caller, while its context marks
-// it as seen: Identity answers 401, not 500.
-func TestOptionalAuthStoresNoCaller(t *testing.T) {
-	team := accesstest.NewServer()
-	defer team.Close()
-	v, err := core.NewVerifier(team.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := echo.New()
-	e.GET("/", func(c *echo.Context) error {
-		_, err := echo5access.Identity(c)
-		return c.String(http.StatusOK, fmt.Sprintf("stored=%v identity=%v", c.Get(echo5access.CallerKey) != nil, conformance.CodeOf(err)))
-	}, echo5access.Middleware(v, echo5access.WithOptionalAuth()))
-	for token, want := range map[string]string{
-		"":                                    "stored=false identity=missing_token",
-		team.User("ann@example.com", "staff"): "stored=true identity=",
-	} {
-		req := httptest.NewRequest("GET", "/", nil)
-		if token != "" {
-			req.Header.Set(core.HeaderName, token)
-		}
-		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
-		if rec.Body.String() != want {
-			t.Errorf("token %t: %q, want %q", token != "", rec.Body, want)
-		}
-	}
 }

@@ -4,58 +4,43 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/adapterkit"
 )
-
-// CallerKey is the key of the *core.Caller in echo's store, for handlers that prefer echo's
-// own idiom: c.Get(echo5access.CallerKey).(*core.Caller). The middleware keeps it there as a
-// copy; Caller, Claims, Identity and Require read the request's context.Context.
-const CallerKey = "cfaccess.caller"
 
 // Middleware verifies the Access token of every request and refuses those without a valid
 // one. An allowed request reaches next with its core.Caller in the request's
-// context.Context (see Caller) and in echo's store (see CallerKey).
+// context.Context (see Caller).
 func Middleware(v *core.Verifier, opts ...Option) echo.MiddlewareFunc {
-	cfg := configure(opts, Option.applyMiddleware)
-	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
+	cfg, guard := adapterkit.Middleware[*echo.Context](v, opts)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
-			if cfg.skip != nil && cfg.skip(c) {
-				return pass(c, next, nil)
-			}
 			r := c.Request()
-			d := guard.Check(r.Context(), core.HTTPRequest(r))
-			if !d.Allowed() {
-				return cfg.refuse(c, d)
+			var caller *core.Caller // nil: seen, with no caller; a requirement after this answers 401, not 500
+			if cfg.Skip == nil || !cfg.Skip(c) {
+				d := guard.Check(r.Context(), adapter.HTTPRequest(r))
+				if !d.Allowed() {
+					return refuse(cfg, c, d)
+				}
+				caller = d.Caller // nil when WithOptionalAuth let a request without a token through
 			}
-			return pass(c, next, d.Caller) // nil when WithOptionalAuth let a request without a token through
+			c.SetRequest(r.WithContext(core.ContextWithCaller(r.Context(), caller)))
+			return next(c)
 		}
 	}
-}
-
-// pass hands the request on to next with caller. A nil caller still marks the request as
-// seen, so that a requirement after this answers 401, not 500; echo's store then holds
-// nothing.
-func pass(c *echo.Context, next echo.HandlerFunc, caller *core.Caller) error {
-	if caller != nil {
-		c.Set(CallerKey, caller)
-	}
-	r := c.Request()
-	c.SetRequest(r.WithContext(core.ContextWithCaller(r.Context(), caller)))
-	return next(c)
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware:
 // on a request that no Middleware saw, the route is misconfigured, and the answer is 500
 // (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
-// answered 500 too.
+// logged where the route is registered and answered 500.
 func Require(p core.Policy, opts ...RequireOption) echo.MiddlewareFunc {
-	cfg := configure(opts, RequireOption.applyRequire)
-	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
+	cfg, q := adapterkit.Require[*echo.Context](p, opts)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			r := c.Request()
-			if d := q.Check(r.Context(), core.HTTPRequest(r)); !d.Allowed() {
-				return cfg.refuse(c, d)
+			if d := q.Check(r.Context(), adapter.HTTPRequest(r)); !d.Allowed() {
+				return refuse(cfg, c, d)
 			}
 			return next(c)
 		}
@@ -68,22 +53,22 @@ func RequireGroups(group string, opts ...RequireOption) echo.MiddlewareFunc {
 	return Require(core.Groups(group), opts...)
 }
 
+var accessors = adapter.Accessors{Fix: "put echo5access.Middleware before the handler: e.Use(echo5access.Middleware(v)), on a group that holds the route, or on the route itself"}
+
 // Caller returns the verified caller of c's request, if Middleware let it through with one.
 // It reads the request's context.Context (core.CallerFromContext), where a test can put a
-// caller too (core.ContextWithCaller).
-func Caller(c *echo.Context) (*core.Caller, bool) {
-	return core.CallerFromContext(c.Request().Context())
-}
+// caller too (core.ContextWithCaller). On a request that no Middleware saw, it reports none
+// and logs the mistake once.
+func Caller(c *echo.Context) (*core.Caller, bool) { return accessors.Caller(c.Request().Context()) }
 
 // Claims returns the verified claims of c's caller (see Caller).
-func Claims(c *echo.Context) (*core.Claims, bool) {
-	return core.FromContext(c.Request().Context())
-}
+func Claims(c *echo.Context) (*core.Claims, bool) { return accessors.Claims(c.Request().Context()) }
 
 // Identity returns the identity of c's caller (see Caller) from get-identity, looked up on
-// first use and cached (see core.IdentityFromContext for the errors).
+// first use and cached: core.ErrForbidden for a service token, core.ErrUnavailable when
+// Access is down, core.ErrMissingToken on a route the middleware skips.
 func Identity(c *echo.Context) (*core.Identity, error) {
-	return core.IdentityFromContext(c.Request().Context())
+	return accessors.Identity(c.Request().Context())
 }
 
 // WriteError answers with err as the middleware answers a refusal: for handlers that meet an
@@ -92,6 +77,16 @@ func Identity(c *echo.Context) (*core.Identity, error) {
 //
 //	return echo5access.WriteError(c, err)
 func WriteError(c *echo.Context, err error) error {
-	core.ErrorResponse(err).Write(c.Response())
+	adapter.ErrorResponse(err).Write(c.Response())
+	return nil
+}
+
+// refuse answers a refused request. The default answer is written here and nil returned:
+// an echo.HTTPError would let echo's HTTPErrorHandler rewrite core's status, headers and body.
+func refuse(cfg *adapterkit.Config[*echo.Context], c *echo.Context, d adapter.Decision) error {
+	if h := cfg.ErrorHandler(d); h != nil {
+		return h(c, d.Err)
+	}
+	d.Response().Write(c.Response())
 	return nil
 }

@@ -4,64 +4,48 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/adapterkit"
 )
-
-// CallerKey is the key of the *core.Caller in fiber's Locals, for handlers that prefer
-// fiber's own idiom: c.Locals(fiber2access.CallerKey).(*core.Caller). The middleware keeps it
-// there as a copy; Caller, Claims, Identity and Require read c.UserContext().
-const CallerKey = "cfaccess.caller"
 
 // Middleware verifies the Access token of every request and refuses those without a valid
 // one. An allowed request reaches the next handler with its core.Caller in c.UserContext()
-// (see Caller), in fiber's Locals (see CallerKey), and where c.Context(), the
-// *fasthttp.RequestCtx, finds it as a context.Context: core.FromContext(c.Context()) works as
-// core.FromContext(c.UserContext()) does.
+// (see Caller), and where c.Context(), the *fasthttp.RequestCtx, finds it as a
+// context.Context: core.CallerFromContext(c.Context()) works as
+// core.CallerFromContext(c.UserContext()) does. Register it before the routes it protects:
+// fiber's Use applies to the routes registered after it.
 //
-// Configure the app with fiber.Config{ReadBufferSize: core.MaxHeaderBytes(cfg.MaxTokenSize)}:
-// with fiber's default 4 KiB, a token of a few KB, which Access sends as a header and again as
-// a cookie, is answered 431 by fiber before the middleware runs (see the package doc).
-//
-// The middleware writes to the fasthttp user values that back Locals directly, as c.Locals
-// does itself: c.Locals(key, value) would put value in a variadic slice that escapes through
-// the interface call, an allocation per request for nothing.
+// Configure the app with fiber.Config{ReadBufferSize: adapter.MaxHeaderBytes(0)}: with
+// fiber's default 4 KiB, a token of a few KB, which Access sends as a header and again as a
+// cookie, is answered 431 by fiber before the middleware runs (see the package doc).
 func Middleware(v *core.Verifier, opts ...Option) fiber.Handler {
-	cfg := configure(opts, Option.applyMiddleware)
-	guard := core.MiddlewareGuard(v, cfg.guardOptions()...)
+	cfg, guard := adapterkit.Middleware[*fiber.Ctx](v, opts)
 	return func(c *fiber.Ctx) error {
-		if cfg.skip != nil && cfg.skip(c) {
-			return pass(c, nil)
+		var caller *core.Caller // nil: seen, with no caller; a requirement after this answers 401, not 500
+		if cfg.Skip == nil || !cfg.Skip(c) {
+			d := guard.Check(c.UserContext(), request{c.Context()})
+			if !d.Allowed() {
+				return refuse(cfg, c, d)
+			}
+			caller = d.Caller // nil when WithOptionalAuth let a request without a token through
 		}
-		d := guard.Check(c.UserContext(), request{c.Context()})
-		if !d.Allowed() {
-			return cfg.refuse(c, d)
-		}
-		return pass(c, d.Caller) // nil when WithOptionalAuth let a request without a token through
+		// The user value is what c.Context().Value reads, so that
+		// core.CallerFromContext(c.Context()) works too.
+		c.Context().SetUserValue(adapter.ContextKey(), caller)
+		c.SetUserContext(core.ContextWithCaller(c.UserContext(), caller))
+		return c.Next()
 	}
-}
-
-// pass hands the request on with caller. A nil caller still marks the request as seen, in
-// c.UserContext() and in the user values that c.Context().Value reads, so that a requirement
-// after this answers 401, not 500; fiber's Locals then hold nothing under CallerKey.
-func pass(c *fiber.Ctx, caller *core.Caller) error {
-	rc := c.Context()
-	if caller != nil {
-		rc.SetUserValue(CallerKey, caller)
-	}
-	rc.SetUserValue(core.ContextKey(), caller) // what rc.Value reads: core.FromContext(c.Context())
-	c.SetUserContext(core.ContextWithCaller(c.UserContext(), caller))
-	return c.Next()
 }
 
 // Require refuses, with 403, callers that p does not allow. It must come after Middleware:
 // on a request that no Middleware saw, the route is misconfigured, and the answer is 500
 // (logged once, with the fix). A policy built with a mistake (see core.Policy.Err) is
-// answered 500 too.
+// logged where the route is registered and answered 500.
 func Require(p core.Policy, opts ...RequireOption) fiber.Handler {
-	cfg := configure(opts, RequireOption.applyRequire)
-	q := core.NewRequirement(p, core.RequirementObserver(cfg.observe))
+	cfg, q := adapterkit.Require[*fiber.Ctx](p, opts)
 	return func(c *fiber.Ctx) error {
 		if d := q.Check(c.UserContext(), request{c.Context()}); !d.Allowed() {
-			return cfg.refuse(c, d)
+			return refuse(cfg, c, d)
 		}
 		return c.Next()
 	}
@@ -73,30 +57,36 @@ func RequireGroups(group string, opts ...RequireOption) fiber.Handler {
 	return Require(core.Groups(group), opts...)
 }
 
+var accessors = adapter.Accessors{Fix: "register fiber2access.Middleware before the routes that need it: fiber's Use applies only to the routes registered after it"}
+
 // Caller returns the verified caller of c, if Middleware let it through with one. It reads
 // c.UserContext() (core.CallerFromContext), where a test can put a caller too
-// (c.SetUserContext(core.ContextWithCaller(…))).
-func Caller(c *fiber.Ctx) (*core.Caller, bool) {
-	return core.CallerFromContext(c.UserContext())
-}
+// (c.SetUserContext(core.ContextWithCaller(…))). On a request that no Middleware saw, it
+// reports none and logs the mistake once.
+func Caller(c *fiber.Ctx) (*core.Caller, bool) { return accessors.Caller(c.UserContext()) }
 
 // Claims returns the verified claims of c's caller (see Caller).
-func Claims(c *fiber.Ctx) (*core.Claims, bool) {
-	return core.FromContext(c.UserContext())
-}
+func Claims(c *fiber.Ctx) (*core.Claims, bool) { return accessors.Claims(c.UserContext()) }
 
 // Identity returns the identity of c's caller (see Caller) from get-identity, looked up on
-// first use and cached (see core.IdentityFromContext for the errors).
-func Identity(c *fiber.Ctx) (*core.Identity, error) {
-	return core.IdentityFromContext(c.UserContext())
-}
+// first use and cached: core.ErrForbidden for a service token, core.ErrUnavailable when
+// Access is down, core.ErrMissingToken on a route the middleware skips.
+func Identity(c *fiber.Ctx) (*core.Identity, error) { return accessors.Identity(c.UserContext()) }
 
 // WriteError answers with err as the middleware answers a refusal: for handlers that meet an
 // error of cfaccess, such as Identity's for a service token (403) or an outage (503).
-func WriteError(c *fiber.Ctx, err error) error { return write(c, core.ErrorResponse(err)) }
+func WriteError(c *fiber.Ctx, err error) error { return write(c, adapter.ErrorResponse(err)) }
+
+// refuse answers a refused request.
+func refuse(cfg *adapterkit.Config[*fiber.Ctx], c *fiber.Ctx, d adapter.Decision) error {
+	if h := cfg.ErrorHandler(d); h != nil {
+		return h(c, d.Err)
+	}
+	return write(c, d.Response())
+}
 
 // write renders r in fiber's idiom: the whole of what this adapter knows about responses.
-func write(c *fiber.Ctx, r core.Response) error {
+func write(c *fiber.Ctx, r adapter.Response) error {
 	for k, v := range r.Headers() {
 		c.Set(k, v)
 	}

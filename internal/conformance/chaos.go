@@ -30,10 +30,10 @@ func chaos(t *testing.T, start Start) {
 	cfg := team.Config()
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.RequestTimeout = 150 * time.Millisecond
-	cfg.UnknownKeyCooldown = 20 * time.Millisecond
-	cfg.IdentityTTL = 50 * time.Millisecond
-	cfg.IdentityFailureTTL = 20 * time.Millisecond
-	cfg.TokenCacheSize, cfg.IdentityCacheSize = 64, 64
+	cfg.Keys.UnknownKeyCooldown = 20 * time.Millisecond
+	cfg.Identities.TTL = 50 * time.Millisecond
+	cfg.Identities.FailureTTL = 20 * time.Millisecond
+	cfg.Tokens.CacheSize, cfg.Identities.CacheSize = 64, 64
 	v, err := core.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func chaos(t *testing.T, start Start) {
 			return forge(team.User("ann@example.com", AdminGroup), `"email":"ann@example.com"`, `"email":"eve@example.com"`)
 		}, []int{401, 503}},
 		{"expired", "/api/whoami", func() string {
-			return team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour)})
+			return team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour), ExpiresAt: time.Now().Add(-2 * time.Hour)})
 		}, []int{401, 503}},
 		{"unknown kid", "/api/whoami", func() string {
 			return team.Mint(accesstest.Token{Email: "ann@example.com", KeyID: fmt.Sprint("invented-", time.Now().UnixNano())})

@@ -7,10 +7,11 @@
 // The handlers answer with the helpers of this package, so that only the adapter differs.
 // s is the Setup that Start receives; h is a custom error handler answering Custom(err);
 // inject is a middleware of the test's own that puts s.Inject in the request's
-// context.Context with core.ContextWithCaller, and nowhere else.
+// context.Context with core.ContextWithCaller, and nowhere else; parse is a middleware of
+// the test's own that reads the cookie "x" through the framework's own API.
 //
 //	GET /public            no middleware                                  → Public
-//	GET /api/whoami        Middleware(s.Verifier)                         → WhoAmI(claims from the adapter's Claims, request context)
+//	GET /api/whoami        Middleware(s.Verifier)                         → WhoAmI(request context, the adapter's Caller and Claims)
 //	GET /api/me            Middleware(s.Verifier)                         → Me(identity from the adapter's Identity),
 //	                       or, on error, the adapter's WriteError
 //	GET /api/admin         Middleware(s.Verifier), RequireGroups(AdminGroup) → WhoAmI
@@ -18,7 +19,8 @@
 //	GET /api/broken        Middleware(s.Verifier), Require(BrokenPolicy())  → WhoAmI (must refuse: 500)
 //	GET /api/zero          Middleware(s.Verifier), Require(core.Policy{})   → WhoAmI (must refuse: 500)
 //	GET /api/blank         Middleware(s.Verifier), RequireGroups("")        → WhoAmI (must refuse: 500)
-//	GET /web/page          Middleware(s.Verifier, WithLoginRedirect())      → WhoAmI (and POST)
+//	GET /web/page          Middleware(s.Verifier, WithLoginRedirect())      → WhoAmI (and HEAD, and POST)
+//	GET /parsed/whoami     parse, Middleware(s.Verifier)                    → WhoAmI
 //	GET /custom/admin      Middleware(s.Verifier, WithErrorHandler(h)), RequireGroups(AdminGroup, WithErrorHandler(h)) → WhoAmI
 //	GET /custom/broken     Middleware(s.Verifier, WithErrorHandler(h)), Require(BrokenPolicy(), WithErrorHandler(h)) → WhoAmI
 //	GET /observed/admin    Middleware(s.Verifier, WithObserver(s.Observe)), RequireGroups(AdminGroup, WithObserver(s.Observe)) → WhoAmI
@@ -29,22 +31,27 @@
 //	GET /optional/whoami   Middleware(s.Verifier, WithOptionalAuth(), WithLoginRedirect()) → WhoAmI, which reports no caller without a token
 //	GET /optional/admin    the same middleware, RequireGroups(AdminGroup)   → WhoAmI (no token: must refuse, 401)
 //	GET /optional/me       the same middleware                              → as /api/me (no token: must refuse, 401)
+//	GET /bare/whoami       no middleware                                    → WhoAmI (reports no caller; the accessor logs the mistake)
 //	GET /bare/admin        RequireGroups(AdminGroup) without Middleware     → WhoAmI (must refuse: 500)
 //	GET /bare/me           no middleware                                    → as /api/me (must refuse: 500)
 //	GET /nil/whoami        Middleware(nil)                                  → WhoAmI (must refuse: 500)
 //	GET /ctx/whoami        inject                                           → WhoAmI
 //	GET /ctx/me            inject                                           → as /api/me
 //	GET /ctx/admin         inject, RequireGroups(AdminGroup)                → WhoAmI
+//
+// Routers that do not answer HEAD on a GET route by themselves get a HEAD route for
+// /web/page of their own.
 package conformance
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/core/adapter"
 )
 
 // The group and service token the routes name.
@@ -56,9 +63,9 @@ const (
 // The server must accept the requests Access sends: a token of a few KB (SAML attributes)
 // twice, as the header and as the cookie, beside the application's own cookies. A framework
 // whose default header limit is smaller (fiber's read buffer) is configured as its adapter's
-// documentation tells users to (core.MaxHeaderBytes). Requests are sent with the Host header
-// of a Case, when it sets one: the adapter must read the Host header as it came, never a
-// proxy's X-Forwarded-Host.
+// documentation tells users to (adapter.MaxHeaderBytes). Requests are sent with the Host
+// header of a Case, when it sets one: the adapter must read the Host header as it came, never
+// a proxy's X-Forwarded-Host.
 //
 // Start builds the adapter's server with the routes of the package documentation and returns
 // its base URL, "http://127.0.0.1:port". It must stop the server when t ends.
@@ -78,8 +85,8 @@ type TB interface {
 	Fatalf(format string, args ...any)
 }
 
-// The handlers' answers are core.Response values, which every adapter's test already knows
-// how to write (that is its middleware's job too): status, Response.Headers, body.
+// The handlers' answers are adapter.Response values, which every adapter's test already
+// knows how to write (that is its middleware's job too): status, Response.Headers, body.
 
 // BrokenPolicy is a policy built with a mistake (an empty group list), as a typo in
 // configuration makes one: a requirement with it must refuse everyone, never allow.
@@ -88,52 +95,83 @@ func BrokenPolicy() core.Policy { return core.Groups() }
 // SkipOpen is the skipper of /skip: it skips the paths under /skip/open.
 func SkipOpen(path string) bool { return strings.HasPrefix(path, "/skip/open") }
 
+// ParsedCookie is the cookie that the test's parse middleware of /parsed reads.
+const ParsedCookie = "x"
+
 // Public is the answer of /public.
-func Public() core.Response {
-	return core.Response{Status: http.StatusOK, Body: []byte(`{"public":true}`)}
+func Public() adapter.Response {
+	return adapter.Response{Status: http.StatusOK, Body: []byte(`{"public":true}`)}
 }
 
-// WhoAmI is the answer of the authenticated routes. fromStore is what the adapter's typed
-// accessor returned from the framework's own store (nil if none); ctx is the request's
-// context.Context. Both must hold the same caller: the answer is 500 if they disagree.
-func WhoAmI(fromStore *core.Claims, ctx context.Context) core.Response {
-	fromCtx, _ := core.FromContext(ctx)
-	if fromStore != fromCtx {
-		return core.Response{Status: http.StatusInternalServerError, Body: []byte(`{"error":"the framework store and the request context disagree"}`)}
+// WhoAmI is the answer of the authenticated routes. caller and claims are what the adapter's
+// Caller and Claims accessors returned (nil when they reported none); ctx is the request's
+// context.Context. All three must tell of the same caller: the answer is 500 if they
+// disagree.
+func WhoAmI(ctx context.Context, caller *core.Caller, claims *core.Claims) adapter.Response {
+	fromCtx, _ := core.CallerFromContext(ctx)
+	switch {
+	case caller != fromCtx:
+		return disagree("the adapter's Caller and the request context")
+	case caller == nil && claims != nil, caller != nil && claims != caller.Claims:
+		return disagree("the adapter's Caller and Claims")
+	case caller == nil:
+		return adapter.Response{Status: http.StatusOK, Body: []byte(`{"caller":null}`)}
 	}
-	if fromStore == nil {
-		return core.Response{Status: http.StatusOK, Body: []byte(`{"caller":null}`)}
-	}
-	return answerJSON(map[string]any{"caller": fromStore})
+	kept.add(caller)
+	return answerJSON(map[string]any{"caller": claims})
+}
+
+func disagree(what string) adapter.Response {
+	return adapter.Response{Status: http.StatusInternalServerError, Body: []byte(`{"error":"` + what + ` disagree"}`)}
 }
 
 // Me is the answer of /api/me when the adapter's accessor found the identity.
-func Me(id *core.Identity) core.Response {
+func Me(id *core.Identity) adapter.Response {
 	return answerJSON(map[string]any{"identity": id})
 }
 
 // Custom is what the custom error handler of /custom/... answers.
-func Custom(err *core.Error) core.Response {
-	return core.Response{Status: http.StatusTeapot, Body: []byte(`{"custom":"` + string(err.Code) + `"}`)}
+func Custom(err *core.Error) adapter.Response {
+	return adapter.Response{Status: http.StatusTeapot, Body: []byte(`{"custom":"` + string(err.Code) + `"}`)}
 }
 
-func answerJSON(v any) core.Response {
+func answerJSON(v any) adapter.Response {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return core.Response{Status: http.StatusInternalServerError, Body: []byte(`{"error":"encoding"}`)}
+		return adapter.Response{Status: http.StatusInternalServerError, Body: []byte(`{"error":"encoding"}`)}
 	}
-	return core.Response{Status: http.StatusOK, Body: b}
+	return adapter.Response{Status: http.StatusOK, Body: b}
 }
 
-// CodeOf returns the code of err, a *core.Error, "" for nil, and a description of any other
-// error: for tests that print what an accessor returned.
-func CodeOf(err error) core.Code {
-	var e *core.Error
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &e):
-		return e.Code
+// kept holds the callers that WhoAmI answered for while a test keeps them, as a handler that
+// hands its caller to a goroutine of its own does, so that the test can check them after
+// their requests are over (see keepAlive).
+var kept keeper
+
+type keeper struct {
+	mu      sync.Mutex
+	on      bool
+	callers map[*core.Caller][]string // the e-mails each caller answered with
+}
+
+func (k *keeper) add(c *core.Caller) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.on {
+		k.callers[c] = append(k.callers[c], strings.Clone(c.Claims.Email))
 	}
-	return core.Code("not a *core.Error: " + err.Error())
+}
+
+// start keeps the callers from now on; stop stops keeping them and returns them.
+func (k *keeper) start() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.on, k.callers = true, map[*core.Caller][]string{}
+}
+
+func (k *keeper) stop() map[*core.Caller][]string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.on = false
+	return k.callers
 }

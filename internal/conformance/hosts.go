@@ -49,6 +49,18 @@ func hostBound(t *testing.T, team *accesstest.Server, start Start) {
 		{Name: "A's cookie on B's host", Path: "/api/whoami", Host: hostB, Cookie: tokA, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "A's token on B's host, forwarded for A", Path: "/api/whoami", Host: hostB, Token: tokA,
 			Header: map[string]string{"X-Forwarded-Host": hostA, "Forwarded": "host=" + hostA}, Status: 401, Code: core.CodeInvalidToken},
+		// Routers pick the application from forwarded hosts too (fiber's Hostname, chi's
+		// hostrouter behind a proxy): every host a request names must be the token's.
+		{Name: "A's token on A's host, forwarded for B", Path: "/api/whoami", Host: hostA, Token: tokA,
+			Header: map[string]string{"X-Forwarded-Host": hostB}, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "A's token on A's host, forwarded for A then B", Path: "/api/whoami", Host: hostA, Token: tokA,
+			Header: map[string]string{"X-Forwarded-Host": hostA + ", " + hostB}, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "A's token on A's host, Forwarded for B", Path: "/api/whoami", Host: hostA, Token: tokA,
+			Header: map[string]string{"Forwarded": `for=192.0.2.60;proto=https;host="` + hostB + `"`}, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "A's token on A's host, a second X-Forwarded-Host line for B", Path: "/api/whoami", Host: hostA, Token: tokA,
+			Lines: [][2]string{{"X-Forwarded-Host", hostA}, {"X-Forwarded-Host", hostB}}, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "A's token on A's host, forwarded for A", Path: "/api/whoami", Host: hostA, Token: tokA,
+			Header: map[string]string{"X-Forwarded-Host": hostA + ":443", "Forwarded": "host=" + hostA}, Status: 200},
 		{Name: "A's token on B's group route", Path: "/api/admin", Host: hostB, Token: tokA, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "A's token on B's optional route", Path: "/optional/whoami", Host: hostB, Token: tokA, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "no token on B's optional route", Path: "/optional/whoami", Host: hostB, Status: 200, Body: `{"caller":null}`},

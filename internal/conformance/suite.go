@@ -1,15 +1,18 @@
 package conformance
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,35 +36,40 @@ type Case struct {
 	Contain string    // when set, a string the body must contain
 	// Location, when set, is the exact Location of a redirect.
 	Location string
+	// Lines are header lines sent last, exactly as written and in order, over a connection
+	// of the test's own: Go's client would trim their values and merge lines of one name.
+	Lines [][2]string
 }
 
 // Run runs the whole suite against the server start builds.
 func Run(t *testing.T, start Start) {
 	team := accesstest.NewServer()
 	t.Cleanup(team.Close)
-	// The misconfigurations the routes hold are logged: those a verifier knows of through
-	// its Logger, the others through slog.Default. Both are captured, to count them.
-	var verifierLog, defaultLog logBuffer
-	v := newVerifierLogging(t, team, slog.New(slog.NewTextHandler(&verifierLog, nil)))
+	// The misconfigurations the routes hold are logged through slog.Default, which is
+	// captured to count them: those that registering the routes finds, before any request,
+	// and those that only a request shows.
+	var defaultLog logBuffer
+	v := newVerifier(t, team, time.Minute)
 	old := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&defaultLog, nil)))
 	t.Cleanup(func() { slog.SetDefault(old) })
 	var events eventLog
 	injected := Injected()
 	base := start(t, Setup{Verifier: v, Observe: events.add, Inject: injected})
+	registered := defaultLog.String()
 
 	admin := team.User("ann@example.com", AdminGroup)
 	user := team.User("bob@example.com", "staff")
 	svc := team.ServiceToken(ServiceClientID)
 	otherSvc := team.ServiceToken("")
-	expired := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, IssuedAt: time.Now().Add(-3 * time.Hour)})
+	expired := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, IssuedAt: time.Now().Add(-3 * time.Hour), ExpiresAt: time.Now().Add(-2 * time.Hour)})
 	wrongAud := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-application"}})
 	orgToken := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{AdminGroup}, Type: "org"})
 	forged := forge(admin, `"email":"ann@example.com"`, `"email":"eve@example.com"`)
 	unsigned := algNone(admin)
 
 	host := strings.TrimPrefix(base, "http://")
-	login, err := v.LoginURL(host, "/web/page?x=1&y=%2F")
+	login, err := v.LoginURL(host, "/web/page?x=1&y=%2F&z=a+b%20c")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +87,18 @@ func Run(t *testing.T, start Start) {
 		{Name: "a bad header wins over a good cookie", Path: "/api/whoami", Token: forged, Cookie: admin, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "the e-mail header alone is never trusted", Path: "/api/whoami", Header: map[string]string{"Cf-Access-Authenticated-User-Email": "ann@example.com"}, Status: 401, Code: core.CodeMissingToken},
 		{Name: "cookie name in the wrong case", Path: "/api/whoami", Header: map[string]string{"Cookie": "cf_authorization=" + admin}, Status: 401, Code: core.CodeMissingToken},
-		{Name: "token cookie among others", Path: "/api/whoami", Header: map[string]string{"Cookie": "a=1; " + core.CookieName + "=" + admin + "; b=2"}, Status: 200},
+		{Name: "token cookie among others", Path: "/api/whoami", Header: map[string]string{"Cookie": "a=1;" + core.CookieName + "=" + admin + `; b="2"`}, Status: 200},
+		{Name: "quoted token cookie", Path: "/api/whoami", Cookies: []string{core.CookieName + `="` + admin + `"`}, Status: 200, Contain: `"email":"ann@example.com"`},
 		{Name: "the first of two token cookies counts", Path: "/api/whoami", Header: map[string]string{"Cookie": core.CookieName + "=" + forged + "; " + core.CookieName + "=" + admin}, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "the first of two Cookie lines counts", Path: "/api/whoami", Cookies: []string{core.CookieName + "=", core.CookieName + "=" + admin}, Status: 401, Code: core.CodeMissingToken},
+		{Name: "the first token cookie counts across lines", Path: "/api/whoami", Cookies: []string{core.CookieName + "=" + forged, core.CookieName + "=" + admin}, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "token cookie on a second Cookie line", Path: "/api/whoami", Cookies: []string{"a=1", core.CookieName + "=" + admin}, Status: 200},
+		{Name: "token cookie after many Cookie lines", Path: "/api/whoami", Cookies: []string{"a=1", "b=2", "c=3", "d=4", "e=5", core.CookieName + "=" + admin}, Status: 200},
+		{Name: "an empty token header is no token: the cookie counts", Path: "/api/whoami", Header: map[string]string{core.HeaderName: ""}, Cookie: user, Status: 200, Contain: `"email":"bob@example.com"`},
+		{Name: "token header with white space around", Path: "/api/whoami", Lines: [][2]string{{core.HeaderName, " " + admin + "\t"}}, Status: 200, Contain: `"email":"ann@example.com"`},
+		{Name: "the first of two token headers counts", Path: "/api/whoami", Lines: [][2]string{{core.HeaderName, forged}, {core.HeaderName, admin}}, Status: 401, Code: core.CodeInvalidToken},
+		{Name: "token cookie after the framework read the cookies", Path: "/parsed/whoami", Cookies: []string{ParsedCookie + `=1; ` + core.CookieName + `="` + admin + `"`}, Status: 200, Contain: `"email":"ann@example.com"`},
+		{Name: "the first token cookie counts after the framework read the cookies", Path: "/parsed/whoami", Cookies: []string{ParsedCookie + "=1; " + core.CookieName + "=" + forged, core.CookieName + "=" + admin}, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "expired token", Path: "/api/whoami", Token: expired, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "token for another application", Path: "/api/whoami", Token: wrongAud, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "organization token", Path: "/api/admin", Token: orgToken, Status: 401, Code: core.CodeInvalidToken},
@@ -105,8 +122,9 @@ func Run(t *testing.T, start Start) {
 		{Name: "identity of a user", Path: "/api/me", Token: admin, Status: 200, Contain: `"name":"` + AdminGroup + `"`},
 		{Name: "identity of a service token", Path: "/api/me", Token: svc, Status: 403, Code: core.CodeForbidden},
 
-		{Name: "browser navigation without token", Path: "/web/page?x=1&y=%2F", Header: navigate, Status: 302, Location: login},
-		{Name: "browser navigation with an expired token", Path: "/web/page?x=1&y=%2F", Header: navigate, Token: expired, Status: 302, Location: login},
+		{Name: "browser navigation without token", Path: "/web/page?x=1&y=%2F&z=a+b%20c", Header: navigate, Status: 302, Location: login},
+		{Name: "browser navigation by HEAD", Path: "/web/page?x=1&y=%2F&z=a+b%20c", Method: "HEAD", Header: navigate, Status: 302, Location: login},
+		{Name: "browser navigation with an expired token", Path: "/web/page?x=1&y=%2F&z=a+b%20c", Header: navigate, Token: expired, Status: 302, Location: login},
 		{Name: "browser navigation with a forged token", Path: "/web/page?x=1&y=%2F", Header: navigate, Token: forged, Status: 401, Code: core.CodeInvalidToken},
 		{Name: "API call without token on a redirecting route", Path: "/web/page", Header: map[string]string{"Accept": "application/json"}, Status: 401, Code: core.CodeMissingToken},
 		{Name: "form POST without token on a redirecting route", Path: "/web/page", Method: "POST", Header: navigate, Status: 401, Code: core.CodeMissingToken},
@@ -141,6 +159,7 @@ func Run(t *testing.T, start Start) {
 		{Name: "identity on a skipped route", Path: "/skip/open/me", Token: admin, Status: 401, Code: core.CodeMissingToken},
 		{Name: "route next to a skipped one", Path: "/skip/closed", Status: 401, Code: core.CodeMissingToken},
 
+		{Name: "accessors without middleware report no caller", Path: "/bare/whoami", Token: admin, Status: 200, Body: `{"caller":null}`},
 		{Name: "requirement without middleware, valid token", Path: "/bare/admin", Token: admin, Status: 500, Code: core.CodeMisconfigured},
 		{Name: "requirement without middleware, no token", Path: "/bare/admin", Status: 500, Code: core.CodeMisconfigured},
 		{Name: "identity without middleware", Path: "/bare/me", Token: admin, Status: 500, Code: core.CodeMisconfigured},
@@ -156,37 +175,36 @@ func Run(t *testing.T, start Start) {
 		t.Fatalf("LargeToken is %d bytes, not about 3 KB", len(big))
 	}
 	cases = append(cases, largeTokenCases(team)...)
+	accessorsLoggedBefore := accessorsLogged.Swap(true) // the cases reach /bare/whoami and /bare/me
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) { Check(t, base, c) })
 	}
 
-	t.Run("misconfigurations are logged once each", func(t *testing.T) {
+	t.Run("misconfigurations are logged once each, where they are found", func(t *testing.T) {
+		// Registering the routes logs what it can know: the middleware without a verifier
+		// and the four requirements whose policies were built with a mistake.
+		wantLines(t, "registering the routes", registered, []logLines{
+			{1, []string{"reason=no_verifier"}}, {4, []string{"reason=invalid_policy"}},
+			{0, []string{"reason=no_middleware"}}, {0, []string{"route="}},
+		})
 		for range 2 {
 			Check(t, base, Case{Path: "/bare/admin", Token: admin, Status: 500, Code: core.CodeMisconfigured})
 			Check(t, base, Case{Path: "/api/broken", Token: admin, Status: 500, Code: core.CodeMisconfigured})
+			Check(t, base, Case{Path: "/bare/whoami", Token: admin, Status: 200, Body: `{"caller":null}`})
+			Check(t, base, Case{Path: "/bare/me", Token: admin, Status: 500, Code: core.CodeMisconfigured})
 		}
-		for _, l := range []struct {
-			log     *logBuffer
-			reasons map[string]int
-		}{
-			// Without a verifier: slog.Default. /bare/me logs once per process, wherever.
-			{&defaultLog, map[string]int{"reason=no_middleware route=\"GET /bare/admin\"": 1, "reason=no_verifier": 1}},
-			// The caller's verifier is known: its Logger. Four broken requirements, one line each.
-			{&verifierLog, map[string]int{"reason=invalid_policy route=\"GET /api/broken\"": 1, "reason=invalid_policy": 4}},
-		} {
-			out := l.log.String()
-			for reason, want := range l.reasons {
-				n := 0
-				for line := range strings.Lines(out) {
-					if strings.Contains(line, "level=ERROR") && strings.Contains(line, reason) && strings.Contains(line, "fix=") {
-						n++
-					}
-				}
-				if n != want {
-					t.Errorf("%d error lines with %s and a fix, want %d:\n%s", n, reason, want, out)
-				}
-			}
+		// A request finds the requirement without middleware (one line, naming the route);
+		// the broken requirements, logged already, log nothing more. The adapter's accessors
+		// log the request no middleware saw once per process, whichever of them met it first.
+		accessor := 1
+		if accessorsLoggedBefore {
+			accessor = 0
 		}
+		wantLines(t, "serving", defaultLog.String(), []logLines{
+			{1, []string{"reason=no_verifier"}}, {4, []string{"reason=invalid_policy"}},
+			{1, []string{"reason=no_middleware", `route="GET /bare/admin"`}}, {1, []string{"route="}},
+			{1 + accessor, []string{"reason=no_middleware"}},
+		})
 	})
 
 	t.Run("route requirements are observed", func(t *testing.T) {
@@ -263,7 +281,7 @@ func Run(t *testing.T, start Start) {
 		}
 	})
 
-	t.Run("tokens of one length on one keep-alive connection stay apart", func(t *testing.T) { keepAlive(t, team, v, base) })
+	t.Run("tokens of one length on keep-alive connections stay apart, and their callers outlive the requests", func(t *testing.T) { keepAlive(t, team, v, base) })
 
 	t.Run("applications bound to hosts", func(t *testing.T) { hostBound(t, team, start) })
 
@@ -288,6 +306,32 @@ func Run(t *testing.T, start Start) {
 		}
 		wg.Wait()
 	})
+}
+
+// accessorsLogged says whether a Run of this process has sent a request that no middleware
+// saw to the adapter's accessors, which log that mistake once per process.
+var accessorsLogged atomic.Bool
+
+// logLines is how many lines of a log, at Error and with a fix, must hold every string of has.
+type logLines struct {
+	n   int
+	has []string
+}
+
+func wantLines(t *testing.T, when, out string, want []logLines) {
+	t.Helper()
+	for _, w := range want {
+		got := 0
+		for line := range strings.Lines(out) {
+			if strings.Contains(line, "level=ERROR") && strings.Contains(line, "fix=") &&
+				!slices.ContainsFunc(w.has, func(s string) bool { return !strings.Contains(line, s) }) {
+				got++
+			}
+		}
+		if got != w.n {
+			t.Errorf("%s: %d error lines with %q and a fix, want %d:\n%s", when, got, w.has, w.n, out)
+		}
+	}
 }
 
 // Injected is the caller of Setup.Inject: a caller a test would make, with no token and no
@@ -344,23 +388,13 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-func newVerifierLogging(t *testing.T, team *accesstest.Server, l *slog.Logger) *core.Verifier {
-	t.Helper()
-	return newVerifierWith(t, team, l, time.Minute)
-}
-
 func newVerifier(t *testing.T, team *accesstest.Server, cooldown time.Duration) *core.Verifier {
 	t.Helper()
-	return newVerifierWith(t, team, slog.New(slog.DiscardHandler), cooldown)
-}
-
-func newVerifierWith(t *testing.T, team *accesstest.Server, l *slog.Logger, cooldown time.Duration) *core.Verifier {
-	t.Helper()
 	cfg := team.Config()
-	cfg.Logger = l
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.RequestTimeout = 2 * time.Second
-	cfg.UnknownKeyCooldown = cooldown
-	cfg.IdentityFailureTTL = identityFailureTTL
+	cfg.Keys.UnknownKeyCooldown = cooldown
+	cfg.Identities.FailureTTL = identityFailureTTL
 	v, err := core.NewVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -408,8 +442,8 @@ func Check(t testing.TB, base string, c Case) {
 	if c.Location != "" && h.Get("Location") != c.Location {
 		t.Errorf("%s: Location\n  %q\nwant\n  %q", where, h.Get("Location"), c.Location)
 	}
-	if c.Status == http.StatusFound && (len(body) != 0 || h.Get("Content-Type") != "") {
-		t.Errorf("%s: a redirect with Content-Type %q and body %q", where, h.Get("Content-Type"), body)
+	if _, typed := h["Content-Type"]; c.Status == http.StatusFound && (len(body) != 0 || typed) {
+		t.Errorf("%s: a redirect with Content-Type %q and body %q", where, h.Values("Content-Type"), body)
 	}
 	if c.Body != "" && string(body) != c.Body {
 		t.Errorf("%s: body %q, want %q", where, body, c.Body)
@@ -447,7 +481,47 @@ func do(base string, c Case) (*http.Response, []byte, error) {
 	for _, line := range c.Cookies {
 		req.Header.Add("Cookie", line)
 	}
+	if len(c.Lines) > 0 {
+		return doRaw(req, c.Lines)
+	}
 	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp, body, err
+}
+
+// doRaw sends req, then lines exactly as written, on a connection of its own.
+func doRaw(req *http.Request, lines [][2]string) (*http.Response, []byte, error) {
+	conn, err := net.DialTimeout("tcp", req.URL.Host, client.Timeout)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(client.Timeout)); err != nil {
+		return nil, nil, err
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	var raw strings.Builder
+	fmt.Fprintf(&raw, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", req.Method, req.URL.RequestURI(), host)
+	for name, values := range req.Header {
+		for _, v := range values {
+			fmt.Fprintf(&raw, "%s: %s\r\n", name, v)
+		}
+	}
+	for _, l := range lines {
+		fmt.Fprintf(&raw, "%s: %s\r\n", l[0], l[1])
+	}
+	raw.WriteString("\r\n")
+	if _, err := io.WriteString(conn, raw.String()); err != nil {
+		return nil, nil, err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {
 		return nil, nil, err
 	}
