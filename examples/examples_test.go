@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,6 +66,25 @@ type process struct {
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:port
 	output string // stdout up to the "listening" line
+	stderr *syncBuffer
+}
+
+// syncBuffer is a strings.Builder that a process writes while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 var listening = regexp.MustCompile(`example listening on (http://\S+)`)
@@ -78,12 +99,12 @@ func start(t *testing.T, fw string, env ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := new(syncBuffer)
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd}
+	p := &process{cmd: cmd, stderr: stderr}
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM) // the examples shut down gracefully
 		done := make(chan error, 1)
@@ -126,7 +147,8 @@ func start(t *testing.T, fw string, env ...string) *process {
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CF_ACCESS_") && !strings.HasPrefix(kv, "ADDR=") && !strings.HasPrefix(kv, "ADMIN_GROUP=") {
+		if !strings.HasPrefix(kv, "CF_ACCESS_") && !strings.HasPrefix(kv, "ADDR=") && !strings.HasPrefix(kv, "ADMIN_GROUP=") &&
+			!strings.HasPrefix(kv, "METRICS_ADDR=") {
 			env = append(env, kv)
 		}
 	}
@@ -153,7 +175,7 @@ func TestExamples(t *testing.T) {
 			member := team.User("ann@example.com", admins, "staff")
 			outsider := team.User("bob@example.com", "staff")
 			svc := team.ServiceToken("0123456789abcdef0123456789abcdef.access")
-			expired := team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour)})
+			expired := team.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: time.Now().Add(-3 * time.Hour), ExpiresAt: time.Now().Add(-2 * time.Hour)})
 			otherApp := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-app"}})
 			forged := member[:strings.LastIndexByte(member, '.')] + ".c2lnbmF0dXJl"
 			// SAML attributes make a token of about 3 KB, which Access sends twice, as the
@@ -192,7 +214,7 @@ func TestExamples(t *testing.T) {
 			conformance.Check(t, p.base, conformance.Case{Path: "/me", Token: fresh, Status: 503, Code: core.CodeUnavailable})
 			conformance.Check(t, p.base, conformance.Case{Path: "/whoami", Token: fresh, Status: 200})
 			team.FailIdentity(accesstest.Healthy)
-			// The failure is remembered for IdentityFailureTTL (5 s) per token; another token
+			// The failure is remembered for Identities.FailureTTL (5 s) per token; another token
 			// asks again at once.
 			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: fresh, Status: 503, Code: core.CodeUnavailable})
 			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: team.User("cy@example.com", admins), Status: 200})
@@ -225,6 +247,115 @@ func TestExamples(t *testing.T) {
 				})
 			}
 			wg.Wait()
+		})
+	}
+}
+
+// TestMetrics: with METRICS_ADDR set, each example serves Prometheus text at GET /metrics on
+// a listener of its own, counting exactly the decisions it made, by outcome, code and reason;
+// the application's own address serves no metrics.
+func TestMetrics(t *testing.T) {
+	metricsAt := regexp.MustCompile(`metrics listening on (http://\S+)`)
+	for _, fw := range frameworks {
+		t.Run(fw, func(t *testing.T) {
+			t.Parallel()
+			team := accesstest.NewServer()
+			t.Cleanup(team.Close)
+			p := start(t, fw, "CF_ACCESS_TEAM_DOMAIN="+team.URL, "CF_ACCESS_AUD="+team.AUD, "METRICS_ADDR=127.0.0.1:0")
+			m := metricsAt.FindStringSubmatch(p.output)
+			if m == nil {
+				t.Fatalf("no metrics address in:\n%s", p.output)
+			}
+			member, outsider := team.User("ann@example.com", "admins"), team.User("bob@example.com", "staff")
+			for range 3 {
+				conformance.Check(t, p.base, conformance.Case{Path: "/whoami", Token: member, Status: 200})
+			}
+			for range 2 {
+				conformance.Check(t, p.base, conformance.Case{Path: "/whoami", Status: 401, Code: core.CodeMissingToken})
+			}
+			conformance.Check(t, p.base, conformance.Case{Path: "/admin", Token: outsider, Status: 403, Code: core.CodeForbidden})
+			if resp, err := http.Get(p.base + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+				t.Errorf("the application's address answers /metrics: %v %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
+
+			body := get(t, m[1])
+			// Each /admin request is decided twice, by the middleware and by the route's
+			// requirement: the outsider is allowed by the one, refused by the other.
+			for _, want := range []string{
+				`cfaccess_decisions_total{cfaccess_code="",cfaccess_outcome="allowed",cfaccess_reason=""`, // then the scope labels, then the count
+				`cfaccess_decisions_total{cfaccess_code="missing_token",cfaccess_outcome="denied",cfaccess_reason=""`,
+				`cfaccess_decisions_total{cfaccess_code="forbidden",cfaccess_outcome="denied",cfaccess_reason="policy"`,
+				`cfaccess_keys_age_seconds`,
+				`cfaccess_team_request_duration_seconds_count{cfaccess_endpoint="certs",cfaccess_status_class="2xx"`,
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("/metrics lacks %s:\n%s", want, body)
+				}
+			}
+			for series, want := range map[string]string{
+				`cfaccess_code="",cfaccess_outcome="allowed"`:             "4", // three members, one outsider past the middleware
+				`cfaccess_code="missing_token",cfaccess_outcome="denied"`: "2",
+				`cfaccess_code="forbidden",cfaccess_outcome="denied"`:     "1",
+			} {
+				if got := sample(body, "cfaccess_decisions_total", series); got != want {
+					t.Errorf("cfaccess_decisions_total{%s} = %q, want %s", series, got, want)
+				}
+			}
+		})
+	}
+}
+
+// sample returns the value of the first sample of metric whose labels contain labels.
+func sample(body, metric, labels string) string {
+	for line := range strings.SplitSeq(body, "\n") {
+		if strings.HasPrefix(line, metric+"{") && strings.Contains(line, labels) {
+			return line[strings.LastIndexByte(line, ' ')+1:]
+		}
+	}
+	return ""
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
+}
+
+// TestWrongAUDLoggedOnce: a token that the team signed for another application is refused,
+// and the mistake it reveals (a configured AUD that is not the application's) is logged
+// once at Warn, with the token's AUD and the configured ones, however many requests carry it.
+func TestWrongAUDLoggedOnce(t *testing.T) {
+	for _, fw := range frameworks {
+		t.Run(fw, func(t *testing.T) {
+			t.Parallel()
+			team := accesstest.NewServer()
+			t.Cleanup(team.Close)
+			const wrong = "1111111111111111111111111111111111111111111111111111111111111111"
+			p := start(t, fw, "CF_ACCESS_TEAM_DOMAIN="+team.URL, "CF_ACCESS_AUD="+wrong)
+			token := team.User("ann@example.com") // for team.AUD, the application Access protects
+			for range 10 {
+				conformance.Check(t, p.base, conformance.Case{Path: "/whoami", Token: token, Status: 401, Code: core.CodeInvalidToken})
+			}
+			logs := p.stderr.String()
+			if n := strings.Count(logs, "for another application"); n != 1 {
+				t.Fatalf("logged %d times, want once:\n%s", n, logs)
+			}
+			if !strings.Contains(logs, "WARN") || !strings.Contains(logs, team.AUD) || !strings.Contains(logs, wrong) {
+				t.Errorf("the line names neither both AUDs nor its level:\n%s", logs)
+			}
+			if strings.Contains(logs, token) {
+				t.Errorf("the token is in the log")
+			}
 		})
 	}
 }
@@ -305,7 +436,7 @@ func randomHex(t *testing.T, n int) string {
 
 var quoted = regexp.MustCompile(`(MEMBER|OUTSIDER)='([^']+)'`)
 
-// TestDemoMode: without CF_ACCESS_TEAM_DOMAIN each example says loudly that it is a demo and
+// TestDemoMode: with no CF_ACCESS_ variable set each example says loudly that it is a demo and
 // prints tokens that work as advertised.
 func TestDemoMode(t *testing.T) {
 	for _, fw := range frameworks {
@@ -331,33 +462,56 @@ func TestDemoMode(t *testing.T) {
 	}
 }
 
-// TestConfigurationErrors: with CF_ACCESS_TEAM_DOMAIN set, even wrongly, there is no demo:
-// the example stops with an error that names the variable to fix.
+// TestConfigurationErrors: with any CF_ACCESS_ variable set, even wrongly, there is no demo:
+// the example stops with an error that names the variable to fix, and never quotes the
+// secrets it was given.
 func TestConfigurationErrors(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	// Not hex, and distinctive: no error holds any of it unless it quotes the key.
+	notHex := "not-hex-" + strings.Repeat("Zq", 28)
+	const password = "Sw0rdf1sh-horse-staple"
 	for _, fw := range frameworks {
 		for _, c := range []struct {
-			env  []string
-			want []string // fragments of the output
+			env     []string
+			want    []string // fragments of the output
+			secrets []string // never in the output
 		}{
-			{[]string{"CF_ACCESS_TEAM_DOMAIN="}, []string{"CF_ACCESS_TEAM_DOMAIN is empty"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN= \t"}, []string{"CF_ACCESS_TEAM_DOMAIN is empty"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam"}, []string{"CF_ACCESS_AUD is empty"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD= , "}, []string{"CF_ACCESS_AUD is empty"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=http://myteam.cloudflareaccess.com", "CF_ACCESS_AUD=x"},
-				[]string{"CF_ACCESS_TEAM_DOMAIN", "invalid configuration", "use https"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam.cloudflareaccess.com/cdn-cgi/access/certs", "CF_ACCESS_AUD=x"},
-				[]string{"CF_ACCESS_TEAM_DOMAIN", "no path"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=aaa bbb"}, []string{"CF_ACCESS_AUD", "white space"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379"},
-				[]string{"CF_ACCESS_CACHE_KEY is empty", "openssl rand -hex 32"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("ab", 32)},
-				[]string{"CF_ACCESS_REDIS_URL is empty"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=http://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("ab", 32)},
-				[]string{"CF_ACCESS_REDIS_URL", "scheme"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("zz", 32)},
-				[]string{"CF_ACCESS_CACHE_KEY is not hex"}},
-			{[]string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + strings.Repeat("ab", 16)},
-				[]string{"CF_ACCESS_CACHE_KEY is 16 bytes", "at least 32"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN="}, want: []string{"CF_ACCESS_TEAM_DOMAIN is not set"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN= \t"}, want: []string{"CF_ACCESS_TEAM_DOMAIN is not set"}},
+			// A deployment that lost its team domain fails, rather than trust a demo's.
+			{env: []string{"CF_ACCESS_AUD=x"}, want: []string{"CF_ACCESS_TEAM_DOMAIN is not set"}},
+			{env: []string{"CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + key},
+				want: []string{"CF_ACCESS_TEAM_DOMAIN is not set"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam"}, want: []string{"CF_ACCESS_AUD is not set"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD= , "}, want: []string{"CF_ACCESS_AUD is not set"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=http://myteam.cloudflareaccess.com", "CF_ACCESS_AUD=x"},
+				want: []string{"CF_ACCESS_TEAM_DOMAIN", "invalid configuration", "use https"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam.cloudflareaccess.com/cdn-cgi/access/certs", "CF_ACCESS_AUD=x"},
+				want: []string{"CF_ACCESS_TEAM_DOMAIN", "no path"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=aaa bbb"}, want: []string{"CF_ACCESS_AUD", "white space"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_HOST_AUD=app.example.com"},
+				want: []string{"CF_ACCESS_HOST_AUD", "host=AUD"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379"},
+				want: []string{"CF_ACCESS_CACHE_KEY is not set", "openssl rand -hex 32"}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_CACHE_KEY=" + key},
+				want: []string{"CF_ACCESS_REDIS_URL is not set"}, secrets: []string{key}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=http://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + key},
+				want: []string{"CF_ACCESS_REDIS_URL", "redis://"}, secrets: []string{key}},
+			// host:port, as a go-redis Options.Addr is written, is no URL.
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + key},
+				want: []string{"CF_ACCESS_REDIS_URL", "redis://"}, secrets: []string{key}},
+			// URLs with a password that do not parse: as a URL (the port), and as go-redis's (the
+			// database).
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://cfaccess:" + password + "@127.0.0.1:63x79", "CF_ACCESS_CACHE_KEY=" + key},
+				want: []string{"CF_ACCESS_REDIS_URL", "redis://"}, secrets: []string{password, key}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://cfaccess:" + password + "@127.0.0.1:6379/zero", "CF_ACCESS_CACHE_KEY=" + key},
+				want: []string{"CF_ACCESS_REDIS_URL", "redis://"}, secrets: []string{password, key}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + notHex},
+				want: []string{"CF_ACCESS_CACHE_KEY is not hex"}, secrets: []string{notHex[:8], notHex[8:]}},
+			{env: []string{"CF_ACCESS_TEAM_DOMAIN=myteam", "CF_ACCESS_AUD=x", "CF_ACCESS_REDIS_URL=redis://127.0.0.1:6379", "CF_ACCESS_CACHE_KEY=" + key[:32]},
+				want: []string{"CF_ACCESS_CACHE_KEY is 16 bytes", "at least 32"}, secrets: []string{key[:32]}},
+			// Demo mode's own address, refused before its banner.
+			{env: []string{"ADDR=127.0.0.1:notaport"}, want: []string{"ADDR"}},
 		} {
 			t.Run(fw+"/"+strings.Join(c.env, "&"), func(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -365,7 +519,7 @@ func TestConfigurationErrors(t *testing.T) {
 				cmd := exec.CommandContext(ctx, filepath.Join(binDir, fw))
 				cmd.Env = append(cleanEnv(), append([]string{"ADDR=127.0.0.1:0"}, c.env...)...)
 				out, err := cmd.CombinedOutput()
-				if err == nil || strings.Contains(string(out), "DEMO") {
+				if err == nil || strings.Contains(string(out), "DEMO") || strings.Contains(string(out), "listening") {
 					t.Fatalf("err = %v, output:\n%s", err, out)
 				}
 				for _, want := range c.want {
@@ -373,12 +527,9 @@ func TestConfigurationErrors(t *testing.T) {
 						t.Errorf("output lacks %q:\n%s", want, out)
 					}
 				}
-				for _, kv := range c.env {
-					if key, ok := strings.CutPrefix(kv, "CF_ACCESS_CACHE_KEY="); ok {
-						// Its non-hex characters, which no error of this test holds otherwise.
-						if i := strings.IndexFunc(key, func(r rune) bool { return !strings.ContainsRune("0123456789abcdef", r) }); i >= 0 && strings.ContainsRune(string(out), rune(key[i])) {
-							t.Errorf("the error quotes the key:\n%s", out)
-						}
+				for _, secret := range c.secrets {
+					if strings.Contains(string(out), secret) {
+						t.Errorf("the error quotes a secret, %q:\n%s", secret, out)
 					}
 				}
 				if strings.Contains(string(out), "Audiences") || strings.Contains(string(out), "TeamDomain") {
@@ -389,42 +540,58 @@ func TestConfigurationErrors(t *testing.T) {
 	}
 }
 
-// TestMainShowsTheWiring: each main.go is what a user copies, so it builds the verifier
-// itself, from the environment through a core.Config, and takes from the demo package only
-// demo mode and serving.
-func TestMainShowsTheWiring(t *testing.T) {
-	allowed := map[string]bool{"StartTeam": true, "Team": true, "Listen": true, "Serve": true}
+// TestMainIsFrameworkCode: each main.go holds its framework's code only, the routes behind
+// the adapter's middleware; the wiring a user copies, from the environment to the verifier,
+// is package wiring's (core.ConfigFromEnv, redisstore.FromEnv, core.NewVerifier), and demo
+// mode and serving are package demo's, reached through demo.Run alone.
+func TestMainIsFrameworkCode(t *testing.T) {
 	for _, fw := range frameworks {
-		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(fw, "main.go"), nil, 0)
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, filepath.Join(fw, "main.go"), nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var newVerifier, config bool
-		env := map[string]bool{}
+		for _, imp := range f.Imports {
+			switch p := strings.Trim(imp.Path.Value, `"`); p {
+			case "os", "strings", "cmp", "encoding/hex", "github.com/redis/go-redis/v9",
+				"github.com/cfaccess/cfaccess/core/redisstore", "github.com/cfaccess/cfaccess/core/otelaccess":
+				t.Errorf("%s/main.go imports %s: the wiring and the library read the environment", fw, p)
+			}
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.SelectorExpr:
-				switch pkg, _ := n.X.(*ast.Ident); {
-				case pkg == nil:
-				case pkg.Name == "demo" && !allowed[n.Sel.Name]:
-					t.Errorf("%s/main.go uses demo.%s: only demo mode and serving belong there", fw, n.Sel.Name)
-				case pkg.Name == "core" && n.Sel.Name == "NewVerifier":
-					newVerifier = true
-				case pkg.Name == "core" && n.Sel.Name == "Config":
-					config = true
+				if pkg, _ := n.X.(*ast.Ident); pkg != nil && pkg.Name == "demo" && n.Sel.Name != "Run" && n.Sel.Name != "Example" {
+					t.Errorf("%s/main.go uses demo.%s: only demo.Run belongs there", fw, n.Sel.Name)
+				}
+				if pkg, _ := n.X.(*ast.Ident); pkg != nil && pkg.Name == "core" && n.Sel.Name != "Verifier" {
+					t.Errorf("%s/main.go uses core.%s: the wiring is package wiring's", fw, n.Sel.Name)
 				}
 			case *ast.BasicLit:
-				env[strings.Trim(n.Value, `"`)] = true
+				if v := strings.Trim(n.Value, `"`); strings.HasPrefix(v, "CF_ACCESS_") || v == "ADDR" || v == "ADMIN_GROUP" || v == "METRICS_ADDR" {
+					t.Errorf("%s/main.go names the variable %s", fw, v)
+				}
 			}
 			return true
 		})
-		if !newVerifier || !config {
-			t.Errorf("%s/main.go does not build a core.Config for core.NewVerifier", fw)
-		}
-		for _, name := range []string{"CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD", "ADDR", "ADMIN_GROUP", "CF_ACCESS_REDIS_URL", "CF_ACCESS_CACHE_KEY"} {
-			if !env[name] {
-				t.Errorf("%s/main.go does not read %s", fw, name)
-			}
+	}
+	// The wiring to copy: the environment, then the verifier.
+	src, err := os.ReadFile(filepath.Join("wiring", "wiring.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"core.ConfigFromEnv()", "redisstore.FromEnv()", "core.NewVerifier(cfg)"} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("wiring/wiring.go does not call %s", want)
 		}
 	}
+}
+
+func source(t *testing.T, fset *token.FileSet, n ast.Node) string {
+	t.Helper()
+	var b strings.Builder
+	if err := printer.Fprint(&b, fset, n); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
