@@ -9,9 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strings"
 
 	"github.com/cfaccess/cfaccess/internal/release/modset"
@@ -20,13 +18,17 @@ import (
 const usage = `Usage: go run ./internal/release <command> [flags] [version]
 
 Commands:
-  modules [-all] [-paths]    list the library modules (-all: every module of the checkout),
-                             by directory, or by module path
+  modules [-all|-commands] [-paths]
+                             list the library modules (-all: every module of the checkout;
+                             -commands: the command modules, below cmd/), by directory, or
+                             by module path
   version                    print the version at which the go.mod files require the
                              library modules: the version of the next release
   set VERSION                make every go.mod require the library modules at VERSION
   check [VERSION]            check that the checkout can be released (at VERSION): layout,
                              go.work, requires, replaces, no uncommitted change, tidy modules
+  tidy                       go mod tidy every module on its own; a command module, which
+                             has no replace, against the library modules beside it
   tags [-create] VERSION     check, then print the tags that release VERSION, in order;
                              -create makes them on HEAD (annotated)
   publish -dir DIR [VERSION] write every library module, as committed, into DIR as a module
@@ -34,7 +36,11 @@ Commands:
   smoke [-dir DIR] [-fallback GOPROXY] [VERSION]
                              publish, then go get every library module into a fresh module
                              outside the repository, import every package, build and run a
-                             program that serves requests through an adapter
+                             program that serves requests through an adapter, go install
+                             every command and run it with -h
+  test-commands [-dir DIR] [-fallback GOPROXY] [VERSION]
+                             publish, then run the tests of every command module on its own
+                             (GOWORK=off) against the published modules, in a copy of HEAD
 
 VERSION defaults to the one the go.mod files require.
 `
@@ -66,13 +72,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags.SetOutput(stderr)
 	flags.Usage = func() { fmt.Fprint(stderr, usage) }
 	var (
-		all, paths, create bool
-		dir, fallback      string
-		maxArgs, minArgs   = 1, 0
+		all, commands, paths, create bool
+		dir, fallback                string
+		maxArgs, minArgs             = 1, 0
 	)
 	switch name {
 	case "modules":
 		flags.BoolVar(&all, "all", false, "every module of the checkout, not only the library modules")
+		flags.BoolVar(&commands, "commands", false, "only the command modules")
 		flags.BoolVar(&paths, "paths", false, "print module paths rather than directories")
 		maxArgs = 0
 	case "version":
@@ -80,12 +87,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "set":
 		minArgs = 1
 	case "check":
+	case "tidy":
+		maxArgs = 0
 	case "tags":
 		flags.BoolVar(&create, "create", false, "make the tags on HEAD")
 		minArgs = 1
 	case "publish":
 		flags.StringVar(&dir, "dir", "", "the proxy directory")
-	case "smoke":
+	case "smoke", "test-commands":
 		flags.StringVar(&dir, "dir", "", "where to work, kept afterwards (default: a temporary directory)")
 		flags.StringVar(&fallback, "fallback", "", "GOPROXY list after the published modules")
 	default:
@@ -106,13 +115,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if name == "publish" && dir == "" {
 		return errors.New("publish: where to? (-dir)")
 	}
+	if all && commands {
+		return errors.New("modules: -all or -commands, not both")
+	}
 
 	repo, err := modset.Open(ctx, ".")
 	if err != nil {
 		return err
 	}
 	version := flags.Arg(0)
-	if version == "" && name != "modules" && name != "check" {
+	if version == "" && name != "modules" && name != "check" && name != "tidy" {
 		if version, err = repo.Version(); err != nil {
 			return err
 		}
@@ -122,7 +134,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "modules":
 		for _, m := range repo.Modules {
 			switch {
-			case !m.Library && !all:
+			case !m.Library && !all, !m.Command && commands:
 			case paths:
 				fmt.Fprintln(stdout, m.Path)
 			default:
@@ -148,6 +160,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stdout, "ok: the checkout can be released")
 		return nil
+	case "tidy":
+		changed, err := repo.Tidy(ctx)
+		for _, name := range changed {
+			fmt.Fprintln(stdout, name)
+		}
+		return err
 	case "tags":
 		if err := repo.Check(ctx, version); err != nil {
 			return err
@@ -169,13 +187,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s %s\n", p, p.Sum)
 		}
 		return err
+	case "test-commands":
+		if fallback == "" {
+			if fallback, err = modset.LocalFallback(ctx); err != nil {
+				return err
+			}
+		}
+		err := repo.TestCommands(ctx, modset.CommandTests{Version: version, Dir: dir, Fallback: fallback, Log: stdout})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "ok: every command module passes its tests on its own, against the library modules published at %s\n", version)
+		return nil
 	default: // smoke
 		program, err := fs.Sub(consumer, "testdata/consumer")
 		if err != nil {
 			return err
 		}
 		if fallback == "" {
-			if fallback, err = defaultFallback(ctx); err != nil {
+			if fallback, err = modset.LocalFallback(ctx); err != nil {
 				return err
 			}
 		}
@@ -183,22 +213,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "ok: every library module resolves at %s from a module proxy, builds and serves\n", version)
+		fmt.Fprintf(stdout, "ok: every library module resolves at %s from a module proxy, builds and serves; every command installs and runs\n", version)
 		return nil
 	}
-}
-
-// defaultFallback serves the library's dependencies from the local module cache when it has
-// them (GOMODCACHE/cache/download is laid out as a module proxy) and from the configured
-// proxies otherwise.
-func defaultFallback(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMODCACHE", "GOPROXY").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env: %w", err)
-	}
-	env := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(env) != 2 {
-		return "", fmt.Errorf("go env GOMODCACHE GOPROXY printed %q", out)
-	}
-	return "file://" + filepath.ToSlash(filepath.Join(env[0], "cache", "download")) + "," + env[1], nil
 }

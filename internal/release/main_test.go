@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // newCheckout makes a small releasable repository and changes into it.
@@ -16,12 +17,15 @@ func newCheckout(t *testing.T) string {
 	t.Setenv("GOPROXY", "off")
 	dir := t.TempDir()
 	for name, data := range map[string]string{
-		"go.work":              "go 1.25.0\n\nuse (\n\t.\n\t./adapter\n\t./internal/tool\n)\n",
+		"go.work":              "go 1.25.0\n\nuse (\n\t.\n\t./adapter\n\t./cmd/tool\n\t./internal/tool\n)\n",
 		"go.mod":               "module example.com/lib\n\ngo 1.25.0\n",
 		"core/core.go":         "package core\n",
 		"adapter/go.mod":       "module example.com/lib/adapter\n\ngo 1.25.0\n\nrequire example.com/lib v0.1.0\n\nreplace example.com/lib => ..\n",
 		"adapter/adapter.go":   "package adapter\n\nimport _ \"example.com/lib/core\"\n",
 		"internal/tool/go.mod": "module example.com/lib/internal/tool\n\ngo 1.25.0\n",
+		// A command module: no replace, built through go.work.
+		"cmd/tool/go.mod":  "module example.com/lib/cmd/tool\n\ngo 1.25.0\n\nrequire example.com/lib v0.1.0\n",
+		"cmd/tool/main.go": "package main\n\nimport _ \"example.com/lib/core\"\n\nfunc main() {}\n",
 	} {
 		name = filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
@@ -55,13 +59,16 @@ func TestCommands(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"modules"}, ".\nadapter\n"},
-		{[]string{"modules", "-paths"}, "example.com/lib\nexample.com/lib/adapter\n"},
-		{[]string{"modules", "-all"}, ".\nadapter\ninternal/tool\n"},
+		{[]string{"modules"}, ".\nadapter\ncmd/tool\n"},
+		{[]string{"modules", "-paths"}, "example.com/lib\nexample.com/lib/adapter\nexample.com/lib/cmd/tool\n"},
+		{[]string{"modules", "-all"}, ".\nadapter\ncmd/tool\ninternal/tool\n"},
+		{[]string{"modules", "-commands"}, "cmd/tool\n"},
+		{[]string{"modules", "-commands", "-paths"}, "example.com/lib/cmd/tool\n"},
 		{[]string{"version"}, "v0.1.0\n"},
 		{[]string{"check"}, "ok: the checkout can be released\n"},
 		{[]string{"check", "v0.1.0"}, "ok: the checkout can be released\n"},
-		{[]string{"tags", "v0.1.0"}, "v0.1.0\nadapter/v0.1.0\n"},
+		{[]string{"tidy"}, ""},
+		{[]string{"tags", "v0.1.0"}, "v0.1.0\nadapter/v0.1.0\ncmd/tool/v0.1.0\n"},
 	} {
 		stdout, stderr, err := runCLI(t, c.args...)
 		if err != nil || stdout != c.want {
@@ -73,14 +80,14 @@ func TestCommands(t *testing.T) {
 func TestTagsCreate(t *testing.T) {
 	dir := newCheckout(t)
 	stdout, stderr, err := runCLI(t, "tags", "-create", "v0.1.0")
-	if err != nil || stdout != "v0.1.0\nadapter/v0.1.0\n" {
+	if err != nil || stdout != "v0.1.0\nadapter/v0.1.0\ncmd/tool/v0.1.0\n" {
 		t.Fatalf("tags -create: %q, %v", stdout, err)
 	}
-	if !strings.Contains(stderr, "git push origin v0.1.0 adapter/v0.1.0") {
+	if !strings.Contains(stderr, "git push origin v0.1.0 adapter/v0.1.0 cmd/tool/v0.1.0") {
 		t.Errorf("no push command on stderr: %q", stderr)
 	}
 	out, err := exec.Command("git", "-C", dir, "tag", "--list").Output()
-	if err != nil || string(out) != "adapter/v0.1.0\nv0.1.0\n" {
+	if err != nil || string(out) != "adapter/v0.1.0\ncmd/tool/v0.1.0\nv0.1.0\n" {
 		t.Errorf("git tag --list: %q, %v", out, err)
 	}
 }
@@ -88,7 +95,7 @@ func TestTagsCreate(t *testing.T) {
 func TestSetThenPublish(t *testing.T) {
 	dir := newCheckout(t)
 	stdout, _, err := runCLI(t, "set", "v0.2.0")
-	if err != nil || stdout != "adapter/go.mod\n" {
+	if err != nil || stdout != "adapter/go.mod\ncmd/tool/go.mod\n" {
 		t.Fatalf("set v0.2.0: %q, %v", stdout, err)
 	}
 	if _, _, err := runCLI(t, "publish", "-dir", t.TempDir()); err == nil || !strings.Contains(err.Error(), "uncommitted") {
@@ -105,7 +112,8 @@ func TestSetThenPublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "example.com/lib@v0.2.0 h1:") || !strings.HasPrefix(lines[1], "example.com/lib/adapter@v0.2.0 h1:") {
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "example.com/lib@v0.2.0 h1:") || !strings.HasPrefix(lines[1], "example.com/lib/adapter@v0.2.0 h1:") ||
+		!strings.HasPrefix(lines[2], "example.com/lib/cmd/tool@v0.2.0 h1:") {
 		t.Errorf("publish printed %q, want each module at the version the go.mod files require, with its hash", stdout)
 	}
 	if _, err := os.Stat(filepath.Join(proxy, "example.com", "lib", "adapter", "@v", "v0.2.0.zip")); err != nil {
@@ -127,6 +135,9 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"check", "v0.1.0", "v0.2.0"}, "check takes at most a version"},
 		{[]string{"modules", "-create"}, "flag provided but not defined: -create"},
 		{[]string{"publish"}, "publish: where to? (-dir)"},
+		{[]string{"modules", "-all", "-commands"}, "-all or -commands, not both"},
+		{[]string{"tidy", "v0.1.0"}, "tidy takes no argument"},
+		{[]string{"test-commands", "v0.1.0", "v0.2.0"}, "test-commands takes at most a version"},
 		{[]string{"set", "0.2.0"}, "not a canonical semantic version"},
 		{[]string{"check", "v0.2.0"}, "require the library modules at v0.1.0, not v0.2.0"},
 	} {
@@ -140,10 +151,45 @@ func TestBadCommandLines(t *testing.T) {
 	}
 }
 
+func TestTestCommands(t *testing.T) {
+	newCheckout(t)
+	stdout, stderr, err := runCLI(t, "test-commands")
+	if err != nil || !strings.Contains(stdout, "$ go test -count=1 ./...\n") ||
+		!strings.HasSuffix(stdout, "ok: every command module passes its tests on its own, against the library modules published at v0.1.0\n") {
+		t.Errorf("test-commands: %v\n%s%s", err, stdout, stderr)
+	}
+}
+
 func TestHelp(t *testing.T) {
 	newCheckout(t)
 	_, stderr, err := runCLI(t, "smoke", "-h")
 	if err != nil || !strings.Contains(stderr, "Usage:") {
 		t.Errorf("smoke -h: %v, %q", err, stderr)
+	}
+}
+
+// TestConsumerRunsAgainstTheCheckout runs the program that smoke builds against the published
+// modules, here against the workspace's, so that a change of the library's API that the
+// program does not follow shows before a release does: smoke publishes what is committed.
+func TestConsumerRunsAgainstTheCheckout(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOWORK").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if work := strings.TrimSpace(string(out)); work == "" || work == "off" {
+		t.Skip("SKIPPED: not in the repository's workspace, where the program finds the library modules (GOWORK is off)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "run", "./testdata/consumer")
+	cmd.Env = append(os.Environ(), "CF_ACCESS_REDIS_URL=redis://127.0.0.1:1", "CF_ACCESS_CACHE_KEY=00")
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the consumer: %v\n%s", err, out)
+	}
+	for _, want := range []string{"GET /whoami: 200 ann@example.com", "GET /admin: 403"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the consumer's output lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/build"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -20,9 +22,12 @@ import (
 //     where go get looks for its tag;
 //   - go.work uses every module of the checkout, and nothing else;
 //   - every go.mod requires the library modules at the same version, a releasable one;
-//   - every go.mod that requires a library module replaces it with its directory;
+//   - every go.mod that requires a library module replaces it with its directory, but a
+//     command module's go.mod has no replace directive, and a module with one holds no
+//     command;
 //   - the checkout has no uncommitted change;
-//   - every module is tidy (go mod tidy -diff, outside the workspace).
+//   - every module is tidy (go mod tidy -diff, outside the workspace; a command module
+//     against the library modules as committed, published to a temporary module proxy).
 //
 // All problems are reported, joined, not only the first.
 func (r *Repo) Check(ctx context.Context, version string) error {
@@ -98,11 +103,18 @@ func (r *Repo) checkRequirements(version string) error {
 
 // CheckReplaces reports every require of a library module that is not replaced by the
 // module's directory: without the replace, building inside the repository would download
-// the released module instead of using the code beside it.
+// the released module instead of using the code beside it. Command modules are the
+// exception, and the opposite rule: go install pkg@version refuses a module whose go.mod
+// has a replace (or exclude) directive, so a command module must have none, and builds
+// inside the repository through go.work. A library module that keeps its replaces
+// therefore must not hold a command either.
 func (r *Repo) CheckReplaces() error {
 	var errs []error
 	for _, req := range r.Requirements() {
 		m, lib := req.Module, r.byPath(req.Path)
+		if m.Command {
+			continue
+		}
 		want, err := filepath.Rel(filepath.FromSlash(m.Dir), filepath.FromSlash(lib.Dir))
 		if err != nil {
 			return err
@@ -121,7 +133,64 @@ func (r *Repo) CheckReplaces() error {
 				m.Dir, req.Path, rep.New.Path, want))
 		}
 	}
+	for _, m := range r.Modules {
+		switch {
+		case m.Command:
+			for _, rep := range m.file.Replace {
+				errs = append(errs, fmt.Errorf("%s/go.mod replaces %s: a command module has no replace directive, "+
+					"since go install %s@VERSION refuses a module whose go.mod has one; "+
+					"inside the repository it builds against the library modules through go.work",
+					m.Dir, rep.Old.Path, m.Path))
+			}
+			for _, ex := range m.file.Exclude {
+				errs = append(errs, fmt.Errorf("%s/go.mod excludes %s %s: a command module has no exclude directive, "+
+					"since go install %s@VERSION refuses a module whose go.mod has one",
+					m.Dir, ex.Mod.Path, ex.Mod.Version, m.Path))
+			}
+		case m.Library && len(m.file.Replace) > 0:
+			cmds, err := r.commandsIn(m)
+			if err != nil {
+				return err
+			}
+			for _, c := range cmds {
+				errs = append(errs, fmt.Errorf("%s holds the command %s, which go install refuses because %s/go.mod has replace directives: "+
+					"move it into a module of its own below cmd/", m.Dir, c, m.Dir))
+			}
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// commandsIn returns the import paths of the main packages of m that a user could go
+// install: outside internal, testdata and vendor directories and nested modules, with Go
+// files for this platform.
+func (r *Repo) commandsIn(m *Module) ([]string, error) {
+	top := filepath.Join(r.Root, filepath.FromSlash(m.Dir))
+	var cmds []string
+	err := filepath.WalkDir(top, func(dir string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(top, dir)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if rel != "." {
+			if name := d.Name(); ignoredByGo(name) || name == "internal" {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				return filepath.SkipDir
+			}
+		}
+		p, err := build.Default.ImportDir(dir, 0)
+		if err == nil && p.Name == "main" && len(p.GoFiles) > 0 {
+			cmds = append(cmds, path.Join(m.Path, rel))
+		}
+		return nil
+	})
+	return cmds, err
 }
 
 // replacement returns the replace directive of f that applies to req, or nil.
@@ -147,14 +216,23 @@ func (r *Repo) CheckClean(ctx context.Context) error {
 }
 
 // CheckTidy reports the modules that go mod tidy would change, with the change, each module
-// taken on its own (GOWORK=off) as a user's build sees it.
+// taken on its own (GOWORK=off) as a user's build sees it. A command module is tidied
+// against the library modules as committed, published at the version the go.mod files
+// require to a temporary module proxy: no other proxy serves that version before it is
+// tagged.
 func (r *Repo) CheckTidy(ctx context.Context) error {
 	var errs []error
 	for _, m := range r.Modules {
+		if m.Command {
+			continue
+		}
 		dir := filepath.Join(r.Root, filepath.FromSlash(m.Dir))
 		if _, err := run(ctx, dir, []string{"GOWORK=off"}, "go", "mod", "tidy", "-diff"); err != nil {
 			errs = append(errs, fmt.Errorf("%s is not tidy (run go mod tidy there): %w", m.Dir, err))
 		}
+	}
+	if cmds := r.Commands(); len(cmds) > 0 {
+		errs = append(errs, r.checkCommandsTidy(ctx, cmds))
 	}
 	return errors.Join(errs...)
 }

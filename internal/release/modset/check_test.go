@@ -83,6 +83,45 @@ func TestCheckFindsEachProblem(t *testing.T) {
 			},
 			want: []string{"adapter/nested/go.mod declares module example.com/lib/nested, but go get looks for the tag adapter/nested/vX.Y.Z of module example.com/lib/adapter/nested"},
 		},
+		"a command module with a replace directive": {
+			change: func(f map[string]string) {
+				f["cmd/hello/go.mod"] += "\nreplace example.com/lib => ../..\n"
+			},
+			want: []string{"cmd/hello/go.mod replaces example.com/lib: a command module has no replace directive, " +
+				"since go install example.com/lib/cmd/hello@VERSION refuses a module whose go.mod has one"},
+		},
+		"a command module with an exclude directive": {
+			change: func(f map[string]string) {
+				f["cmd/hello/go.mod"] += "\nexclude example.com/lib v0.0.1\n"
+			},
+			want: []string{"cmd/hello/go.mod excludes example.com/lib v0.0.1: a command module has no exclude directive"},
+		},
+		"a command in a module with replace directives": {
+			change: func(f map[string]string) {
+				f["adapter/nested/cmd/nest/main.go"] = source("main", "example.com/lib/core")
+			},
+			want: []string{"adapter/nested holds the command example.com/lib/adapter/nested/cmd/nest, " +
+				"which go install refuses because adapter/nested/go.mod has replace directives: move it into a module of its own below cmd/"},
+		},
+		"a command module that is not tidy": {
+			change: func(f map[string]string) {
+				f["cmd/hello/go.mod"] = strings.Replace(f["cmd/hello/go.mod"], "\texample.com/lib/adapter v0.1.0\n", "", 1)
+			},
+			want: []string{"cmd/hello/go.mod is not tidy (run go run ./internal/release tidy):\n+\texample.com/lib/adapter v0.1.0"},
+		},
+		"a command module's go.sum that is not tidy": {
+			change: func(f map[string]string) {
+				f["cmd/hello/go.sum"] = "example.org/gone v1.0.0/go.mod h1:gone=\n"
+			},
+			want: []string{"cmd/hello/go.sum is not tidy (run go run ./internal/release tidy):\n-example.org/gone v1.0.0/go.mod h1:gone="},
+		},
+		"a command module's go.sum recording a library module": {
+			change: func(f map[string]string) {
+				f["cmd/hello/go.sum"] = "example.com/lib v0.1.0/go.mod h1:stale=\n"
+			},
+			want: []string{`cmd/hello/go.sum records "example.com/lib v0.1.0/go.mod h1:stale=": ` +
+				"a command module's go.sum records no library module, whose hash changes with every commit until the version is tagged"},
+		},
 		"a module that is not tidy": {
 			change: func(f map[string]string) {
 				f["examples/main.go"] = source("main", "example.com/lib/core", "example.com/lib/adapter")
@@ -104,7 +143,23 @@ func TestCheckFindsEachProblem(t *testing.T) {
 func TestCheckRefusesUncommittedChanges(t *testing.T) {
 	r := newRepo(t, layout())
 	write(t, r.Root, map[string]string{"core/new.go": "package core\n"})
-	wantError(t, r.Check(context.Background(), ""), "uncommitted changes", "?? core/new.go")
+	wantError(t, r.Check(context.Background(), ""), "uncommitted changes", "?? core/new.go",
+		"cannot check whether cmd/hello is tidy, which takes the library modules as committed")
+}
+
+// A library module may keep its replaces and hold main packages that no user installs:
+// internal ones, test data, files left out of the build.
+func TestCheckReplacesIgnoresWhatUsersCannotInstall(t *testing.T) {
+	files := layout()
+	files["adapter/internal/gen/main.go"] = "package main\n\nfunc main() {}\n"
+	files["adapter/testdata/prog/main.go"] = "package main\n\nfunc main() {}\n"
+	files["adapter/_old/main.go"] = "package main\n\nfunc main() {}\n"
+	files["adapter/gen.go"] = "//go:build ignore\n\npackage main\n\nfunc main() {}\n"
+	files["adapter/tools/tools_test.go"] = "package main\n"
+	r := newRepo(t, files)
+	if err := r.CheckReplaces(); err != nil {
+		t.Error(err)
+	}
 }
 
 func TestCheckReportsEveryProblem(t *testing.T) {

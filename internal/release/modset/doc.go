@@ -8,6 +8,14 @@
 // and replaces them with their directories; a replace is ignored downstream, so the required
 // version is what a user's go get resolves.
 //
+// Library modules in the top-level cmd/ directory are command modules, which users go
+// install (go install example.com/x/cmd/tool@vX.Y.Z). go install refuses a module whose
+// go.mod has a replace directive, so a command module has none: it requires the library
+// modules at the version being released and, inside the repository, builds against their
+// directories through go.work, with no go.sum line for them. Taken on its own (to check it
+// is tidy, to run its tests, to install it) it is built against the library modules as
+// committed, published to a temporary module proxy at that version.
+//
 // Modules are discovered from git (tracked and untracked, not ignored), never listed by
 // hand: a module added to the repository is released, checked and published with the rest.
 // Directories that the go command ignores (testdata, vendor, names starting with "." or

@@ -13,13 +13,14 @@ import (
 
 // layout is a repository shaped like this one: a root module, an adapter, a module nested
 // inside the adapter's directory, examples and an internal tool, each requiring the library
-// modules at v0.1.0 and replacing them with their directories. It has no dependency outside
+// modules at v0.1.0 and replacing them with their directories, and a command module, which
+// requires them with no replace and builds through go.work. It has no dependency outside
 // itself, so that every go command the tests run works offline.
 func layout() map[string]string {
 	return map[string]string{
 		".gitignore": "*.bin\n",
 		"LICENSE":    "the license\n",
-		"go.work":    "go 1.25.0\n\nuse (\n\t.\n\t./adapter\n\t./adapter/nested\n\t./examples\n\t./internal/tool\n)\n",
+		"go.work":    "go 1.25.0\n\nuse (\n\t.\n\t./adapter\n\t./adapter/nested\n\t./cmd/hello\n\t./examples\n\t./internal/tool\n)\n",
 		"go.mod":     "module example.com/lib\n\ngo 1.25.0\n",
 		"core/core.go": "// Package core greets.\npackage core\n\n" +
 			"// Hello greets.\nfunc Hello() string { return \"hello\" }\n",
@@ -37,7 +38,57 @@ func layout() map[string]string {
 		"examples/main.go":                  source("main", "example.com/lib/core", "example.com/lib/adapter", "example.com/lib/adapter/nested"),
 		"internal/tool/go.mod":              "module example.com/lib/internal/tool\n\ngo 1.25.0\n",
 		"internal/tool/main.go":             "package main\n\nfunc main() {}\n",
+		// No go.sum: its only dependencies are library modules.
+		"cmd/hello/go.mod":       commandGoMod,
+		"cmd/hello/main.go":      commandMain,
+		"cmd/hello/main_test.go": commandTest("hello"),
 	}
+}
+
+// commandGoMod is the tidy go.mod of the command module cmd/hello.
+const commandGoMod = "module example.com/lib/cmd/hello\n\ngo 1.25.0\n\n" +
+	"require (\n\texample.com/lib v0.1.0\n\texample.com/lib/adapter v0.1.0\n)\n"
+
+// commandMain is the command of cmd/hello: -h prints its usage and succeeds.
+const commandMain = `// Command hello greets.
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	_ "example.com/lib/adapter"
+	"example.com/lib/core"
+)
+
+func main() {
+	flag.Usage = func() { fmt.Fprintln(flag.CommandLine.Output(), "usage: hello, which says", core.Hello()) }
+	flag.Parse()
+	fmt.Println(core.Hello())
+}
+`
+
+// commandTest returns a test of cmd/hello that wants core.Hello to say want, and reads a
+// file of another module of the repository.
+func commandTest(want string) string {
+	return `package main
+
+import (
+	"os"
+	"testing"
+
+	"example.com/lib/core"
+)
+
+func TestHello(t *testing.T) {
+	if got := core.Hello(); got != "` + want + `" {
+		t.Fatalf("core.Hello() = %q, want %q", got, "` + want + `")
+	}
+	if _, err := os.Stat("../../core/testdata/data.txt"); err != nil {
+		t.Fatal(err)
+	}
+}
+`
 }
 
 // goMod returns the tidy go.mod of the module in dir that requires the library modules

@@ -25,8 +25,8 @@ func TestPublishLaysOutAModuleProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(published) != 3 {
-		t.Fatalf("published %v, want the 3 library modules", published)
+	if len(published) != 4 {
+		t.Fatalf("published %v, want the 4 library modules, the command module among them", published)
 	}
 	committed, err := time.Parse(time.RFC3339, gitIn(t, r.Root, "show", "--no-patch", "--format=%cI"))
 	if err != nil {
@@ -43,6 +43,7 @@ func TestPublishLaysOutAModuleProxy(t *testing.T) {
 		// The root's LICENSE, copied; no vendored package, no ignored file.
 		"example.com/lib/adapter":        {"LICENSE", "adapter.go", "go.mod"},
 		"example.com/lib/adapter/nested": {"LICENSE", "go.mod", "nested.go"},
+		"example.com/lib/cmd/hello":      {"LICENSE", "go.mod", "main.go", "main_test.go"},
 	}
 	for _, p := range published {
 		v := filepath.Join(proxy, filepath.FromSlash(p.Path), "@v")

@@ -33,6 +33,12 @@ type Module struct {
 	// Library reports whether the module is released: every module outside the top-level
 	// examples/ and internal/ directories.
 	Library bool
+	// Command reports whether the module is a command module: a library module in the
+	// top-level cmd/ directory or below it, which users go install rather than import. go install
+	// pkg@version refuses a module whose go.mod has a replace directive, so a command
+	// module has none: it requires the library modules at the version being released and,
+	// inside the repository, builds against their directories through go.work.
+	Command bool
 
 	file *modfile.File
 }
@@ -100,10 +106,12 @@ func (r *Repo) readModule(dir string) (*Module, error) {
 		return nil, fmt.Errorf("%s: no module directive", name)
 	}
 	top, _, _ := strings.Cut(dir, "/")
+	library := top != "examples" && top != "internal"
 	return &Module{
 		Dir:     dir,
 		Path:    f.Module.Mod.Path,
-		Library: top != "examples" && top != "internal",
+		Library: library,
+		Command: top == "cmd",
 		file:    f,
 	}, nil
 }
@@ -120,6 +128,17 @@ func (r *Repo) Libraries() []*Module {
 		}
 	}
 	return libs
+}
+
+// Commands returns the command modules, ordered by directory.
+func (r *Repo) Commands() []*Module {
+	var cmds []*Module
+	for _, m := range r.Modules {
+		if m.Command {
+			cmds = append(cmds, m)
+		}
+	}
+	return cmds
 }
 
 // byPath returns the module of the checkout whose path is modPath, or nil.

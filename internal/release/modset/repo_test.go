@@ -15,26 +15,30 @@ func TestOpenDiscoversEveryModule(t *testing.T) {
 	r = open(t, r.Root)
 
 	type mod struct {
-		Dir, Path string
-		Library   bool
+		Dir, Path        string
+		Library, Command bool
 	}
 	var got []mod
 	for _, m := range r.Modules {
-		got = append(got, mod{m.Dir, m.Path, m.Library})
+		got = append(got, mod{m.Dir, m.Path, m.Library, m.Command})
 	}
 	want := []mod{
-		{".", "example.com/lib", true},
-		{"adapter", "example.com/lib/adapter", true},
-		{"adapter/nested", "example.com/lib/adapter/nested", true},
-		{"examples", "example.com/lib/examples", false},
-		{"internal/tool", "example.com/lib/internal/tool", false},
-		{"store", "example.com/lib/store", true},
+		{".", "example.com/lib", true, false},
+		{"adapter", "example.com/lib/adapter", true, false},
+		{"adapter/nested", "example.com/lib/adapter/nested", true, false},
+		{"cmd/hello", "example.com/lib/cmd/hello", true, true},
+		{"examples", "example.com/lib/examples", false, false},
+		{"internal/tool", "example.com/lib/internal/tool", false, false},
+		{"store", "example.com/lib/store", true, false},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("modules:\n got %v\nwant %v (core/testdata/fixture is a fixture, not a module)", got, want)
 	}
-	if libs := r.Libraries(); len(libs) != 4 || libs[0] != r.RootModule() {
-		t.Errorf("Libraries() = %v, want the root module first and 4 in all", libs)
+	if libs := r.Libraries(); len(libs) != 5 || libs[0] != r.RootModule() {
+		t.Errorf("Libraries() = %v, want the root module first and 5 in all", libs)
+	}
+	if cmds := r.Commands(); len(cmds) != 1 || cmds[0].Dir != "cmd/hello" {
+		t.Errorf("Commands() = %v, want cmd/hello", cmds)
 	}
 	if got := r.RootModule().GoVersion(); got != "1.25.0" {
 		t.Errorf("GoVersion() = %q, want 1.25.0", got)
@@ -77,7 +81,7 @@ func TestOpenRefuses(t *testing.T) {
 
 func TestTagNames(t *testing.T) {
 	r := newRepo(t, layout())
-	for i, want := range []string{"v1.2.3", "adapter/v1.2.3", "adapter/nested/v1.2.3"} {
+	for i, want := range []string{"v1.2.3", "adapter/v1.2.3", "adapter/nested/v1.2.3", "cmd/hello/v1.2.3"} {
 		if got := r.Libraries()[i].Tag("v1.2.3"); got != want {
 			t.Errorf("Tag = %q, want %q", got, want)
 		}

@@ -10,7 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -18,7 +21,7 @@ import (
 
 // Smoke proves that the library modules of a checkout resolve, build and work for a user:
 // it publishes them to a file:// proxy and builds a fresh module against them outside the
-// repository, with no workspace and no replace.
+// repository, with no workspace and no replace, and installs their commands from it.
 type Smoke struct {
 	// Version is the version to publish and resolve.
 	Version string
@@ -42,7 +45,8 @@ const consumerPath = "example.com/consumer"
 // Smoke publishes every library module at s.Version. Then, with a module cache of its own,
 // it go gets each library module alone into a fresh module; and into one more, it go gets
 // them all, checks that go.sum holds the published zips' hashes (so nothing came from
-// elsewhere), imports every package a user can import, builds and runs the program.
+// elsewhere), imports every package a user can import, builds and runs the program. Last,
+// it go installs every command at s.Version, as a user does, and runs it with -h.
 func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 	if s.Program == nil {
 		return errors.New("smoke: no program to build")
@@ -70,7 +74,7 @@ func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 	for _, p := range published {
 		fmt.Fprintf(s.Log, "published %s %s\n", p, p.Sum)
 	}
-	env, err := consumerEnv(ctx, proxy, filepath.Join(work, "modcache"), s.Fallback, r.RootModule().Path)
+	env, err := consumerEnv(ctx, proxy, work, s.Fallback, r.RootModule().Path)
 	if err != nil {
 		return err
 	}
@@ -109,7 +113,7 @@ func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 	if err != nil {
 		return err
 	}
-	imports, err := importable(pkgs, published)
+	imports, commands, err := importable(pkgs, published)
 	if err != nil {
 		return err
 	}
@@ -122,20 +126,59 @@ func (r *Repo) Smoke(ctx context.Context, s Smoke) (err error) {
 		return err
 	}
 	fmt.Fprintf(s.Log, "$ %s\n", bin)
+	if err := runProgram(ctx, consumer, s.Log, bin); err != nil {
+		return fmt.Errorf("the program built against the published modules failed: %w", err)
+	}
+	return installCommands(ctx, work, env, commands, s.Version, s.Log)
+}
+
+// runProgram runs the program bin in dir, for programTimeout at most.
+func runProgram(ctx context.Context, dir string, log io.Writer, bin string, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, programTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin)
-	cmd.Dir, cmd.Stdout, cmd.Stderr = consumer, s.Log, s.Log
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("not done after %v: %w", programTimeout, ctx.Err())
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, log, log
+	err := cmd.Run()
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("not done after %v: %w", programTimeout, ctx.Err())
+	}
+	return err
+}
+
+// installCommands go installs each command at version, as a user does, outside any module,
+// and runs it with -h, which must succeed.
+func installCommands(ctx context.Context, work string, env []string, commands []string, version string, log io.Writer) error {
+	gobin := filepath.Join(work, "bin")
+	// go install pkg@version reads no go.mod and takes no -mod flag.
+	env = append(slices.Clone(env), "GOBIN="+gobin, "GOFLAGS=-modcacherw -trimpath")
+	g := goRunner{dir: work, env: env, log: log}
+	for _, c := range commands {
+		if err := g.quiet(ctx, "install", c+"@"+version); err != nil {
+			return err
 		}
-		return fmt.Errorf("the program built against the published modules failed: %w", err)
+		bin := filepath.Join(gobin, commandName(c))
+		fmt.Fprintf(log, "$ %s -h\n", bin)
+		if err := runProgram(ctx, work, log, bin, "-h"); err != nil {
+			return fmt.Errorf("%s -h, installed from the published modules: %w", c, err)
+		}
 	}
 	return nil
 }
 
-// programTimeout bounds the program's run: it serves a few requests on loopback.
+// commandName is the name of the executable that go install makes of the main package
+// pkg: its last element, or the one before a major version suffix.
+func commandName(pkg string) string {
+	name := path.Base(pkg)
+	if dir := path.Dir(pkg); dir != "." && len(name) > 1 && name[0] == 'v' && strings.Trim(name[1:], "0123456789") == "" {
+		name = path.Base(dir)
+	}
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	return name
+}
+
+// programTimeout bounds the run of a program: it serves a few requests on loopback.
 const programTimeout = 2 * time.Minute
 
 // writeConsumer writes a fresh module into dir: go.mod and the files of program, if any.
@@ -163,17 +206,41 @@ func writeConsumer(dir string, program fs.FS, goVersion string) error {
 // workspace, go.mod and go.sum updated as needed, the published modules first in GOPROXY,
 // no checksum database asked about them (it has never seen them), and a module cache of
 // its own, so that no copy of the library downloaded earlier can stand in for them.
-func consumerEnv(ctx context.Context, proxy, modcache, fallback, rootPath string) ([]string, error) {
+func consumerEnv(ctx context.Context, proxy, work, fallback, rootPath string) ([]string, error) {
+	// -trimpath keys the build cache by module path and version rather than by directory,
+	// so that the next run's fresh module cache still finds the library's dependencies
+	// compiled.
+	return proxyEnv(ctx, proxy, work, fallback, rootPath, "-mod=mod", "-modcacherw", "-trimpath")
+}
+
+// proxyEnv is the environment of a go command that takes the modules below rootPath from
+// the module proxy in proxy, then whatever else from fallback, with no workspace, no
+// checksum database asked about those modules, and a new module cache in work. GOFLAGS
+// holds flags, and those of the configured GOFLAGS that set something else.
+func proxyEnv(ctx context.Context, proxy, work, fallback, rootPath string, flags ...string) ([]string, error) {
+	// The go command indexes a module cache's packages by directory, taking them for
+	// immutable (GOCACHE outlives the module cache). A published version's contents change
+	// with every commit, so a module cache where one was seen before, even removed since,
+	// would show its old packages: each run gets a directory never used.
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	modcache, err := os.MkdirTemp(work, "modcache-")
+	if err != nil {
+		return nil, err
+	}
 	out, err := run(ctx, ".", nil, "go", "env", "GOFLAGS")
 	if err != nil {
 		return nil, err
 	}
-	// -trimpath keys the build cache by module path and version rather than by directory,
-	// so that the next run's fresh module cache still finds the library's dependencies
-	// compiled.
-	flags := []string{"-mod=mod", "-modcacherw", "-trimpath"}
+	set := map[string]bool{}
+	for _, f := range flags {
+		name, _, _ := strings.Cut(f, "=")
+		set[name] = true
+	}
+	flags = slices.Clone(flags)
 	for _, f := range strings.Fields(string(out)) {
-		if !strings.HasPrefix(f, "-mod=") && f != "-modcacherw" && f != "-trimpath" {
+		if name, _, _ := strings.Cut(f, "="); !set[name] {
 			flags = append(flags, f)
 		}
 	}
@@ -181,6 +248,8 @@ func consumerEnv(ctx context.Context, proxy, modcache, fallback, rootPath string
 		"GOWORK=off",
 		"GOFLAGS=" + strings.Join(flags, " "),
 		"GOPROXY=file://" + filepath.ToSlash(proxy) + "," + fallback,
+		// GOPRIVATE or GONOPROXY naming rootPath would send the go command to the
+		// repository itself instead of the proxy.
 		"GONOSUMDB=" + rootPath,
 		"GOPRIVATE=",
 		"GONOPROXY=",
@@ -226,28 +295,33 @@ func checkSums(name string, published []Published) error {
 }
 
 // importable returns the packages of go list's lines ("<import path> <name> <go files>")
-// that a user can import: neither internal nor main, with Go files. Every published module
-// must bring at least one.
-func importable(listed []byte, published []Published) ([]string, error) {
-	var pkgs []string
+// that a user can import (neither internal nor main, with Go files), and the commands a
+// user can install (main, not internal). Every published module must bring at least one
+// of either.
+func importable(listed []byte, published []Published) (pkgs, commands []string, err error) {
 	perModule := map[string]int{}
 	sc := bufio.NewScanner(bytes.NewReader(listed))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
-		if len(f) != 3 || f[1] == "main" || f[2] == "0" || isInternal(f[0]) {
+		if len(f) != 3 || f[2] == "0" || isInternal(f[0]) {
 			continue
 		}
-		pkgs = append(pkgs, f[0])
+		if f[1] == "main" {
+			commands = append(commands, f[0])
+		} else {
+			pkgs = append(pkgs, f[0])
+		}
 		perModule[modulePathOf(f[0], published)]++
 	}
 	var errs []error
 	for _, p := range published {
 		if perModule[p.Path] == 0 {
-			errs = append(errs, fmt.Errorf("module %s brings no package a user can import", p.Path))
+			errs = append(errs, fmt.Errorf("module %s brings no package a user can import, nor a command", p.Path))
 		}
 	}
 	sort.Strings(pkgs)
-	return pkgs, errors.Join(errs...)
+	sort.Strings(commands)
+	return pkgs, commands, errors.Join(errs...)
 }
 
 // modulePathOf returns the path of the published module that holds the package pkg: the

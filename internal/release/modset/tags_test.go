@@ -9,7 +9,7 @@ import (
 func TestTagsRootFirstThenNestedModules(t *testing.T) {
 	r := newRepo(t, layout())
 	ctx := context.Background()
-	want := []string{"v0.1.0", "adapter/v0.1.0", "adapter/nested/v0.1.0"}
+	want := []string{"v0.1.0", "adapter/v0.1.0", "adapter/nested/v0.1.0", "cmd/hello/v0.1.0"}
 
 	tags, err := r.Tags(ctx, "v0.1.0")
 	if err != nil || !reflect.DeepEqual(tags, want) {

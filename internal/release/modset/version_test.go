@@ -12,8 +12,8 @@ func TestVersionIsTheOneEveryGoModRequires(t *testing.T) {
 	if got, err := r.Version(); err != nil || got != "v0.1.0" {
 		t.Fatalf("Version() = %q, %v; want v0.1.0", got, err)
 	}
-	if n := len(r.Requirements()); n != 5 {
-		t.Errorf("%d requirements of library modules, want 5: %v", n, r.Requirements())
+	if n := len(r.Requirements()); n != 7 {
+		t.Errorf("%d requirements of library modules, want 7: %v", n, r.Requirements())
 	}
 }
 
@@ -43,7 +43,7 @@ func TestSetVersionRewritesEveryRequire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"adapter", "adapter/nested", "examples"}; !reflect.DeepEqual(changed, want) {
+	if want := []string{"adapter", "adapter/nested", "cmd/hello", "examples"}; !reflect.DeepEqual(changed, want) {
 		t.Errorf("changed %v, want %v", changed, want)
 	}
 	if got, err := open(t, r.Root).Version(); err != nil || got != "v0.2.0" {
@@ -57,6 +57,10 @@ func TestSetVersionRewritesEveryRequire(t *testing.T) {
 		if !strings.Contains(examples, want) {
 			t.Errorf("examples/go.mod lost %q:\n%s", want, examples)
 		}
+	}
+	// The command module's requires change, and it gains no replace.
+	if got, want := read(t, filepath.Join(r.Root, "cmd", "hello", "go.mod")), strings.ReplaceAll(commandGoMod, "v0.1.0", "v0.2.0"); got != want {
+		t.Errorf("cmd/hello/go.mod:\n%s\nwant\n%s", got, want)
 	}
 	if got := read(t, filepath.Join(r.Root, "go.mod")); got != files["go.mod"] {
 		t.Errorf("the root go.mod, which requires no library module, was rewritten:\n%s", got)

@@ -1,10 +1,11 @@
 // Command consumer is a user's program, built by the release smoke check in a fresh module
-// outside the repository against the library modules as published. It serves requests
-// through chiaccess (plain net/http) with tokens minted by core/accesstest and exits
-// non-zero on any wrong answer.
+// outside the repository against the library modules as published. It wires a verifier
+// from the environment as the example servers do, serves requests through chiaccess (plain
+// net/http) with tokens minted by core/accesstest, and exits non-zero on any wrong answer.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/cfaccess/cfaccess/chiaccess"
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/core/redisstore"
 )
 
 func main() {
@@ -27,14 +29,33 @@ func main() {
 func run() error {
 	team := accesstest.NewServer()
 	defer team.Close()
-	v, err := core.NewVerifier(team.Config())
+	// The production wiring, from the environment, here pointed at the fake team domain.
+	if err := errors.Join(
+		os.Setenv(core.EnvTeamDomain, team.URL), os.Setenv(core.EnvAudiences, team.AUD),
+		os.Unsetenv(redisstore.EnvURL), os.Unsetenv(redisstore.EnvKey),
+	); err != nil {
+		return err
+	}
+	cfg, err := core.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	cfg.Identities.Shared, err = redisstore.FromEnv() // none: the variables are unset
+	if err != nil || cfg.Identities.Shared != nil {
+		return fmt.Errorf("redisstore.FromEnv with no variables: %v, %v", cfg.Identities.Shared, err)
+	}
+	v, err := core.NewVerifier(cfg)
 	if err != nil {
 		return err
 	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /whoami", func(w http.ResponseWriter, r *http.Request) {
-		claims, _ := chiaccess.Claims(r)
+		claims, ok := chiaccess.Claims(r)
+		if !ok {
+			http.Error(w, "no caller", http.StatusInternalServerError)
+			return
+		}
 		fmt.Fprint(w, claims.Email)
 	})
 	mux.Handle("GET /admin", chiaccess.RequireGroups("admins")(http.HandlerFunc(
