@@ -61,7 +61,7 @@ func BenchmarkTokenCacheHitRatio(b *testing.B) {
 	ctx := context.Background()
 	for b.Loop() {
 		cfg := team.Config()
-		cfg.TokenCacheSize = size
+		cfg.Tokens.CacheSize = size
 		v := quietVerifier(b, cfg)
 		for _, k := range trace {
 			if _, err := v.Verify(ctx, tokens[k]); err != nil {

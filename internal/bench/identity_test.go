@@ -34,7 +34,7 @@ func BenchmarkIdentityLookup(b *testing.B) {
 		}},
 	})
 	ctx := context.Background()
-	noCache := func(cfg core.Config) core.Config { cfg.IdentityCacheSize = -1; return cfg }
+	noCache := func(cfg core.Config) core.Config { cfg.Identities.CacheSize = core.None; return cfg }
 
 	run := func(b *testing.B, v *core.Verifier) {
 		b.Helper()
@@ -61,14 +61,17 @@ func BenchmarkIdentityLookup(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := team.Config()
-	cfg.IdentityStore, cfg.IdentityStoreKey = store, make([]byte, core.MinIdentityStoreKeySize)
+	cfg.Identities.Shared = &core.SharedStore{Store: store, Key: make([]byte, core.MinStoreKeySize)}
 	// An instance writes the entry; the benchmark's instance has no cache of its own, so it
 	// reads the entry on every lookup.
 	writer := quietVerifier(b, cfg)
 	if _, err := writer.Identity(ctx, token); err != nil {
 		b.Fatal(err)
 	}
-	for writer.Stats().IdentityStore.Writes == 0 {
+	for deadline := time.Now().Add(10 * time.Second); writer.Stats().IdentityStore.Writes == 0; {
+		if st := writer.Stats().IdentityStore; st.WriteErrors+st.Skipped != 0 || time.Now().After(deadline) {
+			b.Fatalf("the entry was not written: %+v", st)
+		}
 		time.Sleep(time.Millisecond)
 	}
 	b.Run("redis_store", func(b *testing.B) {

@@ -24,7 +24,7 @@ func BenchmarkTokenStream(b *testing.B) {
 		tokens[i] = team.Mint(accesstest.Token{Email: fmt.Sprintf("user%d@example.com", i), Groups: []string{"staff"}, ExpiresAt: time.Now().Add(24 * time.Hour)})
 	}
 	cfg := team.Config()
-	cfg.TokenCacheSize, cfg.IdentityCacheSize = capacity, capacity
+	cfg.Tokens.CacheSize, cfg.Identities.CacheSize = capacity, capacity
 	v := quietVerifier(b, cfg)
 	ctx := context.Background()
 

@@ -85,7 +85,7 @@ func BenchmarkVerifiers(b *testing.B) {
 
 	b.Run("cfaccess_uncached", func(b *testing.B) {
 		cfg := team.Config()
-		cfg.TokenCacheSize = -1
+		cfg.Tokens.CacheSize = core.None
 		v := quietVerifier(b, cfg)
 		run(b, func() error { _, err := v.Verify(ctx, token); return err })
 	})
