@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"go/ast"
 	"go/parser"
-	"go/printer"
 	"go/token"
 	"io"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/internal/conformance"
 	"github.com/cfaccess/cfaccess/internal/redistest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // The example servers, one per framework, each in the directory of that name.
@@ -66,25 +66,7 @@ type process struct {
 	cmd    *exec.Cmd
 	base   string // http://127.0.0.1:port
 	output string // stdout up to the "listening" line
-	stderr *syncBuffer
-}
-
-// syncBuffer is a strings.Builder that a process writes while a test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	stderr *testkit.LogBuffer
 }
 
 var listening = regexp.MustCompile(`example listening on (http://\S+)`)
@@ -99,7 +81,7 @@ func start(t *testing.T, fw string, env ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := new(syncBuffer)
+	stderr := new(testkit.LogBuffer)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -162,8 +144,7 @@ func TestExamples(t *testing.T) {
 	for _, fw := range frameworks {
 		t.Run(fw, func(t *testing.T) {
 			t.Parallel()
-			team := accesstest.NewServer()
-			t.Cleanup(team.Close)
+			team := testkit.NewTeam(t)
 			const admins = "wheel"
 			p := start(t, fw, "CF_ACCESS_TEAM_DOMAIN="+team.URL,
 				"CF_ACCESS_AUD=0000000000000000000000000000000000000000000000000000000000000000, "+team.AUD,
@@ -259,8 +240,7 @@ func TestMetrics(t *testing.T) {
 	for _, fw := range frameworks {
 		t.Run(fw, func(t *testing.T) {
 			t.Parallel()
-			team := accesstest.NewServer()
-			t.Cleanup(team.Close)
+			team := testkit.NewTeam(t)
 			p := start(t, fw, "CF_ACCESS_TEAM_DOMAIN="+team.URL, "CF_ACCESS_AUD="+team.AUD, "METRICS_ADDR=127.0.0.1:0")
 			m := metricsAt.FindStringSubmatch(p.output)
 			if m == nil {
@@ -338,8 +318,7 @@ func TestWrongAUDLoggedOnce(t *testing.T) {
 	for _, fw := range frameworks {
 		t.Run(fw, func(t *testing.T) {
 			t.Parallel()
-			team := accesstest.NewServer()
-			t.Cleanup(team.Close)
+			team := testkit.NewTeam(t)
 			const wrong = "1111111111111111111111111111111111111111111111111111111111111111"
 			p := start(t, fw, "CF_ACCESS_TEAM_DOMAIN="+team.URL, "CF_ACCESS_AUD="+wrong)
 			token := team.User("ann@example.com") // for team.AUD, the application Access protects
@@ -370,8 +349,7 @@ func TestSeveralInstances(t *testing.T) {
 			redisSrv := redistest.Start(t)
 			rdb := redis.NewClient(&redis.Options{Addr: redisSrv.Addr})
 			t.Cleanup(func() { _ = rdb.Close() })
-			team := accesstest.NewServer()
-			t.Cleanup(team.Close)
+			team := testkit.NewTeam(t)
 			const admins = "wheel"
 			env := []string{"CF_ACCESS_TEAM_DOMAIN=" + team.URL, "CF_ACCESS_AUD=" + team.AUD, "ADMIN_GROUP=" + admins,
 				"CF_ACCESS_REDIS_URL=" + redisSrv.URL, "CF_ACCESS_CACHE_KEY=" + randomHex(t, 32)}
@@ -585,13 +563,4 @@ func TestMainIsFrameworkCode(t *testing.T) {
 			t.Errorf("wiring/wiring.go does not call %s", want)
 		}
 	}
-}
-
-func source(t *testing.T, fset *token.FileSet, n ast.Node) string {
-	t.Helper()
-	var b strings.Builder
-	if err := printer.Fprint(&b, fset, n); err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
