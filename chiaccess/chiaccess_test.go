@@ -2,7 +2,6 @@ package chiaccess_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -10,6 +9,7 @@ import (
 	"github.com/cfaccess/cfaccess/chiaccess"
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/internal/conformance"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func whoami(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +106,7 @@ func TestConformance(t *testing.T) {
 			r.Get("/me", me)
 			r.With(chiaccess.RequireGroups(conformance.AdminGroup)).Get("/admin", whoami)
 		})
-		return serve(t, r)
+		return testkit.Serve(t, r)
 	})
 }
 
@@ -151,14 +151,8 @@ func TestConformanceServeMux(t *testing.T) {
 		mux.Handle("GET /ctx/whoami", inject(s.Inject)(whoami))
 		mux.Handle("GET /ctx/me", inject(s.Inject)(me))
 		mux.Handle("GET /ctx/admin", inject(s.Inject)(admins(whoami)))
-		return serve(t, mux)
+		return testkit.Serve(t, mux)
 	})
-}
-
-func serve(t conformance.TB, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.

@@ -14,15 +14,12 @@ package core_test
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -33,6 +30,8 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 )
 
 // shapeTeam is a minimal Access team domain: a JWKS at /cdn-cgi/access/certs and
@@ -76,13 +75,9 @@ func newShapeTeam(t *testing.T) *shapeTeam {
 // order), and returns its kid.
 func (team *shapeTeam) publish(t *testing.T) string {
 	t.Helper()
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var kid [32]byte
 	_, _ = rand.Read(kid[:])
-	k := shapeKey{kid: fmt.Sprintf("%x", kid), priv: priv}
+	k := shapeKey{kid: fmt.Sprintf("%x", kid), priv: rs256.NewKey(t, 2048)}
 	team.mu.Lock()
 	defer team.mu.Unlock()
 	team.keys = append([]shapeKey{k}, team.keys...)
@@ -106,13 +101,9 @@ func (team *shapeTeam) key(t *testing.T, kid string) shapeKey {
 func (team *shapeTeam) serveCerts(w http.ResponseWriter, _ *http.Request) {
 	team.certs.Add(1)
 	team.mu.Lock()
-	var keys []map[string]string
+	var keys []map[string]any
 	for _, k := range team.keys {
-		keys = append(keys, map[string]string{
-			"kid": k.kid, "kty": "RSA", "alg": "RS256", "use": "sig",
-			"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.priv.E)).Bytes()),
-			"n": base64.RawURLEncoding.EncodeToString(k.priv.N.Bytes()),
-		})
+		keys = append(keys, rs256.JWK(k.kid, &k.priv.PublicKey))
 	}
 	team.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
@@ -169,17 +160,8 @@ func (team *shapeTeam) mint(t *testing.T, signer shapeKey, kid string, claims ..
 		payload.Write(value)
 	}
 	payload.WriteByte('}')
-	header, err := json.Marshal(map[string]string{"alg": "RS256", "kid": kid, "typ": "JWT"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload.String()))
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, signer.priv, crypto.SHA256, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+	header := rs256.Segment(t, map[string]string{"alg": "RS256", "kid": kid, "typ": "JWT"})
+	return rs256.Sign(t, signer.priv, header, base64.RawURLEncoding.EncodeToString([]byte(payload.String())))
 }
 
 // userClaims are a user token's claims as Access issues them, for aud, issued at iat, with
@@ -206,7 +188,7 @@ func shapeConfig(team *shapeTeam, aud string) core.Config {
 	return core.Config{
 		TeamDomain: team.url,
 		Audiences:  []string{aud},
-		Logger:     discardLogger(),
+		Logger:     testkit.QuietLogger(),
 		Keys:       core.KeyConfig{StartupWait: time.Minute, FetchWait: time.Minute},
 	}
 }
@@ -410,7 +392,7 @@ func TestShapeNewKeyLargeCustomInCooldown(t *testing.T) {
 	team := newShapeTeam(t)
 	oldKID := team.first
 	const aud = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
-	clk := newClock()
+	clk := testkit.NewClock()
 	cfg := shapeConfig(team, aud)
 	cfg.Now = clk.Now
 	// An hour of the test's clock: the fetch a 503 schedules for the end of the cool-down
@@ -421,12 +403,10 @@ func TestShapeNewKeyLargeCustomInCooldown(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if _, err := v.Verify(ctx, team.mint(t, team.key(t, oldKID), oldKID, team.userClaims("ann@example.com", aud, clk.Now())...)); err != nil {
-		t.Fatalf("a token of the known key: %v", err)
-	}
+	mustVerify(t, v, team.mint(t, team.key(t, oldKID), oldKID, team.userClaims("ann@example.com", aud, clk.Now())...), "a token of the known key")
 	// An invented kid: one fetch, and the cool-down begins.
 	_, err = v.Verify(ctx, team.mint(t, team.key(t, oldKID), "invented", team.userClaims("eve@example.com", aud, clk.Now().Add(-time.Hour))...))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 
 	newKID := team.publish(t)
 	newKey := team.key(t, newKID)
@@ -461,7 +441,7 @@ func TestShapeNewKeyLargeCustomInCooldown(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := v.Verify(ctx, team.mint(t, newKey, newKID, tc.claims...))
-			wantCode(t, err, tc.code, tc.reason)
+			testkit.WantCode(t, err, tc.code, tc.reason)
 			e := core.AsError(err)
 			if tc.code == core.CodeUnavailable && (e.Status() != http.StatusServiceUnavailable || e.RetryAfter != cfg.Keys.UnknownKeyCooldown) {
 				t.Errorf("status %d, Retry-After %v; want 503 after the cool-down %v", e.Status(), e.RetryAfter, cfg.Keys.UnknownKeyCooldown)

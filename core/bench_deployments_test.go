@@ -1,11 +1,11 @@
 package core_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // BenchmarkAuthenticateDeployments prices what per-host applications and groups read from
@@ -14,16 +14,11 @@ import (
 //
 //	go test ./core -run '^$' -bench BenchmarkAuthenticateDeployments -benchmem
 func BenchmarkAuthenticateDeployments(b *testing.B) {
-	srv := accesstest.NewServer(accesstest.WithIdP(accesstest.SAML))
-	b.Cleanup(srv.Close)
-	ctx := context.Background()
-	one := newVerifier(b, testConfig(srv, nil))
+	srv, one := testkit.TeamVerifier(b, accesstest.WithIdP(accesstest.SAML))
 	cfg := twoApps(srv, nil)
 	cfg.Audiences = []string{srv.AUD}
-	hosts := newVerifier(b, cfg)
-	cfg = testConfig(srv, nil)
-	cfg.Groups = core.GroupsAttribute(accesstest.GroupsAttribute)
-	attribute := newVerifier(b, cfg)
+	hosts := testkit.NewVerifier(b, cfg)
+	attribute := groupsFrom(b, srv, core.GroupsAttribute(accesstest.GroupsAttribute))
 	samlUser := srv.User("ann@example.com", "staff", "admins")
 	googleUser := srv.UserFrom(accesstest.GoogleWorkspace, "ann@example.com", "staff", "admins")
 	admins := core.Groups("admins")
@@ -42,26 +37,7 @@ func BenchmarkAuthenticateDeployments(b *testing.B) {
 		{"groups_attribute", attribute, &admins, "app.example.com", samlUser},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			decide := func() bool {
-				c, err := bc.v.Authenticate(ctx, bc.token, bc.host)
-				if err != nil {
-					return false
-				}
-				if bc.policy == nil {
-					return true
-				}
-				ok, _ := bc.policy.Allow(ctx, c)
-				return ok
-			}
-			if !decide() {
-				b.Fatal("refused")
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if !decide() {
-					b.Fatal("refused")
-				}
-			}
+			benchDecision(b, bc.v, bc.token, bc.host, bc.policy)
 		})
 	}
 }

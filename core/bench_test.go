@@ -13,6 +13,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // BenchmarkVerify compares a full verification (uncached: the cache is off), a token seen
@@ -22,15 +23,15 @@ import (
 //
 //	go test ./core -run '^$' -bench BenchmarkVerify -benchmem -count 10
 func BenchmarkVerify(b *testing.B) {
-	srv := newServer(b)
+	srv := testkit.NewTeam(b)
 	ctx := context.Background()
 	// A realistic Access user token: one audience, e-mail, nonce, country, 24 h life.
 	token := srv.Mint(accesstest.Token{Email: "ann.smith@example.com", Country: "US", ExpiresAt: time.Now().Add(24 * time.Hour)})
 
 	b.Run("uncached", func(b *testing.B) {
-		cfg := testConfig(srv, nil)
+		cfg := testkit.Config(srv, nil)
 		cfg.Tokens.CacheSize = core.None
-		v := newVerifier(b, cfg)
+		v := testkit.NewVerifier(b, cfg)
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := v.Verify(ctx, token); err != nil {
@@ -39,7 +40,7 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	})
 	b.Run("cached", func(b *testing.B) {
-		v := newVerifier(b, testConfig(srv, nil))
+		v := testkit.Verifier(b, srv)
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := v.Verify(ctx, token); err != nil {
@@ -69,9 +70,9 @@ func BenchmarkVerify(b *testing.B) {
 	// this one alternates an uncached verification and the bare check in the same loop and
 	// reports the ratio of their total times, which drift cannot skew.
 	b.Run("uncached_over_rsa", func(b *testing.B) {
-		cfg := testConfig(srv, nil)
+		cfg := testkit.Config(srv, nil)
 		cfg.Tokens.CacheSize = core.None
-		v := newVerifier(b, cfg)
+		v := testkit.NewVerifier(b, cfg)
 		var inVerify, inRSA time.Duration
 		for b.Loop() {
 			t0 := time.Now()
@@ -90,8 +91,7 @@ func BenchmarkVerify(b *testing.B) {
 
 // BenchmarkVerifyParallel is the cached path from every core; run it with -cpu 1,2,….
 func BenchmarkVerifyParallel(b *testing.B) {
-	srv := newServer(b)
-	v := newVerifier(b, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(b)
 	token := srv.User("ann@example.com")
 	ctx := context.Background()
 	if _, err := v.Verify(ctx, token); err != nil {
@@ -114,10 +114,8 @@ func BenchmarkVerifyParallel(b *testing.B) {
 //
 //	go test ./core -run '^$' -bench BenchmarkAuthenticate -benchmem
 func BenchmarkAuthenticate(b *testing.B) {
-	srv := newServer(b)
-	v := newVerifier(b, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(b)
 	token := srv.User("ann@example.com", "staff", "admins")
-	ctx := context.Background()
 	for _, bc := range []struct {
 		name   string
 		policy *core.Policy
@@ -127,31 +125,38 @@ func BenchmarkAuthenticate(b *testing.B) {
 		{"group_policy", ptr(core.Groups("admins"))},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			decide := func() bool {
-				c, err := v.Authenticate(ctx, token, "app.example.com")
-				if err != nil {
-					return false
-				}
-				if bc.policy == nil {
-					return true
-				}
-				ok, _ := bc.policy.Allow(ctx, c)
-				return ok
-			}
-			if !decide() {
-				b.Fatal("refused")
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if !decide() {
-					b.Fatal("refused")
-				}
-			}
+			benchDecision(b, v, token, "app.example.com", bc.policy)
 		})
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// benchDecision measures the verifier's part of a decision: v authenticates token for host,
+// then holds the caller to policy, when not nil. The decision must allow.
+func benchDecision(b *testing.B, v *core.Verifier, token, host string, policy *core.Policy) {
+	ctx := context.Background()
+	decide := func() bool {
+		c, err := v.Authenticate(ctx, token, host)
+		if err != nil {
+			return false
+		}
+		if policy == nil {
+			return true
+		}
+		ok, _ := policy.Allow(ctx, c)
+		return ok
+	}
+	if !decide() {
+		b.Fatal("refused")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !decide() {
+			b.Fatal("refused")
+		}
+	}
+}
 
 // BenchmarkAuthenticateParallel is the verifier's part of a decision on a warm cache, with a
 // group policy (so both caches are read), from every core. Run it with -cpu 1,2,…: a cached
@@ -159,8 +164,7 @@ func ptr[T any](v T) *T { return &v }
 //
 //	go test ./core -run '^$' -bench 'Parallel' -cpu 1,2
 func BenchmarkAuthenticateParallel(b *testing.B) {
-	srv := newServer(b)
-	v := newVerifier(b, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(b)
 	token := srv.User("ann@example.com", "staff", "admins")
 	admins := core.Groups("admins")
 	decide := func(ctx context.Context) bool {
@@ -195,13 +199,13 @@ func BenchmarkAuthenticateParallel(b *testing.B) {
 //
 //	go test ./core -run '^$' -bench BenchmarkForgeries -count 5
 func BenchmarkForgeries(b *testing.B) {
-	srv := newServer(b)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(b)
+	cfg := testkit.Config(srv, nil)
 	cfg.Keys.UnknownKeyCooldown = time.Hour // no fetch inside the loop: the cost is the verifier's own
-	v := newVerifier(b, cfg)
+	v := testkit.NewVerifier(b, cfg)
 	ctx := context.Background()
 	valid := srv.Mint(accesstest.Token{Email: "ann.smith@example.com", Country: "US", ExpiresAt: time.Now().Add(24 * time.Hour)})
-	h, p, s := segments(b, valid)
+	h, p, s := testkit.Segments(b, valid)
 	kid := srv.CurrentKeyID()
 	sig, _ := b64.DecodeString(s)
 	sig[len(sig)/2] ^= 1
@@ -240,7 +244,7 @@ func BenchmarkForgeries(b *testing.B) {
 			b.Fatalf("%s: %d bytes, over the limit", c.name, len(c.token))
 		}
 		_, err := v.Verify(ctx, c.token) // the invented kid's one fetch happens here
-		wantCode(b, err, core.CodeInvalidToken, c.reason)
+		testkit.WantCode(b, err, core.CodeInvalidToken, c.reason)
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

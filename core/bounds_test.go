@@ -3,12 +3,9 @@ package core_test
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/json"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/internal/testkit"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 )
 
 // The team domain's answers are read to at most 1 MiB each. These tests serve answers
@@ -83,7 +82,7 @@ func (w countingWriter) Write(p []byte) (int, error) {
 
 func newCountingTeam(t *testing.T) *countingTeam {
 	t.Helper()
-	ct := &countingTeam{key: mustRSA(t, 2048), aud: "app"}
+	ct := &countingTeam{key: rs256.Key(t, 0), aud: "app"}
 	ct.certs = func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(ct.certsDocument(0)) }
 	ct.identity = func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(identityDocument(0)) }
 	ct.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -141,10 +140,7 @@ func (ct *countingTeam) lastAnswer(t *testing.T, path string) int64 {
 
 // certsDocument is the team's key set, padded with a member of pad bytes.
 func (ct *countingTeam) certsDocument(pad int) []byte {
-	doc := map[string]any{"keys": []any{map[string]string{
-		"kid": "k", "kty": "RSA", "alg": "RS256", "use": "sig",
-		"n": b64.EncodeToString(ct.key.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(ct.key.E)).Bytes()),
-	}}}
+	doc := map[string]any{"keys": []any{rs256.JWK("k", &ct.key.PublicKey)}}
 	return padded(doc, pad)
 }
 
@@ -190,15 +186,10 @@ func endless(start string) http.HandlerFunc {
 // token signs a new user token of the team with its key.
 func (ct *countingTeam) token(t *testing.T) string {
 	t.Helper()
-	h := encodeJSON(t, map[string]string{"alg": "RS256", "kid": "k"})
-	p := encodeJSON(t, map[string]any{"iss": ct.URL, "aud": ct.aud, "sub": "u", "email": "ann@example.com",
+	h := rs256.Segment(t, map[string]string{"alg": "RS256", "kid": "k"})
+	p := rs256.Segment(t, map[string]any{"iss": ct.URL, "aud": ct.aud, "sub": "u", "email": "ann@example.com",
 		"identity_nonce": rand.Text(), "iat": time.Now().Unix(), "exp": time.Now().Add(time.Hour).Unix()})
-	d := sha256.Sum256([]byte(h + "." + p))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, ct.key, crypto.SHA256, d[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h + "." + p + "." + b64.EncodeToString(sig)
+	return rs256.Sign(t, ct.key, h, p)
 }
 
 // verifier is a verifier of the team whose calls only the body bound can cut short: a
@@ -214,13 +205,13 @@ func (ct *countingTeam) verifier(t *testing.T) *core.Verifier {
 		return c, err
 	}}
 	t.Cleanup(transport.CloseIdleConnections)
-	return newVerifier(t, core.Config{
+	return testkit.NewVerifier(t, core.Config{
 		TeamDomain:     ct.URL,
 		Audiences:      []string{ct.aud},
 		HTTPClient:     &http.Client{Transport: transport},
 		RequestTimeout: time.Minute,
 		Keys:           core.KeyConfig{StartupWait: time.Minute, FetchWait: time.Minute},
-		Logger:         discardLogger(),
+		Logger:         testkit.QuietLogger(),
 	})
 }
 
@@ -247,19 +238,26 @@ func TestCertsBodyBound(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+			testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 			if st := v.Stats(); st.KeyError == nil || !strings.Contains(st.KeyError.Error(), "larger than") {
 				t.Errorf("KeyError = %v, want the body bound", st.KeyError)
 			}
-			if took := time.Since(start); took > 30*time.Second {
-				t.Errorf("refused after %v: not at the bound", took)
-			}
-			written := ct.lastAnswer(t, "/cdn-cgi/access/certs")
-			t.Logf("the team domain wrote %d bytes", written)
-			if written <= bodyBound || written > writtenBound {
-				t.Errorf("the team domain wrote %d bytes, want the bound and little more", written)
-			}
+			ct.wantCutAtBound(t, "/cdn-cgi/access/certs", start)
 		})
+	}
+}
+
+// wantCutAtBound checks that the answer of path, refused at the body bound since start, was
+// cut there: promptly, after the team domain wrote the bound and little more.
+func (ct *countingTeam) wantCutAtBound(t *testing.T, path string, start time.Time) {
+	t.Helper()
+	if took := time.Since(start); took > 30*time.Second {
+		t.Errorf("refused after %v: not at the bound", took)
+	}
+	written := ct.lastAnswer(t, path)
+	t.Logf("the team domain wrote %d bytes", written)
+	if written <= bodyBound || written > writtenBound {
+		t.Errorf("the team domain wrote %d bytes, want the bound and little more", written)
 	}
 }
 
@@ -287,18 +285,11 @@ func TestIdentityBodyBound(t *testing.T) {
 				}
 				return
 			}
-			wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+			testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 			if !strings.Contains(err.Error(), "larger than") {
 				t.Errorf("error %v, want the body bound", err)
 			}
-			if took := time.Since(start); took > 30*time.Second {
-				t.Errorf("refused after %v: not at the bound", took)
-			}
-			written := ct.lastAnswer(t, "/cdn-cgi/access/get-identity")
-			t.Logf("the team domain wrote %d bytes", written)
-			if written <= bodyBound || written > writtenBound {
-				t.Errorf("the team domain wrote %d bytes, want the bound and little more", written)
-			}
+			ct.wantCutAtBound(t, "/cdn-cgi/access/get-identity", start)
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cfaccess/cfaccess/internal/keyset"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 	"github.com/cfaccess/cfaccess/internal/token"
 )
 
@@ -37,13 +37,7 @@ func accessLikeToken(tb testing.TB, priv *rsa.PrivateKey, n int) string {
 		`"email":"user%d@example.com","exp":%d,"iat":%d,"nbf":%d,"iss":"http://127.0.0.1:9",`+
 		`"type":"app","identity_nonce":"6ei69kawdKzMIAPF","sub":"7335d417-61da-459d-899c-0a01c76a%04d",`+
 		`"country":"US"}`, n, now+86400, now, now, n%10000)
-	input := enc([]byte(`{"alg":"RS256","kid":"k","typ":"JWT"}`)) + "." + enc([]byte(payload))
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return input + "." + enc(sig)
+	return rs256.Sign(tb, priv, enc([]byte(`{"alg":"RS256","kid":"k","typ":"JWT"}`)), enc([]byte(payload)))
 }
 
 // benchVerifier is verifierWithKey with the given cache sizes, and its key.

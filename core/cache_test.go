@@ -11,11 +11,11 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func TestCacheHitSharesClaims(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	tok := srv.User("ann@example.com")
 	first, err := v.Verify(context.Background(), tok)
 	if err != nil {
@@ -33,10 +33,10 @@ func TestCacheHitSharesClaims(t *testing.T) {
 }
 
 func TestCacheDisabled(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.Tokens.CacheSize = core.None
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	tok := srv.User("ann@example.com")
 	a, err := v.Verify(context.Background(), tok)
 	if err != nil {
@@ -56,10 +56,10 @@ func TestCacheDisabled(t *testing.T) {
 // nbf - leeway either. (TestCachedTokenTimes, inside the package, holds the verifier's own
 // check of each hit to this, apart from the cache's expiry.)
 func TestCacheRechecksTimes(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	cfg := testConfig(srv, clk)
-	v := newVerifier(t, cfg)
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
+	cfg := testkit.Config(srv, clk)
+	v := testkit.NewVerifier(t, cfg)
 	ctx := context.Background()
 	base := clk.Now().Truncate(time.Second)
 	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: base, ExpiresAt: base.Add(time.Minute)})
@@ -73,7 +73,7 @@ func TestCacheRechecksTimes(t *testing.T) {
 	}
 	clk.Advance(time.Nanosecond)
 	_, err = v.Verify(ctx, tok)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonExpired)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonExpired)
 	// The cache drops expired entries on its timer wheel, whose ticks are about a second:
 	// past the next one, the token holds no room.
 	clk.Advance(2 * time.Second)
@@ -83,13 +83,11 @@ func TestCacheRechecksTimes(t *testing.T) {
 
 	// nbf too, should the clock step back (NTP corrections do that).
 	tok2 := srv.Mint(accesstest.Token{Email: "bob@example.com", IssuedAt: clk.Now()})
-	if _, err := v.Verify(ctx, tok2); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, tok2, "")
 	hits := v.Stats().TokenCache.Hits
 	clk.Advance(-core.DefaultLeeway - time.Second)
 	_, err = v.Verify(ctx, tok2)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonNotYetValid)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonNotYetValid)
 	if got := v.Stats().TokenCache.Hits; got != hits+1 {
 		t.Errorf("token cache hits %d → %d: the refusal did not come from the cache", hits, got)
 	}
@@ -97,17 +95,14 @@ func TestCacheRechecksTimes(t *testing.T) {
 
 // TestCacheIsBounded feeds more distinct valid tokens than the cache holds.
 func TestCacheIsBounded(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	cfg := testConfig(srv, clk)
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
+	cfg := testkit.Config(srv, clk)
 	cfg.Tokens.CacheSize = 8
-	v := newVerifier(t, cfg)
-	ctx := context.Background()
+	v := testkit.NewVerifier(t, cfg)
 	for i := range 40 {
 		tok := srv.Mint(accesstest.Token{Email: fmt.Sprintf("u%d@example.com", i), IssuedAt: clk.Now(), ExpiresAt: clk.Now().Add(time.Minute)})
-		if _, err := v.Verify(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
+		mustVerify(t, v, tok, "")
 		if n := v.Stats().CachedTokens; n > 8 || n != min(i+1, 8) {
 			t.Fatalf("after %d tokens CachedTokens = %d", i+1, n)
 		}
@@ -116,9 +111,7 @@ func TestCacheIsBounded(t *testing.T) {
 	// wheel, about a second, after they expire).
 	clk.Advance(time.Minute + core.DefaultLeeway + 2*time.Second)
 	tok := srv.Mint(accesstest.Token{Email: "late@example.com", IssuedAt: clk.Now()})
-	if _, err := v.Verify(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, tok, "")
 	if n := v.Stats().CachedTokens; n != 1 {
 		t.Errorf("CachedTokens = %d after all others expired, want 1", n)
 	}
@@ -127,11 +120,11 @@ func TestCacheIsBounded(t *testing.T) {
 // TestVerifyConcurrent runs cached and uncached verifications, valid and not, from many
 // goroutines while keys rotate; run it with -race.
 func TestVerifyConcurrent(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.Tokens.CacheSize = 16
 	cfg.Keys.UnknownKeyCooldown = time.Millisecond
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	valid := make([]string, 32)
 	for i := range valid {
 		valid[i] = srv.User(fmt.Sprintf("u%d@example.com", i))
@@ -171,11 +164,11 @@ func TestVerifyConcurrent(t *testing.T) {
 
 // TestCacheStats: hits, misses and evictions of both caches, as Stats reports them.
 func TestCacheStats(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	cfg := testConfig(srv, clk)
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
+	cfg := testkit.Config(srv, clk)
 	cfg.Tokens.CacheSize, cfg.Identities.CacheSize = 8, 8
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	ctx := context.Background()
 	tok := srv.User("ann@example.com")
 	for range 3 {
@@ -216,13 +209,10 @@ func TestCacheStats(t *testing.T) {
 // header or payload (here claiming to be someone else), is verified in full and refused, and
 // leaves the cached token where it was.
 func TestCacheHitNeedsTheWholeToken(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	ctx := context.Background()
 	tok := srv.User("ann@example.com")
-	if _, err := v.Verify(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, tok, "")
 	parts := strings.Split(tok, ".")
 	other := strings.Split(srv.User("admin@example.com"), ".")
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"kid":"` + srv.CurrentKeyID() + `","alg":"RS256"}`))
@@ -235,7 +225,7 @@ func TestCacheHitNeedsTheWholeToken(t *testing.T) {
 		if err == nil {
 			t.Fatalf("a token with a cached token's signature passed as %s", c.Email)
 		}
-		wantCode(t, err, core.CodeInvalidToken, "")
+		testkit.WantCode(t, err, core.CodeInvalidToken, "")
 	}
 	if c, err := v.Verify(ctx, tok); err != nil || c.Email != "ann@example.com" {
 		t.Fatalf("the cached token after the forgeries: %v, %v", c, err)
@@ -248,16 +238,13 @@ func TestCacheHitNeedsTheWholeToken(t *testing.T) {
 // TestCacheWithdrawnKeyVoidsHits: once a refresh no longer lists the key that signed a cached
 // token, the very next lookup of the token is a miss and a refusal, not a hit.
 func TestCacheWithdrawnKeyVoidsHits(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	old := srv.CurrentKeyID()
 	tok := srv.User("ann@example.com")
 	for range 2 {
-		if _, err := v.Verify(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
+		mustVerify(t, v, tok, "")
 	}
 	srv.RotateKeys()
 	srv.RemoveKey(old)
@@ -267,7 +254,7 @@ func TestCacheWithdrawnKeyVoidsHits(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := v.Verify(ctx, tok)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 	if st := v.Stats(); st.TokenCache.Hits != 1 || st.CachedTokens != 1 {
 		t.Errorf("stats = %d cached, %+v; want the withdrawn token's lookup a miss, and it gone", st.CachedTokens, st.TokenCache)
 	}

@@ -14,14 +14,14 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // quietLogger keeps key-load warnings out of the test output.
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func TestNewVerifierConfigErrors(t *testing.T) {
-	srv := accesstest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := testkit.NewTeam(t)
 
 	// valid returns a configuration that NewVerifier accepts, for the cases to spoil one field.
 	valid := func() core.Config {
@@ -91,8 +91,7 @@ func TestNewVerifierConfigErrors(t *testing.T) {
 }
 
 func TestNewVerifierValidConfigs(t *testing.T) {
-	srv := accesstest.NewServer()
-	t.Cleanup(srv.Close)
+	srv := testkit.NewTeam(t)
 
 	tests := []struct {
 		name      string
@@ -187,13 +186,6 @@ func TestNewVerifierValidConfigs(t *testing.T) {
 	}
 }
 
-// offline is a transport that fails every request at once, without touching the network.
-type offline struct{}
-
-func (offline) RoundTrip(*http.Request) (*http.Response, error) {
-	return nil, errors.New("offline")
-}
-
 // waitKeys polls until v has loaded a key set.
 func waitKeys(t *testing.T, v *core.Verifier) {
 	t.Helper()
@@ -281,13 +273,13 @@ func TestConfigNoneAndNegatives(t *testing.T) {
 // TestConfigValidateIsOffline: Validate checks a configuration without a request to the team
 // domain, whatever it finds, and agrees with NewVerifier.
 func TestConfigValidateIsOffline(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	var calls atomic.Int64
 	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		calls.Add(1)
 		return http.DefaultTransport.RoundTrip(r)
 	})}
-	good := testConfig(srv, nil)
+	good := testkit.Config(srv, nil)
 	good.HTTPClient = client
 	bad := good
 	bad.Audiences = []string{srv.AUD + "," + srv.AUD}
@@ -303,7 +295,7 @@ func TestConfigValidateIsOffline(t *testing.T) {
 		t.Fatalf("Validate made %d requests; the team domain saw %d", calls.Load(), srv.CertsRequests())
 	}
 	// The same configuration does reach the team domain through NewVerifier, with that client.
-	v := newVerifier(t, good)
+	v := testkit.NewVerifier(t, good)
 	waitKeys(t, v)
 	if calls.Load() == 0 || srv.CertsRequests() == 0 {
 		t.Error("NewVerifier did not use Config.HTTPClient")
@@ -318,13 +310,13 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // allows, and returns as soon as it lands; with None it returns at once, the set still on
 // its way.
 func TestStartupWait(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	srv.FailCerts(accesstest.Held)
 
-	cfg := testConfig(srv, nil)
+	cfg := testkit.Config(srv, nil)
 	cfg.RequestTimeout = time.Minute // only the release ends a held fetch
 	cfg.Keys.StartupWait = core.None
-	v := newVerifier(t, cfg) // returns while the fetch is held
+	v := testkit.NewVerifier(t, cfg) // returns while the fetch is held
 	if st := v.Stats(); len(st.KeyIDs) != 0 {
 		t.Fatalf("keys %v with the fetch held", st.KeyIDs)
 	}
@@ -338,7 +330,7 @@ func TestStartupWait(t *testing.T) {
 		}
 		done <- w
 	}()
-	eventually(t, "the second verifier's fetch", func() bool { return srv.CertsRequests() == 2 })
+	testkit.Eventually(t, "the second verifier's fetch", func() bool { return srv.CertsRequests() == 2 })
 	select {
 	case <-done:
 		t.Fatal("NewVerifier returned while its first fetch was held, within its StartupWait")
@@ -349,5 +341,5 @@ func TestStartupWait(t *testing.T) {
 	if st := w.Stats(); len(st.KeyIDs) == 0 {
 		t.Fatalf("NewVerifier returned without the keys it waited for: %+v", st)
 	}
-	eventually(t, "the first verifier's keys", func() bool { return len(v.Stats().KeyIDs) != 0 })
+	testkit.Eventually(t, "the first verifier's keys", func() bool { return len(v.Stats().KeyIDs) != 0 })
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // The fuzz targets of this file cover the untrusted input that core reads: tokens as a whole,
@@ -42,8 +43,7 @@ func fzLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // remain well-formed tokens under an unknown kid. Unknown kids cost at most one key fetch per
 // cool-down (10 s).
 func FuzzVerify(f *testing.F) {
-	srv := accesstest.NewServer()
-	f.Cleanup(srv.Close)
+	srv := testkit.NewTeam(f)
 	cfg := srv.Config()
 	cfg.Logger = fzLogger()
 	v, err := core.NewVerifier(cfg)
@@ -219,8 +219,7 @@ func fzHS256Confusion(srv *accesstest.Server, kid, payload string) string {
 //
 // Each execution makes an RSA signature, so this target is slow (hundreds per second).
 func FuzzVerifySigned(f *testing.F) {
-	srv := accesstest.NewServer()
-	f.Cleanup(srv.Close)
+	srv := testkit.NewTeam(f)
 	now := time.Now().Truncate(time.Second)
 	cfg := srv.Config()
 	cfg.Logger = fzLogger()

@@ -3,7 +3,6 @@ package core_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // The two applications of one origin: a wiki every employee may use, and an admin console.
@@ -25,8 +25,8 @@ const (
 
 // twoApps is srv's configuration for an origin that serves the wiki and the admin console,
 // and per-tenant hosts under a wildcard.
-func twoApps(srv *accesstest.Server, clk *clock) core.Config {
-	cfg := testConfig(srv, clk)
+func twoApps(srv *accesstest.Server, clk *testkit.Clock) core.Config {
+	cfg := testkit.Config(srv, clk)
 	cfg.Audiences = nil
 	cfg.HostAudiences = map[string][]string{
 		"wiki.example.com":     {wikiAUD},
@@ -41,7 +41,7 @@ func tokenFor(srv *accesstest.Server, aud string) string {
 }
 
 func TestHostAudiencesConfig(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	for _, tc := range []struct {
 		name    string
 		hosts   map[string][]string
@@ -75,7 +75,7 @@ func TestHostAudiencesConfig(t *testing.T) {
 		{"fallback without Audiences", map[string][]string{"a.example.com": {"x"}}, nil, true, "Audiences is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(srv, nil)
+			cfg := testkit.Config(srv, nil)
 			cfg.Audiences, cfg.HostAudiences, cfg.UnboundHostsUseAudiences = tc.global, tc.hosts, tc.unbound
 			cfg.Keys.StartupWait = core.None
 			_, err := core.NewVerifier(cfg)
@@ -90,10 +90,10 @@ func TestHostAudiencesConfig(t *testing.T) {
 }
 
 func TestHostAudiencesAudiences(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	cfg := twoApps(srv, nil)
 	cfg.Audiences = []string{"global"}
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	// Verify, which knows no host, accepts a token of any application of the origin.
 	want := []string{"global", tenantAUD, adminAUD, wikiAUD} // global first, then by host name
 	if got := v.Audiences(); !slices.Equal(got, want) {
@@ -105,21 +105,21 @@ func TestHostAudiencesAudiences(t *testing.T) {
 		}
 	}
 	_, err := v.Verify(context.Background(), tokenFor(srv, "another-team-app"))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonAudience)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonAudience)
 }
 
 // TestHostMatching runs each Host header a request may carry against the bindings, through
 // Authenticate, cold and with the token cached.
 func TestHostMatching(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	cfg := twoApps(srv, nil)
 	cfg.Tokens.CacheSize = core.None
-	uncached := newVerifier(t, cfg)
-	strict := newVerifier(t, twoApps(srv, nil))
+	uncached := testkit.NewVerifier(t, cfg)
+	strict := testkit.NewVerifier(t, twoApps(srv, nil))
 	cfg = twoApps(srv, nil)
 	cfg.Audiences = []string{wikiAUD}
 	cfg.UnboundHostsUseAudiences = true
-	lenient := newVerifier(t, cfg)
+	lenient := testkit.NewVerifier(t, cfg)
 	wiki, admin, tenant := tokenFor(srv, wikiAUD), tokenFor(srv, adminAUD), tokenFor(srv, tenantAUD)
 
 	for _, tc := range []struct {
@@ -186,7 +186,7 @@ func TestHostMatching(t *testing.T) {
 						}
 						continue
 					}
-					wantCode(t, err, core.CodeInvalidToken, mode.want)
+					testkit.WantCode(t, err, core.CodeInvalidToken, mode.want)
 					if c != nil || core.AsError(err).Status() != http.StatusUnauthorized {
 						t.Fatalf("%s: Authenticate = %v, %v; want a 401 with no caller", round, c, err)
 					}
@@ -200,8 +200,8 @@ func TestHostMatching(t *testing.T) {
 // that names several (a Host header and the hosts a proxy forwarded) must be bound to the
 // token's application in every one of them. Without HostAudiences, hosts are not read.
 func TestHostsOfARequest(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, twoApps(srv, nil))
+	srv := testkit.NewTeam(t)
+	v := testkit.NewVerifier(t, twoApps(srv, nil))
 	ctx := context.Background()
 	admin := tokenFor(srv, adminAUD)
 	for _, tc := range []struct {
@@ -228,11 +228,11 @@ func TestHostsOfARequest(t *testing.T) {
 			if c != nil {
 				t.Errorf("%s, %s: a caller along with the refusal", tc.name, round)
 			}
-			wantCode(t, err, core.CodeInvalidToken, tc.want)
+			testkit.WantCode(t, err, core.CodeInvalidToken, tc.want)
 		}
 	}
 
-	single := newVerifier(t, testConfig(srv, nil))
+	single := testkit.Verifier(t, srv)
 	tok := srv.User("ann@example.com")
 	for _, hosts := range [][]string{nil, {"anything.example.org"}, {"not a host"}} {
 		if _, err := single.Authenticate(ctx, tok, hosts...); err != nil {
@@ -249,8 +249,8 @@ func TestHostsOfARequest(t *testing.T) {
 // origin serves the wiki and the admin console, and is reached directly, bypassing Access,
 // with a wiki token and the admin console's Host.
 func TestHostAudiencesThroughServer(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, twoApps(srv, nil))
+	srv := testkit.NewTeam(t)
+	v := testkit.NewVerifier(t, twoApps(srv, nil))
 	origin := httptest.NewServer(guarded(v, nil, http.HandlerFunc(echoCaller)))
 	t.Cleanup(origin.Close)
 	wiki, admin := tokenFor(srv, wikiAUD), tokenFor(srv, adminAUD)
@@ -270,16 +270,15 @@ func TestHostAudiencesThroughServer(t *testing.T) {
 		{"admin token on an unknown host", "intranet.example.com", admin, 401, "invalid_token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := getWith(t, origin.URL, tc.host, map[string]string{core.HeaderName: tc.token})
-			body, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tc.status {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.status, body)
+			resp := testkit.Get(t, origin.URL, tc.host, map[string]string{core.HeaderName: tc.token})
+			if resp.Status != tc.status {
+				t.Fatalf("status %d, want %d: %s", resp.Status, tc.status, resp.Body)
 			}
-			if tc.code != "" && !strings.Contains(string(body), `"error":"`+tc.code+`"`) {
-				t.Errorf("body %s, want %s", body, tc.code)
+			if tc.code != "" && !strings.Contains(resp.Body, `"error":"`+tc.code+`"`) {
+				t.Errorf("body %s, want %s", resp.Body, tc.code)
 			}
-			if tc.code == "" && !strings.Contains(string(body), "ann@example.com") {
-				t.Errorf("body %s, want the caller", body)
+			if tc.code == "" && !strings.Contains(resp.Body, "ann@example.com") {
+				t.Errorf("body %s, want the caller", resp.Body)
 			}
 		})
 	}
@@ -287,29 +286,29 @@ func TestHostAudiencesThroughServer(t *testing.T) {
 	// A browser sent to log in goes to the login page of the application of the host it asked
 	// for, with that application's AUD as kid.
 	for host, aud := range map[string]string{"wiki.example.com": wikiAUD, "admin.example.com": adminAUD, "acme.tenant.example.com": tenantAUD} {
-		resp := getWith(t, origin.URL+"/page?x=1", host, map[string]string{"Sec-Fetch-Mode": "navigate"})
+		resp := testkit.Get(t, origin.URL+"/page?x=1", host, map[string]string{"Sec-Fetch-Mode": "navigate"})
 		loc, err := url.Parse(resp.Header.Get("Location"))
-		if resp.StatusCode != http.StatusFound || err != nil {
-			t.Fatalf("%s: status %d, Location %q", host, resp.StatusCode, resp.Header.Get("Location"))
+		if resp.Status != http.StatusFound || err != nil {
+			t.Fatalf("%s: status %d, Location %q", host, resp.Status, resp.Header.Get("Location"))
 		}
 		if loc.Path != "/cdn-cgi/access/login/"+host || loc.Query().Get("kid") != aud || loc.Query().Get("redirect_url") != "/page?x=1" {
 			t.Errorf("%s: Location %s, want the login of %s with kid %s", host, loc, host, aud)
 		}
 	}
 	// No application serves an unbound host: no login page to send the browser to.
-	resp := getWith(t, origin.URL, "intranet.example.com", map[string]string{"Sec-Fetch-Mode": "navigate"})
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("navigation to an unbound host: status %d, want 401", resp.StatusCode)
+	resp := testkit.Get(t, origin.URL, "intranet.example.com", map[string]string{"Sec-Fetch-Mode": "navigate"})
+	if resp.Status != http.StatusUnauthorized {
+		t.Errorf("navigation to an unbound host: status %d, want 401", resp.Status)
 	}
 }
 
 func TestLoginURLPerHost(t *testing.T) {
-	srv := newServer(t)
-	strict := newVerifier(t, twoApps(srv, nil))
+	srv := testkit.NewTeam(t)
+	strict := testkit.NewVerifier(t, twoApps(srv, nil))
 	cfg := twoApps(srv, nil)
 	cfg.Audiences = []string{"global-1", "global-2"}
 	cfg.UnboundHostsUseAudiences = true
-	lenient := newVerifier(t, cfg)
+	lenient := testkit.NewVerifier(t, cfg)
 	for _, tc := range []struct {
 		v       *core.Verifier
 		host    string
@@ -342,9 +341,9 @@ func TestLoginURLPerHost(t *testing.T) {
 // host must not be let in on another from the cache; and a refusal on another host leaves
 // the token cached for its own.
 func TestHostCheckOnCachedToken(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, twoApps(srv, clk))
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
+	v := testkit.NewVerifier(t, twoApps(srv, clk))
 	ctx := context.Background()
 	wiki := tokenFor(srv, wikiAUD)
 	if _, err := v.Authenticate(ctx, wiki, "wiki.example.com"); err != nil {
@@ -352,7 +351,7 @@ func TestHostCheckOnCachedToken(t *testing.T) {
 	}
 	for range 3 {
 		_, err := v.Authenticate(ctx, wiki, "admin.example.com")
-		wantCode(t, err, core.CodeInvalidToken, core.ReasonHostAudience)
+		testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonHostAudience)
 	}
 	if st := v.Stats(); st.TokenCache.Hits != 3 || st.TokenCache.Misses != 1 {
 		t.Errorf("token cache %+v: want the refusals on the admin host to come from the cache", st.TokenCache)

@@ -3,8 +3,6 @@ package core_test
 import (
 	"encoding/json"
 	"net/http"
-	"testing"
-	"time"
 
 	"github.com/cfaccess/cfaccess/core"
 )
@@ -51,28 +49,4 @@ func echoCaller(w http.ResponseWriter, r *http.Request) {
 		email = &c.Claims.Email
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"caller": email})
-}
-
-// getWith sends a GET to u with the Host header host and the given headers, and follows no
-// redirect.
-func getWith(t *testing.T, u, host string, headers map[string]string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	client := &http.Client{
-		Timeout:       time.Minute,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
 }

@@ -13,11 +13,11 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func TestIdentityDocument(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	tok := srv.Mint(accesstest.Token{
 		Email:  "ann@example.com",
 		Groups: []string{"admins", "ops"},
@@ -70,8 +70,7 @@ func TestIdentityDocument(t *testing.T) {
 // TestIdentityDecodesPermissively: odd field types leave fields empty instead of failing
 // the lookup; groups arrive as strings, objects or a mix.
 func TestIdentityDecodesPermissively(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	for _, tc := range []struct {
 		name   string
 		groups any
@@ -120,11 +119,11 @@ func TestIdentityFailures(t *testing.T) {
 		{accesstest.RedirectAway, core.CodeUnavailable, core.ReasonIdentityUnavailable},
 	} {
 		t.Run(fmt.Sprint(tc.fault), func(t *testing.T) {
-			srv := newServer(t)
-			clk := newClock()
-			cfg := testConfig(srv, clk)
+			srv := testkit.NewTeam(t)
+			clk := testkit.NewClock()
+			cfg := testkit.Config(srv, clk)
 			cfg.RequestTimeout = 2 * time.Second // ends Hang and SlowDrip
-			v := newVerifier(t, cfg)
+			v := testkit.NewVerifier(t, cfg)
 			tok := srv.User("ann@example.com", "admins")
 			srv.FailIdentity(tc.fault)
 			// Long enough for the request timeout under any load; were that timeout not
@@ -136,7 +135,7 @@ func TestIdentityFailures(t *testing.T) {
 			if id != nil {
 				t.Fatalf("identity despite fault: %+v", id)
 			}
-			wantCode(t, err, tc.code, tc.reason)
+			testkit.WantCode(t, err, tc.code, tc.reason)
 			if took := time.Since(start); took > 30*time.Second {
 				t.Errorf("took %v: the request timeout %v did not end the call", took, cfg.RequestTimeout)
 			}
@@ -155,34 +154,31 @@ func TestIdentityFailures(t *testing.T) {
 }
 
 func TestIdentityRefusedByAccess(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	// A validly signed token whose nonce Access does not know: get-identity answers 401.
 	payload, _ := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "sub": "u", "email": "ann@example.com",
 		"identity_nonce": "unknown", "exp": time.Now().Add(time.Hour).Unix()})
 	tok := srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), payload)
 	_, err := v.Identity(context.Background(), tok)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonIdentityRefused)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonIdentityRefused)
 }
 
 func TestIdentityOfServiceToken(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	_, err := v.Identity(context.Background(), srv.ServiceToken(""))
-	wantCode(t, err, core.CodeForbidden, core.ReasonServiceToken)
+	testkit.WantCode(t, err, core.CodeForbidden, core.ReasonServiceToken)
 	if n := srv.IdentityRequests(); n != 0 {
 		t.Errorf("get-identity called %d times for a service token", n)
 	}
 }
 
 func TestIdentityOnlyForVerifiedTokens(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	tok := srv.User("ann@example.com")
 	_, err := v.Identity(context.Background(), tok[:len(tok)-3]+"AAA")
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
 	_, err = v.Identity(context.Background(), "")
-	wantCode(t, err, core.CodeMissingToken, "")
+	testkit.WantCode(t, err, core.CodeMissingToken, "")
 	if n := srv.IdentityRequests(); n != 0 {
 		t.Errorf("get-identity called %d times for tokens that did not verify", n)
 	}
@@ -191,11 +187,11 @@ func TestIdentityOnlyForVerifiedTokens(t *testing.T) {
 // TestIdentityCoalescedAndCached: twenty concurrent first lookups of one token make one call;
 // later ones make none until the TTL, or the token's exp if sooner, has passed.
 func TestIdentityCoalescedAndCached(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	cfg := testConfig(srv, clk)
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
+	cfg := testkit.Config(srv, clk)
 	cfg.Identities.TTL = time.Minute
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	base := clk.Now()
 	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{"admins"}, IssuedAt: base, ExpiresAt: base.Add(90 * time.Second)})
 
@@ -205,7 +201,7 @@ func TestIdentityCoalescedAndCached(t *testing.T) {
 	for i := range errs {
 		wg.Go(func() { _, errs[i] = v.Identity(context.Background(), tok) })
 	}
-	eventually(t, "the first call", func() bool { return srv.IdentityRequests() == 1 })
+	testkit.Eventually(t, "the first call", func() bool { return srv.IdentityRequests() == 1 })
 	srv.FailIdentity(accesstest.Healthy)
 	wg.Wait()
 	if n := srv.IdentityRequests(); n != 1 {
@@ -247,18 +243,17 @@ func TestIdentityCoalescedAndCached(t *testing.T) {
 // TestIdentityWaiterMayGiveUp: a caller whose context ends stops waiting, without cancelling
 // the call that other callers share.
 func TestIdentityWaiterMayGiveUp(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	tok := srv.User("ann@example.com", "admins")
 	srv.FailIdentity(accesstest.Held)
 	done := make(chan error, 1)
 	go func() { _, err := v.Identity(context.Background(), tok); done <- err }()
-	eventually(t, "the shared call", func() bool { return srv.IdentityRequests() == 1 })
+	testkit.Eventually(t, "the shared call", func() bool { return srv.IdentityRequests() == 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	_, err := v.Identity(ctx, tok)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 	if ra := core.AsError(err).RetryAfter; ra != core.DefaultUnknownKeyCooldown {
 		t.Errorf("RetryAfter = %v, want %v", ra, core.DefaultUnknownKeyCooldown)
 	}
@@ -270,10 +265,10 @@ func TestIdentityWaiterMayGiveUp(t *testing.T) {
 }
 
 func TestIdentityCacheIsBounded(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.Identities.CacheSize = 4
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	for i := range 12 {
 		if _, err := v.Identity(context.Background(), srv.User(fmt.Sprintf("u%d@example.com", i))); err != nil {
 			t.Fatal(err)
@@ -283,7 +278,7 @@ func TestIdentityCacheIsBounded(t *testing.T) {
 		}
 	}
 	cfg.Identities.CacheSize = core.None
-	v = newVerifier(t, cfg)
+	v = testkit.NewVerifier(t, cfg)
 	tok := srv.User("ann@example.com")
 	before := srv.IdentityRequests()
 	for range 3 {
@@ -297,10 +292,8 @@ func TestIdentityCacheIsBounded(t *testing.T) {
 }
 
 func TestGroupsFromTokenClaim(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
-	cfg.Groups = core.GroupsClaim("groups")
-	v := newVerifier(t, cfg)
+	srv := testkit.NewTeam(t)
+	v := groupsFrom(t, srv, core.GroupsClaim("groups"))
 	ctx := context.Background()
 	ops := core.Groups("ops")
 	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Custom: map[string]any{"groups": []any{"admins", map[string]string{"id": "g2", "name": "ops"}}}})
@@ -364,26 +357,16 @@ func TestGroupsFromTokenClaim(t *testing.T) {
 	}
 	// An outage then fails closed, as for any group policy.
 	srv.FailIdentity(accesstest.Status500)
-	caller, err = v.Authenticate(ctx, srv.User("fay@example.com", "ops"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := ops.Allow(ctx, caller)
-	if ok {
-		t.Error("allowed during an outage")
-	}
-	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	failsClosed(t, v, ops, srv.User("fay@example.com", "ops"))
 }
 
 // TestServiceTokenGroups: a service token has no groups, and asking is no error, whatever
 // Config.Groups says; get-identity, which has no identity for it, is never asked.
 func TestServiceTokenGroups(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	ctx := context.Background()
 	for _, src := range []core.GroupSource{{}, core.GroupsClaim("groups"), core.GroupsAttribute("groups")} {
-		cfg := testConfig(srv, nil)
-		cfg.Groups = src
-		v := newVerifier(t, cfg)
+		v := groupsFrom(t, srv, src)
 		tok := srv.Mint(accesstest.Token{CommonName: "0123456789abcdef.access", Custom: map[string]any{"groups": []string{"admins"}}})
 		caller, err := v.Authenticate(ctx, tok)
 		if err != nil {
@@ -411,10 +394,10 @@ func TestServiceTokenGroups(t *testing.T) {
 // shared by the requests that arrive together; every request in between gets the same 503 at
 // once. Then the next lookup asks again.
 func TestIdentityFailureRemembered(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	cfg := testConfig(srv, clk)
-	v := newVerifier(t, cfg)
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
+	cfg := testkit.Config(srv, clk)
+	v := testkit.NewVerifier(t, cfg)
 	ctx := context.Background()
 	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now(), ExpiresAt: clk.Now().Add(time.Hour)})
 
@@ -424,16 +407,16 @@ func TestIdentityFailureRemembered(t *testing.T) {
 	for i := range errs {
 		wg.Go(func() { _, errs[i] = v.Identity(ctx, tok) })
 	}
-	eventually(t, "the first call", func() bool { return srv.IdentityRequests() == 1 })
+	testkit.Eventually(t, "the first call", func() bool { return srv.IdentityRequests() == 1 })
 	srv.FailIdentity(accesstest.Status500)
 	wg.Wait()
 	for _, err := range errs {
-		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+		testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 	}
 	clk.Advance(core.DefaultIdentityFailureTTL - time.Nanosecond)
 	for range 5 {
 		_, err := v.Identity(ctx, tok)
-		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+		testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 	}
 	if n := srv.IdentityRequests(); n != 1 {
 		t.Fatalf("%d calls within the failure TTL, want 1", n)
@@ -452,16 +435,16 @@ func TestIdentityFailureRemembered(t *testing.T) {
 // with Identities.FailureTTL None; a refusal by Access (401) is remembered like an outage.
 func TestIdentityFailureTTLBounds(t *testing.T) {
 	t.Run("exp", func(t *testing.T) {
-		srv := newServer(t)
-		clk := newClock()
-		cfg := testConfig(srv, clk)
+		srv := testkit.NewTeam(t)
+		clk := testkit.NewClock()
+		cfg := testkit.Config(srv, clk)
 		cfg.Identities.FailureTTL = time.Minute
-		v := newVerifier(t, cfg)
+		v := testkit.NewVerifier(t, cfg)
 		base := clk.Now().Truncate(time.Second)
 		tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: base, ExpiresAt: base.Add(10 * time.Second)})
 		srv.FailIdentity(accesstest.Status500)
 		_, err := v.Identity(context.Background(), tok)
-		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+		testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 		srv.FailIdentity(accesstest.Healthy)
 		clk.Advance(base.Add(10 * time.Second).Sub(clk.Now())) // exp; the leeway keeps the token valid
 		if _, err := v.Identity(context.Background(), tok); err != nil {
@@ -469,29 +452,28 @@ func TestIdentityFailureTTLBounds(t *testing.T) {
 		}
 	})
 	t.Run("off", func(t *testing.T) {
-		srv := newServer(t)
-		cfg := testConfig(srv, nil)
+		srv := testkit.NewTeam(t)
+		cfg := testkit.Config(srv, nil)
 		cfg.Identities.FailureTTL = core.None
-		v := newVerifier(t, cfg)
+		v := testkit.NewVerifier(t, cfg)
 		tok := srv.User("ann@example.com")
 		srv.FailIdentity(accesstest.Status500)
 		for range 3 {
 			_, err := v.Identity(context.Background(), tok)
-			wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+			testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 		}
 		if n := srv.IdentityRequests(); n != 3 {
 			t.Errorf("%d calls for 3 lookups with failures not remembered", n)
 		}
 	})
 	t.Run("refused", func(t *testing.T) {
-		srv := newServer(t)
-		v := newVerifier(t, testConfig(srv, nil))
+		srv, v := testkit.TeamVerifier(t)
 		payload, _ := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "sub": "u", "email": "ann@example.com",
 			"identity_nonce": "unknown", "exp": time.Now().Add(time.Hour).Unix()})
 		tok := srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), payload)
 		for range 3 {
 			_, err := v.Identity(context.Background(), tok)
-			wantCode(t, err, core.CodeInvalidToken, core.ReasonIdentityRefused)
+			testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonIdentityRefused)
 		}
 		if n := srv.IdentityRequests(); n != 1 {
 			t.Errorf("%d calls for 3 lookups of a refused token, want 1", n)
@@ -502,11 +484,11 @@ func TestIdentityFailureTTLBounds(t *testing.T) {
 // TestIdentityConcurrent runs lookups of many tokens through small caches, with failures
 // coming and going, from many goroutines; run it with -race.
 func TestIdentityConcurrent(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.Tokens.CacheSize, cfg.Identities.CacheSize = 8, 8
 	cfg.Identities.FailureTTL = time.Millisecond
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	tokens := make([]string, 24)
 	for i := range tokens {
 		tokens[i] = srv.User(fmt.Sprintf("u%d@example.com", i), "staff")
@@ -542,24 +524,14 @@ func TestIdentityConcurrent(t *testing.T) {
 // TestIdentityFailureRememberedKeepsRetryAfter: a remembered failure is answered as the
 // failure itself was, 503 with a RetryAfter, without a call; so is a policy that needed it.
 func TestIdentityFailureRememberedKeepsRetryAfter(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.Keys.UnknownKeyCooldown = 7 * time.Second
-	v := newVerifier(t, cfg)
-	ctx := context.Background()
+	v := testkit.NewVerifier(t, cfg)
 	tok := srv.User("ann@example.com", "admins")
 	srv.FailIdentity(accesstest.Status500)
 	for range 3 {
-		caller, err := v.Authenticate(ctx, tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ok, err := core.Groups("admins").Allow(ctx, caller)
-		if ok {
-			t.Fatal("allowed during an outage")
-		}
-		wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
-		if e := core.AsError(err); e.Status() != http.StatusServiceUnavailable || e.RetryAfter != 7*time.Second {
+		if e := failsClosed(t, v, core.Groups("admins"), tok); e.Status() != http.StatusServiceUnavailable || e.RetryAfter != 7*time.Second {
 			t.Fatalf("status %d, RetryAfter %v; want 503 after the cool-down", e.Status(), e.RetryAfter)
 		}
 	}
@@ -571,8 +543,7 @@ func TestIdentityFailureRememberedKeepsRetryAfter(t *testing.T) {
 // TestIdentityFieldNamesAreExact: get-identity's fields are read as Access spells them and
 // only so; a field spelled in another case is not that field, in groups least of all.
 func TestIdentityFieldNamesAreExact(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	admins := core.Groups("admins")
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -612,9 +583,7 @@ func TestIdentityFieldNamesAreExact(t *testing.T) {
 	}
 
 	// The same holds for groups read from a token claim.
-	cfg := testConfig(srv, nil)
-	cfg.Groups = core.GroupsClaim("groups")
-	vc := newVerifier(t, cfg)
+	vc := groupsFrom(t, srv, core.GroupsClaim("groups"))
 	for _, custom := range []map[string]any{
 		{"GROUPS": []string{"admins"}},
 		{"groups": []any{map[string]any{"NAME": "admins"}}},

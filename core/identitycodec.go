@@ -150,19 +150,20 @@ type entryReader struct {
 // it: one entry has one spelling.
 func (r *entryReader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.b[min(r.pos, len(r.b)):])
-	var shortest [binary.MaxVarintLen64]byte
-	if n <= 0 || n != binary.PutUvarint(shortest[:], v) {
-		r.bad = true
-		return 0
-	}
-	r.pos += n
-	return v
+	return shortest(r, v, n)
 }
 
 func (r *entryReader) varint() int64 {
 	v, n := binary.Varint(r.b[min(r.pos, len(r.b)):])
-	var shortest [binary.MaxVarintLen64]byte
-	if n <= 0 || n != binary.PutVarint(shortest[:], v) {
+	return shortest(r, v, n)
+}
+
+// shortest moves r past a number v that binary's reader read from n bytes (none when it
+// failed), and returns it; unless those bytes are v's shortest encoding, it makes r bad and
+// returns 0. A longer encoding ends in a zero byte, which the shortest one does only for 0,
+// in one byte.
+func shortest[T uint64 | int64](r *entryReader, v T, n int) T {
+	if n <= 0 || (n > 1 && r.b[r.pos+n-1] == 0) {
 		r.bad = true
 		return 0
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // deadlineStore is a memStore that says whether it honours deadlines.
@@ -20,13 +22,13 @@ func (s deadlineStore) HonoursDeadlines() bool { return s.honours }
 // and a read it holds costs the request the store timeout only.
 func TestIdentityStoreDeadlineStoreInline(t *testing.T) {
 	for _, honours := range []bool{false, true} {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		mem := newMemStore()
 		block := make(chan struct{})
 		mem.getFault.Store(&storeFault{block: block}) // ignores its context
 		cfg := storeConfig(srv, nil, deadlineStore{memStore: mem, honours: honours})
 		cfg.Identities.Shared.Timeout = 50 * time.Millisecond
-		v := newVerifier(t, cfg)
+		v := testkit.NewVerifier(t, cfg)
 		done := make(chan error, 1)
 		go func() {
 			_, err := v.Identity(context.Background(), srv.User("ann@example.com"))
@@ -39,7 +41,7 @@ func TestIdentityStoreDeadlineStoreInline(t *testing.T) {
 			close(block)
 			continue
 		}
-		eventually(t, "the read", func() bool { return mem.gets.Load() == 1 })
+		testkit.Eventually(t, "the read", func() bool { return mem.gets.Load() == 1 })
 		select {
 		case err := <-done:
 			t.Fatalf("the lookup ended (%v) while the store held the read: not called inline", err)

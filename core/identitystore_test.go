@@ -21,6 +21,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // memStore is an IdentityStore in memory, with Redis's semantics (a value per key, gone
@@ -111,16 +112,37 @@ var storeKey = bytes.Repeat([]byte{0x5c}, core.MinStoreKeySize)
 // storeConfig is srv's test configuration with store as its shared identity store. Its
 // timeout is long, so that a store in memory answers in time however loaded the machine is:
 // tests of the timeout set their own.
-func storeConfig(srv *accesstest.Server, clk *clock, store core.IdentityStore) core.Config {
-	cfg := testConfig(srv, clk)
+func storeConfig(srv *accesstest.Server, clk *testkit.Clock, store core.IdentityStore) core.Config {
+	cfg := testkit.Config(srv, clk)
 	cfg.Identities.Shared = &core.SharedStore{Store: store, Key: storeKey, Timeout: time.Minute}
 	return cfg
+}
+
+// withStore starts a team domain with opts and a verifier of it whose shared store is a
+// memStore; storeConfig(srv, nil, store) makes more verifiers that share it.
+func withStore(t *testing.T, opts ...accesstest.Option) (*accesstest.Server, *memStore, *core.Verifier) {
+	t.Helper()
+	srv := testkit.NewTeam(t, opts...)
+	store := newMemStore()
+	return srv, store, testkit.NewVerifier(t, storeConfig(srv, nil, store))
+}
+
+// stored looks up tok's identity through v and waits until v has written n entries to its
+// store.
+func stored(t *testing.T, v *core.Verifier, tok string, n uint64) *core.Identity {
+	t.Helper()
+	id, err := v.Identity(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitWrites(t, v, n)
+	return id
 }
 
 // waitWrites waits until v has written n entries to its store.
 func waitWrites(t *testing.T, v *core.Verifier, n uint64) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d store writes", n), func() bool { return v.Stats().IdentityStore.Writes >= n })
+	testkit.Eventually(t, fmt.Sprintf("%d store writes", n), func() bool { return v.Stats().IdentityStore.Writes >= n })
 }
 
 func groupNames(id *core.Identity) []string {
@@ -134,17 +156,11 @@ func groupNames(id *core.Identity) []string {
 // TestIdentityStoreSharesLookups: two instances sharing a store make one get-identity call
 // for a token between them, and the second gets the same identity.
 func TestIdentityStoreSharesLookups(t *testing.T) {
-	srv := newServer(t)
-	store := newMemStore()
-	a := newVerifier(t, storeConfig(srv, nil, store))
-	b := newVerifier(t, storeConfig(srv, nil, store))
+	srv, store, a := withStore(t)
+	b := testkit.NewVerifier(t, storeConfig(srv, nil, store))
 	tok := srv.User("ann@example.com", "admins", "staff")
 
-	first, err := a.Identity(context.Background(), tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitWrites(t, a, 1)
+	first := stored(t, a, tok, 1)
 	second, err := b.Identity(context.Background(), tok)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +184,7 @@ func TestIdentityStoreSharesLookups(t *testing.T) {
 		t.Errorf("b read the store again (%d → %d reads), err %v", gets, store.gets.Load(), err)
 	}
 	// A verifier without a store is untouched by it.
-	if st := newVerifier(t, testConfig(srv, nil)).Stats().IdentityStore; st != (core.StoreStats{}) {
+	if st := testkit.Verifier(t, srv).Stats().IdentityStore; st != (core.StoreStats{}) {
 		t.Errorf("stats without a store = %+v", st)
 	}
 }
@@ -200,11 +216,8 @@ func sameIdentity(a, b *core.Identity) bool {
 func TestIdentityStoreKeepsEveryShape(t *testing.T) {
 	for _, idp := range accesstest.IdPs() {
 		t.Run(string(idp), func(t *testing.T) {
-			srv := accesstest.NewServer(accesstest.WithIdP(idp))
-			t.Cleanup(srv.Close)
-			store := newMemStore()
-			a := newVerifier(t, storeConfig(srv, nil, store))
-			b := newVerifier(t, storeConfig(srv, nil, store))
+			srv, store, a := withStore(t, accesstest.WithIdP(idp))
+			b := testkit.NewVerifier(t, storeConfig(srv, nil, store))
 			tok := srv.Mint(accesstest.Token{
 				Email:      "ann@example.com",
 				Groups:     []string{"admins", "staff"},
@@ -214,11 +227,7 @@ func TestIdentityStoreKeepsEveryShape(t *testing.T) {
 					"is_warp":       true,
 				},
 			})
-			first, err := a.Identity(context.Background(), tok)
-			if err != nil {
-				t.Fatal(err)
-			}
-			waitWrites(t, a, 1)
+			first := stored(t, a, tok, 1)
 			second, err := b.Identity(context.Background(), tok)
 			if err != nil {
 				t.Fatal(err)
@@ -237,14 +246,9 @@ func TestIdentityStoreKeepsEveryShape(t *testing.T) {
 // neither holds the token, a hash of it, or the identity, and the name of a token's entry
 // depends on the key.
 func TestIdentityStoreEntryIsOpaque(t *testing.T) {
-	srv := newServer(t)
-	store := newMemStore()
-	v := newVerifier(t, storeConfig(srv, nil, store))
+	srv, store, v := withStore(t)
 	tok := srv.User("ann@example.com", "admins")
-	if _, err := v.Identity(context.Background(), tok); err != nil {
-		t.Fatal(err)
-	}
-	waitWrites(t, v, 1)
+	stored(t, v, tok, 1)
 	keys := store.keys()
 	if len(keys) != 1 {
 		t.Fatalf("entries %q, want one", keys)
@@ -265,19 +269,13 @@ func TestIdentityStoreEntryIsOpaque(t *testing.T) {
 	other := newMemStore()
 	cfg := storeConfig(srv, nil, other)
 	cfg.Identities.Shared.Key = bytes.Repeat([]byte{0xa7}, 48)
-	w := newVerifier(t, cfg)
-	if _, err := w.Identity(context.Background(), tok); err != nil {
-		t.Fatal(err)
-	}
-	waitWrites(t, w, 1)
+	w := testkit.NewVerifier(t, cfg)
+	stored(t, w, tok, 1)
 	if k := other.keys(); len(k) != 1 || k[0] == keys[0] {
 		t.Errorf("names under two keys: %q and %q", keys, k)
 	}
 	// Two tokens of one user have two entries.
-	if _, err := v.Identity(context.Background(), srv.User("ann@example.com", "admins")); err != nil {
-		t.Fatal(err)
-	}
-	waitWrites(t, v, 2)
+	stored(t, v, srv.User("ann@example.com", "admins"), 2)
 	if k := store.keys(); len(k) != 2 {
 		t.Errorf("two tokens: entries %q", k)
 	}
@@ -288,24 +286,16 @@ func TestIdentityStoreEntryIsOpaque(t *testing.T) {
 // or is garbage is ignored, counted, logged without the token, and the lookup goes to
 // Access, whose answer holds.
 func TestIdentityStoreRejectsEntries(t *testing.T) {
-	srv := newServer(t)
-	store := newMemStore()
-	writer := newVerifier(t, storeConfig(srv, nil, store))
+	srv, store, writer := withStore(t)
 	admin := srv.User("root@example.com", "admins")
-	if _, err := writer.Identity(context.Background(), admin); err != nil {
-		t.Fatal(err)
-	}
-	waitWrites(t, writer, 1)
+	stored(t, writer, admin, 1)
 	adminEntry := store.entry(store.keys()[0]).val
 
 	// The name the store gives an outsider's token, learnt from a write.
 	nameOf := func(tok string) string {
 		before := store.keys()
-		v := newVerifier(t, storeConfig(srv, nil, store))
-		if _, err := v.Identity(context.Background(), tok); err != nil {
-			t.Fatal(err)
-		}
-		waitWrites(t, v, 1)
+		v := testkit.NewVerifier(t, storeConfig(srv, nil, store))
+		stored(t, v, tok, 1)
 		for _, k := range store.keys() {
 			if !slices.Contains(before, k) {
 				return k
@@ -319,11 +309,8 @@ func TestIdentityStoreRejectsEntries(t *testing.T) {
 		foreign := newMemStore()
 		cfg := storeConfig(srv, nil, foreign)
 		cfg.Identities.Shared.Key = bytes.Repeat([]byte{0x01}, 32)
-		v := newVerifier(t, cfg)
-		if _, err := v.Identity(context.Background(), tok); err != nil {
-			t.Fatal(err)
-		}
-		waitWrites(t, v, 1)
+		v := testkit.NewVerifier(t, cfg)
+		stored(t, v, tok, 1)
 		return foreign.entry(foreign.keys()[0]).val
 	}
 	flip := func(entry []byte, i int) []byte {
@@ -359,10 +346,10 @@ func TestIdentityStoreRejectsEntries(t *testing.T) {
 			key := nameOf(outsider)
 			store.put(key, tc.entry(store.entry(key).val, outsider))
 
-			var logs logBuffer
+			var logs testkit.LogBuffer
 			cfg := storeConfig(srv, nil, store)
-			cfg.Logger = slogTo(&logs)
-			v := newVerifier(t, cfg)
+			cfg.Logger = testkit.DebugLogger(&logs)
+			v := testkit.NewVerifier(t, cfg)
 			calls := srv.IdentityRequests()
 			id, err := v.Identity(context.Background(), outsider)
 			if err != nil {
@@ -383,7 +370,7 @@ func TestIdentityStoreRejectsEntries(t *testing.T) {
 			}
 			// The answer from Access replaces the bad entry for the fleet.
 			waitWrites(t, v, 1)
-			if _, err := newVerifier(t, storeConfig(srv, nil, store)).Identity(context.Background(), outsider); err != nil {
+			if _, err := testkit.NewVerifier(t, storeConfig(srv, nil, store)).Identity(context.Background(), outsider); err != nil {
 				t.Fatal(err)
 			}
 			if srv.IdentityRequests() != calls+1 {
@@ -397,11 +384,11 @@ func TestIdentityStoreRejectsEntries(t *testing.T) {
 // (Identities.TTL, never past the token's exp), in the store's own TTL and on read; an entry
 // read late has that much less time left in the reader's cache.
 func TestIdentityStoreExpiry(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	store := newMemStore()
-	clk := newClock()
-	a := newVerifier(t, storeConfig(srv, clk, store))
-	b := newVerifier(t, storeConfig(srv, clk, store))
+	clk := testkit.NewClock()
+	a := testkit.NewVerifier(t, storeConfig(srv, clk, store))
+	b := testkit.NewVerifier(t, storeConfig(srv, clk, store))
 
 	// The TTL given to the store: Identities.TTL, or less when the token expires first.
 	for _, tc := range []struct {
@@ -416,7 +403,7 @@ func TestIdentityStoreExpiry(t *testing.T) {
 		if _, err := a.Identity(context.Background(), tok); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the entry", func() bool { return len(store.keys()) == len(before)+1 })
+		testkit.Eventually(t, "the entry", func() bool { return len(store.keys()) == len(before)+1 })
 		for _, k := range store.keys() {
 			if ttl := store.entry(k).ttl; !slices.Contains(before, k) && (ttl > tc.want || ttl < tc.want-time.Second) {
 				t.Errorf("token expiring in %s: store TTL %s, want %s", tc.exp, ttl, tc.want)
@@ -426,10 +413,7 @@ func TestIdentityStoreExpiry(t *testing.T) {
 
 	// Read four minutes into its five: one minute left in b's cache.
 	tok := srv.User("cy@example.com", "admins")
-	if _, err := a.Identity(context.Background(), tok); err != nil {
-		t.Fatal(err)
-	}
-	waitWrites(t, a, 3)
+	stored(t, a, tok, 3)
 	clk.Advance(4 * time.Minute)
 	if _, err := b.Identity(context.Background(), tok); err != nil {
 		t.Fatal(err)
@@ -446,12 +430,9 @@ func TestIdentityStoreExpiry(t *testing.T) {
 	}
 	// The store still holds the old entry (its TTL runs on the store's clock): the expiry
 	// sealed in it refuses it.
-	c := newVerifier(t, storeConfig(srv, clk, store))
+	c := testkit.NewVerifier(t, storeConfig(srv, clk, store))
 	tok2 := srv.User("dee@example.com")
-	if _, err := a.Identity(context.Background(), tok2); err != nil {
-		t.Fatal(err)
-	}
-	waitWrites(t, a, 4)
+	stored(t, a, tok2, 4)
 	clk.Advance(core.DefaultIdentityTTL)
 	if _, err := c.Identity(context.Background(), tok2); err != nil {
 		t.Fatal(err)
@@ -534,15 +515,15 @@ func TestIdentityStoreFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			store := newMemStore()
 			store.getFault.Store(tc.get)
 			store.setFault.Store(tc.set)
-			var logs logBuffer
+			var logs testkit.LogBuffer
 			cfg := storeConfig(srv, nil, store)
-			cfg.Logger = slogTo(&logs)
+			cfg.Logger = testkit.DebugLogger(&logs)
 			cfg.Identities.Shared.Timeout = timeout
-			v := newVerifier(t, cfg)
+			v := testkit.NewVerifier(t, cfg)
 			reads, writes := tc.get != nil, tc.set != nil
 			stats := func() core.StoreStats { return v.Stats().IdentityStore }
 			var failing []string
@@ -567,9 +548,9 @@ func TestIdentityStoreFailures(t *testing.T) {
 				lookup(i)
 				n := uint64(i)
 				if writes {
-					eventually(t, "the write error", func() bool { return stats().WriteErrors == n })
+					testkit.Eventually(t, "the write error", func() bool { return stats().WriteErrors == n })
 				} else {
-					eventually(t, "the write", func() bool { return stats().Writes == n })
+					testkit.Eventually(t, "the write", func() bool { return stats().Writes == n })
 				}
 				st := stats()
 				if reads && (st.Errors != n || st.Hits+st.Misses != 0) || !reads && (st.Misses != n || st.Errors != 0) {
@@ -596,18 +577,18 @@ func TestIdentityStoreFailures(t *testing.T) {
 			if writes {
 				skips++
 			} else {
-				eventually(t, "the write", func() bool { return stats().Writes == before.Writes+1 })
+				testkit.Eventually(t, "the write", func() bool { return stats().Writes == before.Writes+1 })
 			}
 			// Skipped, or, on a machine so slow that the breaker let one probe the store again,
 			// failed.
-			eventually(t, "the skipped operations", func() bool {
+			testkit.Eventually(t, "the skipped operations", func() bool {
 				st := stats()
 				return st.Skipped+st.Errors+st.WriteErrors == before.Skipped+before.Errors+before.WriteErrors+skips
 			})
 			// Access down too: 503, as without a store, and the store still skipped.
 			srv.FailIdentity(accesstest.Status500)
 			_, err := v.Identity(context.Background(), srv.User("down@example.com", "g"))
-			wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+			testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 			srv.FailIdentity(accesstest.Healthy)
 			if reads {
 				skips++
@@ -645,7 +626,7 @@ func TestIdentityStoreFailures(t *testing.T) {
 			for i := range uint64(3) {
 				lookup(5 + int(i))
 				// One write at a time: a write while the probe is under way would be skipped.
-				eventually(t, "the write", func() bool { return stats().Writes == healed.Writes+i+1 })
+				testkit.Eventually(t, "the write", func() bool { return stats().Writes == healed.Writes+i+1 })
 			}
 			if st := stats(); store.gets.Load() != gets+3 || store.sets.Load() != sets+3 ||
 				st.Misses != healed.Misses+3 || st.Skipped != healed.Skipped || st.Errors != healed.Errors || st.WriteErrors != healed.WriteErrors {
@@ -666,7 +647,7 @@ func TestIdentityStoreFailures(t *testing.T) {
 				}
 			}
 			// Another instance reads what this one wrote after the store healed.
-			w := newVerifier(t, storeConfig(srv, nil, store))
+			w := testkit.NewVerifier(t, storeConfig(srv, nil, store))
 			calls := srv.IdentityRequests()
 			lookupAsToken(t, w, tokens[len(tokens)-1], "u7@example.com", "g7")
 			if srv.IdentityRequests() != calls || w.Stats().IdentityStore.Hits != 1 {
@@ -695,7 +676,7 @@ func TestIdentityStoreBoundsOperationsInFlight(t *testing.T) {
 	// reached it: no read times out before all have started (they start together, their
 	// tokens verified and cached), and once open a breaker stays so.
 	t.Cleanup(core.SetStoreOpenFor(time.Hour))
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	store := newMemStore()
 	block := make(chan struct{})
 	t.Cleanup(func() { close(block) })
@@ -708,15 +689,13 @@ func TestIdentityStoreBoundsOperationsInFlight(t *testing.T) {
 	cfg := storeConfig(srv, nil, store)
 	cfg.HTTPClient = &http.Client{Transport: transport}
 	cfg.Identities.Shared.Timeout = 2 * time.Second
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 
 	const lookups = 200
 	tokens := make([]string, lookups)
 	for i := range tokens {
 		tokens[i] = srv.User(fmt.Sprintf("u%d@example.com", i), "staff")
-		if _, err := v.Verify(context.Background(), tokens[i]); err != nil {
-			t.Fatal(err)
-		}
+		mustVerify(t, v, tokens[i], "")
 	}
 	transport.CloseIdleConnections()
 	goroutines := runtime.NumGoroutine()
@@ -740,7 +719,7 @@ func TestIdentityStoreBoundsOperationsInFlight(t *testing.T) {
 		t.Errorf("get-identity calls = %d, want %d", n, lookups)
 	}
 	// Every operation timed out or was skipped, and each that timed out reached the store.
-	eventually(t, "every operation accounted for", func() bool {
+	testkit.Eventually(t, "every operation accounted for", func() bool {
 		st := v.Stats().IdentityStore
 		return st.Errors+st.Skipped+st.Writes+st.WriteErrors == 2*lookups &&
 			uint64(store.gets.Load()+store.sets.Load()) == st.Errors+st.WriteErrors
@@ -767,11 +746,11 @@ func TestIdentityStoreBoundsOperationsInFlight(t *testing.T) {
 func TestIdentityStoreSkipsHoldNoSlot(t *testing.T) {
 	const openFor = time.Second
 	t.Cleanup(core.SetStoreOpenFor(openFor))
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	store := newMemStore()
 	store.getFault.Store(&storeFault{err: errors.New("connection refused")})
 	cfg := storeConfig(srv, nil, store)
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	for i := range tripAfter + 2*maxInFlight {
 		lookupAs(t, v, srv, fmt.Sprintf("u%d@example.com", i), "staff")
 	}
@@ -793,16 +772,16 @@ func TestIdentityStoreSkipsHoldNoSlot(t *testing.T) {
 // expiry, the token's exp and its fetch plus the reader's TTL, and one fetched longer ago than
 // the reader's TTL is rejected, quietly (no sign of an attack), and looked up at Access.
 func TestIdentityStoreReadersEnforceTheirTTL(t *testing.T) {
-	srv := newServer(t)
-	fetched := newClock()
+	srv := testkit.NewTeam(t)
+	fetched := testkit.NewClock()
 	store := newMemStore()
-	instance := func(store core.IdentityStore, clk *clock, ttl time.Duration, logs *logBuffer) *core.Verifier {
+	instance := func(store core.IdentityStore, clk *testkit.Clock, ttl time.Duration, logs *testkit.LogBuffer) *core.Verifier {
 		cfg := storeConfig(srv, clk, store)
 		cfg.Identities.TTL = ttl
 		if logs != nil {
-			cfg.Logger = slogTo(logs)
+			cfg.Logger = testkit.DebugLogger(logs)
 		}
-		return newVerifier(t, cfg)
+		return testkit.NewVerifier(t, cfg)
 	}
 	a := instance(store, fetched, 10*time.Minute, nil)
 	tok := srv.User("ann@example.com", "admins")
@@ -811,10 +790,10 @@ func TestIdentityStoreReadersEnforceTheirTTL(t *testing.T) {
 	key := store.keys()[0]
 	// Each reader has a store of its own holding a's entry, and a clock of its own, at
 	// fetched plus since.
-	reader := func(ttl, since time.Duration, logs *logBuffer) (*core.Verifier, *clock) {
+	reader := func(ttl, since time.Duration, logs *testkit.LogBuffer) (*core.Verifier, *testkit.Clock) {
 		s := newMemStore()
 		s.put(key, bytes.Clone(store.entry(key).val))
-		clk := newClock()
+		clk := testkit.NewClock()
 		clk.Set(fetched.Now().Add(since))
 		return instance(s, clk, ttl, logs), clk
 	}
@@ -828,7 +807,7 @@ func TestIdentityStoreReadersEnforceTheirTTL(t *testing.T) {
 	}
 
 	// A minute's TTL: two minutes old is too stale.
-	var logs logBuffer
+	var logs testkit.LogBuffer
 	b, _ := reader(time.Minute, 2*time.Minute, &logs)
 	lookup(b, "TTL 1m, 2m after the fetch", 1)
 	if st := b.Stats().IdentityStore; st.Rejected != 1 || st.Hits != 0 {
@@ -838,29 +817,20 @@ func TestIdentityStoreReadersEnforceTheirTTL(t *testing.T) {
 		t.Errorf("a stale entry was logged as an attack:\n%s", out)
 	}
 
-	// The writer's ten minutes: read, and kept until ten minutes after the fetch.
-	calls = srv.IdentityRequests()
-	c, clk := reader(10*time.Minute, 2*time.Minute, nil)
-	lookup(c, "TTL 10m, 2m after the fetch", 0)
-	clk.Set(fetched.Now().Add(10*time.Minute - time.Second))
-	lookup(c, "TTL 10m, 9m59s after the fetch", 0)
-	clk.Set(fetched.Now().Add(10*time.Minute + time.Second))
-	lookup(c, "TTL 10m, 10m1s after the fetch", 1)
-	if st := c.Stats().IdentityStore; st.Hits != 1 || st.Rejected != 1 {
-		t.Errorf("TTL 10m: stats %+v, want one hit, then the entry rejected as expired", st)
-	}
-
-	// Five minutes: read two minutes after the fetch, kept until five minutes after the
-	// fetch, not five after the read, nor until the entry's sealed expiry.
-	calls = srv.IdentityRequests()
-	d, clk := reader(5*time.Minute, 2*time.Minute, nil)
-	lookup(d, "TTL 5m, 2m after the fetch", 0)
-	clk.Set(fetched.Now().Add(5*time.Minute - time.Second))
-	lookup(d, "TTL 5m, 4m59s after the fetch", 0)
-	clk.Set(fetched.Now().Add(5*time.Minute + time.Second))
-	lookup(d, "TTL 5m, 5m1s after the fetch", 1)
-	if st := d.Stats().IdentityStore; st.Hits != 1 || st.Rejected != 1 {
-		t.Errorf("TTL 5m: stats %+v, want one hit, then the entry rejected as stale", st)
+	// The writer's ten minutes: read, and kept until ten minutes after the fetch, when the
+	// entry has expired. Five minutes: read two minutes after the fetch, kept until five
+	// minutes after the fetch, not five after the read, nor until the entry's sealed expiry.
+	for _, ttl := range []time.Duration{10 * time.Minute, 5 * time.Minute} {
+		calls = srv.IdentityRequests()
+		v, clk := reader(ttl, 2*time.Minute, nil)
+		lookup(v, fmt.Sprintf("TTL %v, 2m after the fetch", ttl), 0)
+		clk.Set(fetched.Now().Add(ttl - time.Second))
+		lookup(v, fmt.Sprintf("TTL %v, %v after the fetch", ttl, ttl-time.Second), 0)
+		clk.Set(fetched.Now().Add(ttl + time.Second))
+		lookup(v, fmt.Sprintf("TTL %v, %v after the fetch", ttl, ttl+time.Second), 1)
+		if st := v.Stats().IdentityStore; st.Hits != 1 || st.Rejected != 1 {
+			t.Errorf("TTL %v: stats %+v, want one hit, then the entry rejected", ttl, st)
+		}
 	}
 }
 
@@ -868,13 +838,13 @@ func TestIdentityStoreReadersEnforceTheirTTL(t *testing.T) {
 // broken or forged, logs a warning at most once a minute, not once per lookup, and never a
 // token; the store still answers, so its breaker stays closed.
 func TestIdentityStoreRejectionsLogRarely(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	store := newMemStore()
 	store.getFault.Store(&storeFault{garbage: append([]byte{2}, bytes.Repeat([]byte{0xa5}, 200)...)})
-	var logs logBuffer
+	var logs testkit.LogBuffer
 	cfg := storeConfig(srv, nil, store)
-	cfg.Logger = slogTo(&logs)
-	v := newVerifier(t, cfg)
+	cfg.Logger = testkit.DebugLogger(&logs)
+	v := testkit.NewVerifier(t, cfg)
 	const lookups = 50
 	var tokens []string
 	for i := range lookups {
@@ -899,9 +869,7 @@ func TestIdentityStoreRejectionsLogRarely(t *testing.T) {
 // TestIdentityStoreOnlyForVerifiedTokens: the store is never a source of authentication: a
 // token that fails verification, or a service token (which has no identity), never reaches it.
 func TestIdentityStoreOnlyForVerifiedTokens(t *testing.T) {
-	srv := newServer(t)
-	store := newMemStore()
-	v := newVerifier(t, storeConfig(srv, nil, store))
+	srv, store, v := withStore(t)
 	member := srv.User("ann@example.com", "admins")
 	for name, tok := range map[string]string{
 		"forged": member[:strings.LastIndexByte(member, '.')] + ".c2lnbmF0dXJl",
@@ -923,14 +891,12 @@ func TestIdentityStoreOnlyForVerifiedTokens(t *testing.T) {
 // TestIdentityStoreSharesNoFailure: a failed lookup is remembered by its instance only; the
 // fleet's other instances ask Access themselves.
 func TestIdentityStoreSharesNoFailure(t *testing.T) {
-	srv := newServer(t)
-	store := newMemStore()
-	a := newVerifier(t, storeConfig(srv, nil, store))
-	b := newVerifier(t, storeConfig(srv, nil, store))
+	srv, store, a := withStore(t)
+	b := testkit.NewVerifier(t, storeConfig(srv, nil, store))
 	tok := srv.User("ann@example.com", "admins")
 	srv.FailIdentity(accesstest.Status500)
 	_, err := a.Identity(context.Background(), tok)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 	srv.FailIdentity(accesstest.Healthy)
 	if _, err := b.Identity(context.Background(), tok); err != nil {
 		t.Fatalf("b: %v", err)
@@ -943,34 +909,14 @@ func TestIdentityStoreSharesNoFailure(t *testing.T) {
 // TestIdentityStoreConcurrent: two instances and many requests of several tokens at once,
 // under -race: every answer right, one call per token per instance at most.
 func TestIdentityStoreConcurrent(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	store := newMemStore()
-	vs := []*core.Verifier{newVerifier(t, storeConfig(srv, nil, store)), newVerifier(t, storeConfig(srv, nil, store))}
-	var tokens []string
-	for i := range 8 {
-		tokens = append(tokens, srv.User(fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("g%d", i)))
-	}
-	var wg sync.WaitGroup
-	for w := range 16 {
-		wg.Go(func() {
-			for i := range 40 {
-				n := (w + i) % len(tokens)
-				id, err := vs[(w+i/3)%2].Identity(context.Background(), tokens[n])
-				if err != nil || id.Email != fmt.Sprintf("u%d@example.com", n) || !slices.Equal(groupNames(id), []string{fmt.Sprintf("g%d", n)}) {
-					t.Errorf("token %d: %v, %v", n, id, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if n := srv.IdentityRequests(); n < len(tokens) || n > 2*len(tokens) {
-		t.Errorf("get-identity calls = %d for %d tokens on two instances", n, len(tokens))
-	}
+	vs := []*core.Verifier{testkit.NewVerifier(t, storeConfig(srv, nil, store)), testkit.NewVerifier(t, storeConfig(srv, nil, store))}
+	testkit.FleetLookups(t, srv, vs, 8)
 }
 
 func TestIdentityStoreConfig(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	var nilStore *memStore
 	for _, tc := range []struct {
 		name string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // TestIdentityProviders runs each identity provider's real token and get-identity shapes
@@ -41,13 +42,12 @@ func TestIdentityProviders(t *testing.T) {
 		{accesstest.GoogleWorkspace, accesstest.GroupsAttribute, want{nil, false, false, true}}, // one place only
 	} {
 		t.Run(fmt.Sprintf("%s/GroupsAttribute=%q", tc.idp, tc.attribute), func(t *testing.T) {
-			srv := accesstest.NewServer(accesstest.WithIdP(tc.idp))
-			t.Cleanup(srv.Close)
-			cfg := testConfig(srv, nil)
+			srv := testkit.NewTeam(t, accesstest.WithIdP(tc.idp))
+			cfg := testkit.Config(srv, nil)
 			if tc.attribute != "" {
 				cfg.Groups = core.GroupsAttribute(tc.attribute)
 			}
-			v := newVerifier(t, cfg)
+			v := testkit.NewVerifier(t, cfg)
 			ctx := context.Background()
 
 			tok := srv.User("ann@example.com", "admins", "ops")
@@ -126,15 +126,14 @@ func TestIdentityProviders(t *testing.T) {
 // TestGroupsAttributeThroughServer: a Groups policy over real HTTP for a SAML user whose
 // groups are the SAML attribute memberOf.
 func TestGroupsAttributeThroughServer(t *testing.T) {
-	srv := accesstest.NewServer(accesstest.WithIdP(accesstest.SAML))
-	t.Cleanup(srv.Close)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t, accesstest.WithIdP(accesstest.SAML))
+	cfg := testkit.Config(srv, nil)
 	cfg.Groups = core.GroupsAttribute("memberOf")
 	admins := core.Groups("cn=admins,ou=groups") // an LDAP DN, as SAML providers name groups
 	if err := admins.Err(); err != nil {
 		t.Fatal(err)
 	}
-	origin := httptest.NewServer(guarded(newVerifier(t, cfg), &admins, http.HandlerFunc(echoCaller)))
+	origin := httptest.NewServer(guarded(testkit.NewVerifier(t, cfg), &admins, http.HandlerFunc(echoCaller)))
 	t.Cleanup(origin.Close)
 	mint := func(email string, memberOf ...string) string {
 		return srv.Mint(accesstest.Token{Email: email, Attributes: map[string]any{"memberOf": memberOf}})
@@ -147,19 +146,17 @@ func TestGroupsAttributeThroughServer(t *testing.T) {
 		{mint("bob@example.com", "cn=staff,ou=groups"), 403},
 		{srv.UserFrom(accesstest.SAML, "carl@example.com", "cn=admins,ou=groups"), 403}, // in "groups", not memberOf
 	} {
-		resp := getWith(t, origin.URL, "app.example.com", map[string]string{core.HeaderName: tc.token})
-		if resp.StatusCode != tc.status {
-			t.Errorf("status %d, want %d", resp.StatusCode, tc.status)
+		resp := testkit.Get(t, origin.URL, "app.example.com", map[string]string{core.HeaderName: tc.token})
+		if resp.Status != tc.status {
+			t.Errorf("status %d, want %d", resp.Status, tc.status)
 		}
 	}
 }
 
 // TestGroupsAttributeValues: what GroupsAttribute makes of each shape an attribute may take.
 func TestGroupsAttributeValues(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
-	cfg.Groups = core.GroupsAttribute("roles")
-	v := newVerifier(t, cfg)
+	srv := testkit.NewTeam(t)
+	v := groupsFrom(t, srv, core.GroupsAttribute("roles"))
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name     string
@@ -204,7 +201,7 @@ func TestGroupsAttributeValues(t *testing.T) {
 }
 
 func TestGroupsAttributeConfig(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	for _, tc := range []struct {
 		name   string
 		groups core.GroupSource
@@ -215,7 +212,7 @@ func TestGroupsAttributeConfig(t *testing.T) {
 		{"attribute without a name", core.GroupsAttribute(""), "empty"},
 		{"claim of blanks", core.GroupsClaim("  "), "empty"},
 	} {
-		cfg := testConfig(srv, nil)
+		cfg := testkit.Config(srv, nil)
 		cfg.Groups = tc.groups
 		if _, err := core.NewVerifier(cfg); !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: NewVerifier error = %v, want ErrConfig mentioning %q", tc.name, err, tc.want)
@@ -236,20 +233,8 @@ func TestGroupsAttributeConfig(t *testing.T) {
 // TestGroupsAttributeOutage: the groups of an attribute come from get-identity, so an outage
 // fails closed as for any group policy.
 func TestGroupsAttributeOutage(t *testing.T) {
-	srv := accesstest.NewServer(accesstest.WithIdP(accesstest.OIDC))
-	t.Cleanup(srv.Close)
-	cfg := testConfig(srv, nil)
-	cfg.Groups = core.GroupsAttribute(accesstest.GroupsAttribute)
-	v := newVerifier(t, cfg)
+	srv := testkit.NewTeam(t, accesstest.WithIdP(accesstest.OIDC))
+	v := groupsFrom(t, srv, core.GroupsAttribute(accesstest.GroupsAttribute))
 	srv.FailIdentity(accesstest.Status500)
-	ctx := context.Background()
-	caller, err := v.Authenticate(ctx, srv.User("ann@example.com", "admins"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := core.Groups("admins").Allow(ctx, caller)
-	if ok {
-		t.Fatal("allowed during an outage")
-	}
-	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	failsClosed(t, v, core.Groups("admins"), srv.User("ann@example.com", "admins"))
 }

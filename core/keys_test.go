@@ -2,17 +2,14 @@ package core_test
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -23,19 +20,20 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 )
 
 func TestKeysBootWhileCertsFailHealsAfterCooldown(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	srv.FailCerts(accesstest.Status500)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	v, clk := testkit.ClockedVerifier(t, srv)
 	tok := srv.User("ann@example.com")
 	ctx := context.Background()
 
 	// No keys yet: unavailable (503), never invalid (401), never a pass.
 	_, err := v.Verify(ctx, tok)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if errors.Is(err, core.ErrInvalidToken) {
 		t.Error("no keys reported as an invalid token")
 	}
@@ -51,35 +49,33 @@ func TestKeysBootWhileCertsFailHealsAfterCooldown(t *testing.T) {
 	srv.FailCerts(accesstest.Healthy)
 	for range 50 {
 		_, err = v.Verify(ctx, tok)
-		wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+		testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	}
 	clk.Advance(core.DefaultUnknownKeyCooldown - time.Millisecond)
 	_, err = v.Verify(ctx, tok)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if n := srv.CertsRequests(); n != fetches {
 		t.Fatalf("certs fetched %d times inside the cool-down, want %d", n, fetches)
 	}
 
 	// Once the cool-down has passed, the next request heals the verifier: no restart.
 	clk.Advance(time.Millisecond)
-	if _, err := v.Verify(ctx, tok); err != nil {
-		t.Fatalf("after the cool-down: %v", err)
-	}
+	mustVerify(t, v, tok, "after the cool-down")
 	if st := v.Stats(); st.KeyError != nil || len(st.KeyIDs) != 2 || st.KeysLoadedAt.IsZero() { // current and previous
 		t.Errorf("Stats after healing = %+v", st)
 	}
 }
 
 func TestKeysBootWhileCertsHang(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	srv.FailCerts(accesstest.Hang)
-	cfg := testConfig(srv, nil)
+	cfg := testkit.Config(srv, nil)
 	cfg.Keys.StartupWait = 50 * time.Millisecond
 	// The fetch hangs until the server closes: what ends a wait is the wait's own bound.
 	cfg.RequestTimeout = 10 * time.Minute
 
 	start := time.Now()
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	if took := time.Since(start); took >= time.Minute {
 		t.Fatalf("NewVerifier took %v: start-up waited for the hanging fetch", took)
 	}
@@ -90,7 +86,7 @@ func TestKeysBootWhileCertsHang(t *testing.T) {
 	defer cancel()
 	start = time.Now()
 	_, err := v.Verify(ctx, srv.User("ann@example.com"))
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if took := time.Since(start); took >= 30*time.Second {
 		t.Errorf("Verify took %v: the caller's deadline was not honoured", took)
 	}
@@ -100,29 +96,26 @@ func TestKeysBootWhileCertsHang(t *testing.T) {
 }
 
 func TestKeysFetchTimesOut(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	srv.FailCerts(accesstest.SlowDrip)
-	cfg := testConfig(srv, nil)
+	cfg := testkit.Config(srv, nil)
 	cfg.Keys.StartupWait = core.None
 	cfg.RequestTimeout = 150 * time.Millisecond // the whole body would drip for minutes
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	// The request joins the boot fetch, which the request timeout ends, and waits for it
 	// (Keys.FetchWait is a minute): the fetch's failure is recorded before it is answered.
 	_, err := v.Verify(context.Background(), srv.User("ann@example.com"))
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if st := v.Stats(); st.KeyError == nil || !strings.Contains(st.KeyError.Error(), "deadline") {
 		t.Errorf("KeyError = %v, want a deadline", st.KeyError)
 	}
 }
 
 func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	valid := srv.User("ann@example.com")
-	if _, err := v.Verify(context.Background(), valid); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, valid, "")
 	if n := srv.CertsRequests(); n != 1 {
 		t.Fatalf("certs fetched %d times at boot", n)
 	}
@@ -143,7 +136,7 @@ func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
 		}
 		wg.Wait()
 		for _, err := range errs {
-			wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+			testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 		}
 	}
 
@@ -157,7 +150,7 @@ func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
 	// A token issued after the set was fetched, under a kid the set lacks, may carry a key
 	// published since: inside the cool-down nobody can tell, so it is "try again" (503).
 	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "maybe-new", IssuedAt: clk.Now()}))
-	wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
 	if n := srv.CertsRequests(); n != 2 {
 		t.Fatalf("unknown kids inside the cool-down caused %d more fetches, want 0", n-2)
 	}
@@ -167,101 +160,78 @@ func TestKeysUnknownKidFloodIsCoalescedAndCooledDown(t *testing.T) {
 		t.Fatalf("after the cool-down: %d fetches in all, want 3", n)
 	}
 	// Known keys were never affected.
-	if _, err := v.Verify(context.Background(), valid); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, valid, "")
 }
 
 func TestKeysRotation(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	first := srv.KeyIDs()[0]
 	oldTok := srv.User("ann@example.com")
-	if _, err := v.Verify(ctx, oldTok); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, oldTok, "")
 
 	// A new current key: its first token triggers one fetch; the previous key stays valid.
 	second := srv.RotateKeys()
 	newTok := srv.User("bob@example.com")
-	if _, err := v.Verify(ctx, newTok); err != nil {
-		t.Fatalf("token of the new key: %v", err)
-	}
+	mustVerify(t, v, newTok, "token of the new key")
 	if n := srv.CertsRequests(); n != 2 {
 		t.Errorf("certs fetched %d times, want 2", n)
 	}
-	if _, err := v.Verify(ctx, oldTok); err != nil {
-		t.Fatalf("token of the previous key during the overlap: %v", err)
-	}
-	if _, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "cy@example.com", KeyID: first})); err != nil {
-		t.Fatalf("fresh token of the previous key during the overlap: %v", err)
-	}
+	mustVerify(t, v, oldTok, "token of the previous key during the overlap")
+	mustVerify(t, v, srv.Mint(accesstest.Token{Email: "cy@example.com", KeyID: first}), "fresh token of the previous key during the overlap")
 
 	// The next rotation drops the first key: once fetched, its tokens stop verifying,
 	// the cached one included.
 	clk.Advance(core.DefaultUnknownKeyCooldown)
 	third := srv.RotateKeys()
-	if _, err := v.Verify(ctx, srv.User("dee@example.com")); err != nil {
-		t.Fatalf("token of the third key: %v", err)
-	}
+	mustVerify(t, v, srv.User("dee@example.com"), "token of the third key")
 	if got, want := v.Stats().KeyIDs, sorted(second, third); !slices.Equal(got, want) {
 		t.Fatalf("KeyIDs = %v, want %v", got, want)
 	}
 	_, err := v.Verify(ctx, oldTok)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
-	if _, err := v.Verify(ctx, newTok); err != nil {
-		t.Fatalf("token of the second key after the second rotation: %v", err)
-	}
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	mustVerify(t, v, newTok, "token of the second key after the second rotation")
 }
 
 func TestKeysPeriodicRefreshWithdrawsKeys(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	first := srv.KeyIDs()[0]
 	tok := srv.User("ann@example.com")
-	if _, err := v.Verify(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, tok, "")
 	second := srv.RotateKeys()
 	srv.RemoveKey(first)
 
 	// Before the interval nothing is fetched, so the cached token still passes.
 	clk.Advance(core.DefaultRefreshInterval - time.Second)
-	if _, err := v.Verify(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, tok, "")
 	if n := srv.CertsRequests(); n != 1 {
 		t.Fatalf("fetched %d times before the refresh interval", n)
 	}
 	// After it, a request (even a cache hit) starts a background refresh.
 	clk.Advance(time.Second)
 	_, _ = v.Verify(ctx, tok)
-	eventually(t, "the periodic refresh", func() bool { return slices.Equal(v.Stats().KeyIDs, []string{second}) })
+	testkit.Eventually(t, "the periodic refresh", func() bool { return slices.Equal(v.Stats().KeyIDs, []string{second}) })
 	_, err := v.Verify(ctx, tok)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 }
 
 func TestKeysRefreshFailureKeepsLastGoodSet(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	// Tokens are minted on the test's clock, which runs hours ahead.
 	user := func(email string) string { return srv.Mint(accesstest.Token{Email: email, IssuedAt: clk.Now()}) }
-	if _, err := v.Verify(ctx, user("ann@example.com")); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, user("ann@example.com"), "")
 
 	for _, fault := range []accesstest.Fault{accesstest.Status500, accesstest.Garbage, accesstest.Truncated, accesstest.Huge, accesstest.Status404} {
 		srv.FailCerts(fault)
 		before := srv.CertsRequests()
 		clk.Advance(core.DefaultRefreshInterval)
 		_, _ = v.Verify(ctx, user("ann@example.com"))
-		eventually(t, "the failed refresh", func() bool { return v.Stats().KeyError != nil })
+		testkit.Eventually(t, "the failed refresh", func() bool { return v.Stats().KeyError != nil })
 		if n := srv.CertsRequests(); n != before+1 {
 			t.Fatalf("fault %d: %d fetches, want 1", fault, n-before)
 		}
@@ -272,25 +242,25 @@ func TestKeysRefreshFailureKeepsLastGoodSet(t *testing.T) {
 		// An unknown kid cannot be judged while the set cannot be refreshed: 503, not 401.
 		clk.Advance(core.DefaultUnknownKeyCooldown)
 		_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "new", IssuedAt: clk.Now()}))
-		wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+		testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 
 		// Healed: the retry comes one cool-down after the failure, by itself.
 		srv.FailCerts(accesstest.Healthy)
 		clk.Advance(core.DefaultUnknownKeyCooldown)
 		_, _ = v.Verify(ctx, user("ann@example.com"))
-		eventually(t, "the retry", func() bool { return v.Stats().KeyError == nil })
+		testkit.Eventually(t, "the retry", func() bool { return v.Stats().KeyError == nil })
 	}
 }
 
 func TestKeysRedirectsAreRefused(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	srv.FailCerts(accesstest.RedirectAway)
 	// A client that follows anything; the verifier must still refuse to leave the team domain.
-	cfg := testConfig(srv, nil)
+	cfg := testkit.Config(srv, nil)
 	cfg.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	_, err := v.Verify(context.Background(), srv.User("ann@example.com"))
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if st := v.Stats(); st.KeyError == nil || !strings.Contains(st.KeyError.Error(), "redirect") {
 		t.Errorf("KeyError = %v, want the redirect refused", st.KeyError)
 	}
@@ -305,16 +275,17 @@ func TestKeysRedirectsAreRefused(t *testing.T) {
 // TestKeysSkipsUnusableKeys serves a hand-made key set: only RS256 signing keys of 2048 bits
 // or more, with a kid, are taken.
 func TestKeysSkipsUnusableKeys(t *testing.T) {
-	good := mustRSA(t, 2048)
-	weak := mustRSA(t, 1024)
+	good, weak := rs256.Key(t, 0), rs256.WeakKey(t)
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rsaJWK := func(kid, alg, use string, k *rsa.PrivateKey) map[string]any {
-		m := map[string]any{"kty": "RSA", "n": b64.EncodeToString(k.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}
-		for name, v := range map[string]string{"kid": kid, "alg": alg, "use": use} {
-			if v != "" {
+		m := rs256.JWK(kid, &k.PublicKey)
+		for name, v := range map[string]string{"alg": alg, "use": use} {
+			if v == "" {
+				delete(m, name)
+			} else {
 				m[name] = v
 			}
 		}
@@ -340,44 +311,37 @@ func TestKeysSkipsUnusableKeys(t *testing.T) {
 	aud := "app"
 	// NewVerifier returns once the first fetch has ended, however long it takes.
 	keys := core.KeyConfig{StartupWait: time.Minute, FetchWait: time.Minute}
-	v := newVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{aud}, Keys: keys, Logger: discardLogger()})
+	v := testkit.NewVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{aud}, Keys: keys, Logger: testkit.QuietLogger()})
 	if got := v.Stats().KeyIDs; !slices.Equal(got, []string{"good"}) {
 		t.Fatalf("KeyIDs = %v, want [good]", got)
 	}
 	sign := func(kid string, k *rsa.PrivateKey) string {
-		h := encodeJSON(t, map[string]string{"alg": "RS256", "kid": kid})
-		p := encodeJSON(t, map[string]any{"iss": ts.URL, "aud": aud, "exp": time.Now().Add(time.Hour).Unix(), "sub": "u"})
-		d := sha256.Sum256([]byte(h + "." + p))
-		sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h + "." + p + "." + b64.EncodeToString(sig)
+		h := rs256.Segment(t, map[string]string{"alg": "RS256", "kid": kid})
+		p := rs256.Segment(t, map[string]any{"iss": ts.URL, "aud": aud, "exp": time.Now().Add(time.Hour).Unix(), "sub": "u"})
+		return rs256.Sign(t, k, h, p)
 	}
-	if _, err := v.Verify(context.Background(), sign("good", good)); err != nil {
-		t.Fatalf("token of the usable key: %v", err)
-	}
+	mustVerify(t, v, sign("good", good), "token of the usable key")
 	_, err = v.Verify(context.Background(), sign("weak", weak))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 
 	// A set with no usable key at all is a failed fetch: there is nothing to keep.
 	mu.Lock()
 	doc = map[string]any{"keys": []any{rsaJWK("weak", "RS256", "sig", weak)}}
 	mu.Unlock()
-	v2 := newVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{aud}, Keys: keys, Logger: discardLogger()})
+	v2 := testkit.NewVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{aud}, Keys: keys, Logger: testkit.QuietLogger()})
 	if st := v2.Stats(); st.KeyError == nil || !strings.Contains(st.KeyError.Error(), "no usable RS256 key") {
 		t.Fatalf("KeyError = %v", st.KeyError)
 	}
 }
 
 func TestLogsNeverHoldTokens(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	srv.FailCerts(accesstest.Status500)
-	clk := newClock()
-	var logs logBuffer
-	cfg := testConfig(srv, clk)
-	cfg.Logger = slogTo(&logs)
-	v := newVerifier(t, cfg)
+	clk := testkit.NewClock()
+	var logs testkit.LogBuffer
+	cfg := testkit.Config(srv, clk)
+	cfg.Logger = testkit.DebugLogger(&logs)
+	v := testkit.NewVerifier(t, cfg)
 	ctx := context.Background()
 	tokens := []string{srv.User("ann@example.com"), srv.ServiceToken(""), srv.Mint(accesstest.Token{KeyID: "nope"})}
 	for _, tok := range tokens {
@@ -395,20 +359,11 @@ func TestLogsNeverHoldTokens(t *testing.T) {
 		}
 	}
 	for _, tok := range tokens {
-		_, p, s := segments(t, tok)
+		_, p, s := testkit.Segments(t, tok)
 		if strings.Contains(out, p) || strings.Contains(out, s) {
 			t.Fatalf("a token leaked into the log:\n%s", out)
 		}
 	}
-}
-
-func mustRSA(t testing.TB, bits int) *rsa.PrivateKey {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 func sorted(s ...string) []string {
@@ -421,27 +376,24 @@ func sorted(s ...string) []string {
 // not get those tokens a 401, which would send browsers back to log in for nothing: they get
 // a 503 to retry, and verify once the cool-down lets the set be fetched again.
 func TestKeysNewKeyInsideCooldown(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	// An invented kid uses up the cool-down.
 	_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: "invented"}))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 
 	srv.RotateKeys()
 	clk.Advance(time.Second)
 	fresh := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
 	_, err = v.Verify(ctx, fresh)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
 	if e := core.AsError(err); e.Status() != 503 || e.RetryAfter != core.DefaultUnknownKeyCooldown {
 		t.Errorf("status %d, RetryAfter %v", e.Status(), e.RetryAfter)
 	}
 
 	clk.Advance(core.DefaultUnknownKeyCooldown)
-	if _, err := v.Verify(ctx, fresh); err != nil {
-		t.Fatalf("after the cool-down: %v", err)
-	}
+	mustVerify(t, v, fresh, "after the cool-down")
 }
 
 // TestKeysEveryFaultAtBoot: whatever way the certs endpoint fails while the application
@@ -454,19 +406,19 @@ func TestKeysEveryFaultAtBoot(t *testing.T) {
 		accesstest.RedirectAway} {
 		t.Run(fmt.Sprint(fault), func(t *testing.T) {
 			t.Parallel()
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			srv.FailCerts(fault)
-			clk := newClock()
-			cfg := testConfig(srv, clk)
+			clk := testkit.NewClock()
+			cfg := testkit.Config(srv, clk)
 			cfg.RequestTimeout = 2 * time.Second // ends Hang and SlowDrip
 			cfg.Keys.StartupWait = 50 * time.Millisecond
 			start := time.Now()
-			v := newVerifier(t, cfg)
+			v := testkit.NewVerifier(t, cfg)
 			tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
 			// The request waits for the fetch under way (Keys.FetchWait is a minute), which
 			// fails.
 			_, err := v.Verify(context.Background(), tok)
-			wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+			testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 			if took := time.Since(start); took > 30*time.Second {
 				t.Errorf("boot and first request took %v: the request timeout did not end the fetch", took)
 			}
@@ -480,7 +432,7 @@ func TestKeysEveryFaultAtBoot(t *testing.T) {
 				if err == nil {
 					break
 				}
-				wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+				testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 				if time.Now().After(deadline) {
 					t.Fatalf("not healed: %v", err)
 				}
@@ -493,48 +445,42 @@ func TestKeysEveryFaultAtBoot(t *testing.T) {
 // (a team domain pointed elsewhere, a wholesale re-key). Once fetched, no token of the old
 // keys verifies, cached or not, and the new keys' tokens do.
 func TestKeysWholeSetReplaced(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	old := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
-	if _, err := v.Verify(ctx, old); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, old, "")
 	oldKid := srv.CurrentKeyID()
 	srv.RotateKeys()
 	srv.RemoveKey(oldKid)
 	clk.Advance(core.DefaultRefreshInterval)
 	_, _ = v.Verify(ctx, old) // starts the background refresh
-	eventually(t, "the refresh", func() bool { return !slices.Contains(v.Stats().KeyIDs, oldKid) })
+	testkit.Eventually(t, "the refresh", func() bool { return !slices.Contains(v.Stats().KeyIDs, oldKid) })
 	for _, tok := range []string{old, srv.Mint(accesstest.Token{Email: "bob@example.com", KeyID: oldKid, IssuedAt: clk.Now()})} {
 		_, err := v.Verify(ctx, tok)
-		wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+		testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 	}
-	if _, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "cy@example.com", IssuedAt: clk.Now()})); err != nil {
-		t.Fatalf("token of the new set: %v", err)
-	}
+	mustVerify(t, v, srv.Mint(accesstest.Token{Email: "cy@example.com", IssuedAt: clk.Now()}), "token of the new set")
 }
 
 // TestKeysWithdrawnKeyStaysRefused: a token freshly signed with a key that Cloudflare has
 // withdrawn (one that leaked, say) is invalid, even inside the unknown-kid cool-down and
 // though it is newer than the key set: the set's history settles it, not its age.
 func TestKeysWithdrawnKeyStaysRefused(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	leaked := srv.CurrentKeyID()
 	srv.RotateKeys()
 	srv.RemoveKey(leaked)
 	// An invented kid fetches the set (the leaked key is gone from it) and starts the cool-down.
 	_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: "invented", IssuedAt: clk.Now().Add(-time.Hour)}))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 
 	clk.Advance(time.Second)
 	forged := srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: leaked, IssuedAt: clk.Now()})
 	_, err = v.Verify(ctx, forged)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 	if n := srv.CertsRequests(); n != 2 {
 		t.Errorf("certs fetched %d times, want 2 (boot, the invented kid)", n)
 	}
@@ -582,7 +528,7 @@ func forgeWithKid(t testing.TB, kid string, claims map[string]any) string {
 	t.Helper()
 	sig := make([]byte, 256)
 	_, _ = rand.Read(sig)
-	return encodeJSON(t, map[string]string{"alg": "RS256", "kid": kid, "typ": "JWT"}) + "." + encodeJSON(t, claims) + "." + b64.EncodeToString(sig)
+	return rs256.Segment(t, map[string]string{"alg": "RS256", "kid": kid, "typ": "JWT"}) + "." + rs256.Segment(t, claims) + "." + b64.EncodeToString(sig)
 }
 
 // TestKeysInventedKidsAreNotAnOutage: a flood of forgeries under invented kids, inside the
@@ -590,13 +536,13 @@ func forgeWithKid(t testing.TB, kid string, claims map[string]any) string {
 // nothing of it is logged at Warn, by the verifier or by LogEvents given its refusals; only
 // a real failure to fetch the keys is. Stats tell the three answers apart.
 func TestKeysInventedKidsAreNotAnOutage(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
 	clk.Set(clk.Now().Truncate(time.Second)) // whole seconds, as iat has them
 	rec := &records{}
-	cfg := testConfig(srv, clk)
+	cfg := testkit.Config(srv, clk)
 	cfg.Logger = slog.New(rec)
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	observe := core.LogEvents(slog.New(rec))
 	ctx := context.Background()
 	// check verifies tok, reports the refusal to LogEvents as a middleware would, and
@@ -692,14 +638,14 @@ func TestKeysInventedKidsAreNotAnOutage(t *testing.T) {
 // is learnt at the end of the cool-down by one scheduled fetch, whether or not anyone
 // retries. The fetch runs on a timer, so this test runs on the real clock.
 func TestKeysScheduledFetchLearnsANewKey(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.Keys.UnknownKeyCooldown = 2 * time.Second
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	ctx := context.Background()
 	start := time.Now()
 	_, err := v.Verify(ctx, srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: "invented", IssuedAt: start.Add(-time.Hour)}))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 
 	kid := srv.RotateKeys()
 	fresh := srv.User("ann@example.com")
@@ -708,16 +654,14 @@ func TestKeysScheduledFetchLearnsANewKey(t *testing.T) {
 		if time.Since(start) >= cfg.Keys.UnknownKeyCooldown {
 			t.Skip("the machine is too slow for this cool-down: the requests outlasted it")
 		}
-		wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
+		testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
 	}
-	eventually(t, "the scheduled fetch", func() bool { return slices.Contains(v.Stats().KeyIDs, kid) })
+	testkit.Eventually(t, "the scheduled fetch", func() bool { return slices.Contains(v.Stats().KeyIDs, kid) })
 	// A timer never fires early, whatever the load.
 	if took := time.Since(start); took < cfg.Keys.UnknownKeyCooldown {
 		t.Errorf("the key was fetched after %v, inside the cool-down", took)
 	}
-	if _, err := v.Verify(ctx, fresh); err != nil {
-		t.Fatalf("token of the new key after the scheduled fetch: %v", err)
-	}
+	mustVerify(t, v, fresh, "token of the new key after the scheduled fetch")
 	// Twenty "try again" answers set one timer: no second scheduled fetch follows by the end
 	// of another cool-down. (A sleep can only miss a stray fetch here, never invent one.)
 	time.Sleep(cfg.Keys.UnknownKeyCooldown + 100*time.Millisecond)
@@ -730,12 +674,12 @@ func TestKeysScheduledFetchLearnsANewKey(t *testing.T) {
 // a request waits for the fetch only Keys.FetchWait, not the request timeout, however many
 // wait together; the fetch goes on, and its answer serves the requests that follow.
 func TestKeysHangingTeamDomain(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.RequestTimeout = 10 * time.Minute          // only the wait can end a request's wait
 	cfg.Keys.FetchWait = 0                         // the default
 	cfg.Keys.UnknownKeyCooldown = 10 * time.Minute // no fetch scheduled for the end of it meddles
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	ctx := context.Background()
 
 	srv.FailCerts(accesstest.Held)
@@ -746,7 +690,7 @@ func TestKeysHangingTeamDomain(t *testing.T) {
 	for range 8 {
 		wg.Go(func() {
 			_, err := v.Verify(ctx, fresh)
-			wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
+			testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
 		})
 	}
 	wg.Wait()
@@ -759,10 +703,8 @@ func TestKeysHangingTeamDomain(t *testing.T) {
 		t.Errorf("certs fetched %d times, want 2 (boot, one shared fetch)", n)
 	}
 	srv.FailCerts(accesstest.Healthy) // the held fetch is answered now
-	eventually(t, "the held fetch", func() bool { return slices.Contains(v.Stats().KeyIDs, kid) })
-	if _, err := v.Verify(ctx, fresh); err != nil {
-		t.Fatalf("after the held fetch: %v", err)
-	}
+	testkit.Eventually(t, "the held fetch", func() bool { return slices.Contains(v.Stats().KeyIDs, kid) })
+	mustVerify(t, v, fresh, "after the held fetch")
 	if n := srv.CertsRequests(); n != 2 {
 		t.Errorf("certs fetched %d times, want 2", n)
 	}
@@ -775,16 +717,16 @@ func TestKeysHangingTeamDomain(t *testing.T) {
 		{core.None, 0},
 		{50 * time.Millisecond, 50 * time.Millisecond},
 	} {
-		down := newServer(t)
+		down := testkit.NewTeam(t)
 		down.FailCerts(accesstest.Hang)
-		cfg := testConfig(down, nil)
+		cfg := testkit.Config(down, nil)
 		cfg.RequestTimeout = 10 * time.Minute
 		cfg.Keys.StartupWait = core.None
 		cfg.Keys.FetchWait = tc.wait
-		v := newVerifier(t, cfg)
+		v := testkit.NewVerifier(t, cfg)
 		start := time.Now()
 		_, err := v.Verify(ctx, down.User("ann@example.com"))
-		wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+		testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 		if took := time.Since(start); took < tc.want || took > time.Minute {
 			t.Errorf("Keys.FetchWait %v: answered after %v", tc.wait, took)
 		}
@@ -795,12 +737,9 @@ func TestKeysHangingTeamDomain(t *testing.T) {
 // used, whichever the token names, and says so once in the log; the same key listed twice
 // is harmless.
 func TestKeysAmbiguousKid(t *testing.T) {
-	a, b, c := mustRSA(t, 2048), mustRSA(t, 2048), mustRSA(t, 2048)
-	jwk := func(kid string, k *rsa.PrivateKey) map[string]any {
-		return map[string]any{"kid": kid, "kty": "RSA", "alg": "RS256", "use": "sig",
-			"n": b64.EncodeToString(k.N.Bytes()), "e": b64.EncodeToString(big.NewInt(int64(k.E)).Bytes())}
-	}
-	weak := mustRSA(t, 1024)
+	a, b, c := rs256.Key(t, 0), rs256.Key(t, 1), rs256.Key(t, 2)
+	jwk := func(kid string, k *rsa.PrivateKey) map[string]any { return rs256.JWK(kid, &k.PublicKey) }
+	weak := rs256.WeakKey(t)
 	doc, _ := json.Marshal(map[string]any{"keys": []any{
 		jwk("dup", a), jwk("dup", b), // two keys, one kid
 		jwk("same", c), jwk("same", c), // one key, twice
@@ -809,34 +748,27 @@ func TestKeysAmbiguousKid(t *testing.T) {
 	}})
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(doc) }))
 	defer ts.Close()
-	var logs logBuffer
-	clk := newClock()
-	v := newVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{"app"}, Logger: slogTo(&logs), Now: clk.Now,
+	var logs testkit.LogBuffer
+	clk := testkit.NewClock()
+	v := testkit.NewVerifier(t, core.Config{TeamDomain: ts.URL, Audiences: []string{"app"}, Logger: testkit.DebugLogger(&logs), Now: clk.Now,
 		Keys: core.KeyConfig{StartupWait: time.Minute, FetchWait: time.Minute}})
 	if got := v.Stats().KeyIDs; !slices.Equal(got, []string{"other", "same"}) {
 		t.Fatalf("KeyIDs = %v, want [other same]", got)
 	}
 	sign := func(kid string, k *rsa.PrivateKey) string {
-		h := encodeJSON(t, map[string]string{"alg": "RS256", "kid": kid})
-		p := encodeJSON(t, map[string]any{"iss": ts.URL, "aud": "app", "exp": clk.Now().Add(time.Hour).Unix(), "iat": clk.Now().Add(-time.Hour).Unix(), "sub": "u"})
-		d := sha256.Sum256([]byte(h + "." + p))
-		sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, d[:])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h + "." + p + "." + b64.EncodeToString(sig)
+		h := rs256.Segment(t, map[string]string{"alg": "RS256", "kid": kid})
+		p := rs256.Segment(t, map[string]any{"iss": ts.URL, "aud": "app", "exp": clk.Now().Add(time.Hour).Unix(), "iat": clk.Now().Add(-time.Hour).Unix(), "sub": "u"})
+		return rs256.Sign(t, k, h, p)
 	}
 	for _, tok := range []string{sign("dup", a), sign("dup", b), sign("weak-dup", c)} {
 		_, err := v.Verify(context.Background(), tok)
-		wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+		testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 	}
-	if _, err := v.Verify(context.Background(), sign("same", c)); err != nil {
-		t.Fatalf("a key listed twice: %v", err)
-	}
+	mustVerify(t, v, sign("same", c), "a key listed twice")
 	// Logged once, though every later fetch finds it again.
 	clk.Advance(core.DefaultRefreshInterval)
 	_, _ = v.Verify(context.Background(), sign("same", c))
-	eventually(t, "the refresh", func() bool { return v.Stats().KeysLoadedAt.Equal(clk.Now()) })
+	testkit.Eventually(t, "the refresh", func() bool { return v.Stats().KeysLoadedAt.Equal(clk.Now()) })
 	out := logs.String()
 	if n := strings.Count(out, "lists a kid twice with different keys"); n != 1 || !strings.Contains(out, "kids=\"[dup weak-dup]\"") && !strings.Contains(out, "kids=[dup weak-dup]") {
 		t.Errorf("%d warnings about the ambiguous kids, want 1 naming dup and weak-dup:\n%s", n, out)
@@ -846,40 +778,38 @@ func TestKeysAmbiguousKid(t *testing.T) {
 // TestRetryAfter: every 503 of the verifier says when to come back, Keys.UnknownKeyCooldown,
 // the soonest the key set may be fetched again; a refusal says nothing of the kind.
 func TestRetryAfter(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	srv.FailCerts(accesstest.Status500)
-	clk := newClock()
-	cfg := testConfig(srv, clk)
+	clk := testkit.NewClock()
+	cfg := testkit.Config(srv, clk)
 	cfg.Keys.UnknownKeyCooldown = 42 * time.Second
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	ctx := context.Background()
 	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now()})
 
 	_, err := v.Verify(ctx, tok)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if e := core.AsError(err); e.RetryAfter != 42*time.Second {
 		t.Errorf("keys unavailable: RetryAfter = %v, want 42s", e.RetryAfter)
 	}
 
 	srv.FailCerts(accesstest.Healthy)
 	clk.Advance(cfg.Keys.UnknownKeyCooldown)
-	if _, err := v.Verify(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
+	mustVerify(t, v, tok, "")
 	// An invented kid fetches the set and starts the cool-down; inside it, a token issued
 	// since the fetch may carry a key published since.
 	_, err = v.Verify(ctx, srv.Mint(accesstest.Token{Email: "eve@example.com", KeyID: "invented", IssuedAt: clk.Now().Add(-time.Hour)}))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 	clk.Advance(time.Second)
 	_, err = v.Verify(ctx, srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "maybe-new", IssuedAt: clk.Now()}))
-	wantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonUnknownKeyPending)
 	if e := core.AsError(err); e.RetryAfter != 42*time.Second {
 		t.Errorf("unknown key pending: RetryAfter = %v, want 42s", e.RetryAfter)
 	}
 
 	srv.FailIdentity(accesstest.Status500)
 	_, err = v.Identity(ctx, tok)
-	wantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
+	testkit.WantCode(t, err, core.CodeUnavailable, core.ReasonIdentityUnavailable)
 	if e := core.AsError(err); e.RetryAfter != 42*time.Second {
 		t.Errorf("identity unavailable: RetryAfter = %v, want 42s", e.RetryAfter)
 	}

@@ -7,12 +7,13 @@ import (
 	"unicode"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // TestLoginURL compares login URLs byte for byte:
 // <team>/cdn-cgi/access/login/<host>?kid=<aud>&redirect_url=<url-encoded path+query>.
 func TestLoginURL(t *testing.T) {
-	v := newVerifier(t, offlineConfig("myteam", "aud1", "aud2"))
+	v := testkit.NewVerifier(t, offlineConfig("myteam", "aud1", "aud2"))
 	const base = "https://myteam.cloudflareaccess.com/cdn-cgi/access/login/"
 	for _, tc := range []struct{ host, uri, want string }{
 		{"app.example.com", "/", base + "app.example.com?kid=aud1&redirect_url=%2F"},

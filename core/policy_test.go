@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func TestPolicies(t *testing.T) {
@@ -121,8 +122,7 @@ func TestPolicyErrors(t *testing.T) {
 
 // TestAnyOfShortCircuits: a cheap yes spares the identity lookup of a later group policy.
 func TestAnyOfShortCircuits(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	p := core.AnyOf(core.EmailDomains("example.com"), core.Groups("admins"))
 	ctx := context.Background()
 	allow := func(tok string) bool {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 const (
@@ -18,10 +19,10 @@ const (
 // rotating the token changes the configuration only; a user, an unnamed token, or a name not
 // listed, is refused.
 func TestServiceTokenNames(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	cfg.ServiceTokenNames = map[string]string{deployID: "ci-deploy", " " + rotated + " ": " ci-deploy "}
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	policy := core.NamedServiceTokens("ci-deploy")
 
 	for _, tc := range []struct {

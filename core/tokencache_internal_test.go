@@ -1,93 +1,66 @@
 package core
 
 import (
+	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/cfaccess/cfaccess/internal/clock"
-	"github.com/cfaccess/cfaccess/internal/keyset"
+	"github.com/cfaccess/cfaccess/internal/teamclient"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 )
 
-// The tests of this file reach inside the verifier: to hand it a key without a team domain,
-// to give its token cache a clock of their own, and to read its caches.
+// The tests of this file reach inside the verifier: to give its token cache a clock of
+// their own, and to read its caches. Its key set comes from no team domain: the verifier's
+// client answers the certs endpoint itself.
 
 const (
-	testTeam = "http://127.0.0.1:9" // nothing answers there: the key set is put in place by hand
+	testTeam = "http://127.0.0.1:9" // nothing answers there: no request leaves the process
 	testKID  = "k"
 	testAUD  = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
 )
 
-// noNetwork fails every request at once.
-type noNetwork struct{}
+// certsOnly answers a request for the certs endpoint with its key set document, and fails
+// every other request at once.
+type certsOnly []byte
 
-func (noNetwork) RoundTrip(*http.Request) (*http.Response, error) {
-	return nil, errors.New("no network in this test")
-}
-
-// keyFor makes an RSA key; one is made per test binary, as they cost a tenth of a second.
-var keyFor = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
-
-func testKey(tb testing.TB) *rsa.PrivateKey {
-	tb.Helper()
-	priv, err := keyFor()
-	if err != nil {
-		tb.Fatal(err)
+func (doc certsOnly) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path != teamclient.CertsPath {
+		return nil, errors.New("no network in this test")
 	}
-	return priv
+	return &http.Response{StatusCode: http.StatusOK, Status: "200 OK", Header: http.Header{},
+		Body: io.NopCloser(bytes.NewReader(doc)), ContentLength: int64(len(doc)), Request: r}, nil
 }
 
 // verifierWithKey returns a verifier of testTeam and testAUD, made from cfg (whose team,
-// audience, client and logger it sets), that trusts one key under testKID, served by a key
-// set of its own instead of a team domain; and that key.
+// audience, client and logger it sets), whose client serves it a key set of one key under
+// testKID; and that key.
 func verifierWithKey(tb testing.TB, cfg Config) (*Verifier, *rsa.PrivateKey) {
 	tb.Helper()
-	priv := testKey(tb)
+	priv := rs256.Key(tb, 0)
+	doc, err := json.Marshal(map[string]any{"keys": []any{rs256.JWK(testKID, &priv.PublicKey)}})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	cfg.TeamDomain, cfg.Audiences = testTeam, []string{testAUD}
-	cfg.HTTPClient = &http.Client{Transport: noNetwork{}}
-	cfg.Keys.StartupWait = None
+	cfg.HTTPClient = &http.Client{Transport: certsOnly(doc)}
+	cfg.Keys.StartupWait = time.Minute // the first fetch, which cannot fail, on a busy machine
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	v, err := NewVerifier(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	enc := base64.RawURLEncoding.EncodeToString
-	doc, err := json.Marshal(map[string]any{"keys": []any{map[string]string{
-		"kty": "RSA", "kid": testKID, "alg": "RS256", "use": "sig",
-		"n": enc(priv.N.Bytes()), "e": enc(big.NewInt(int64(priv.E)).Bytes()),
-	}}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &v.cfg
-	var booted <-chan struct{}
-	v.keys, booted = keyset.New(keyset.Config{
-		Fetch:           func(context.Context) ([]byte, error) { return doc, nil },
-		Team:            s.teamDomain,
-		Leeway:          s.leeway,
-		RefreshInterval: s.refreshInterval,
-		Cooldown:        s.unknownKeyCooldown,
-		FetchWait:       s.keyFetchWait,
-		Now:             s.now,
-		Log:             s.log,
-	})
-	<-booted
-	if st := v.keys.Stats(); st.Err != nil {
-		tb.Fatal(st.Err)
+	if st := v.keys.Stats(); st.Err != nil || len(st.KIDs) != 1 {
+		tb.Fatalf("key set %+v", st)
 	}
 	return v, priv
 }
@@ -100,18 +73,7 @@ func signToken(tb testing.TB, priv *rsa.PrivateKey, claims map[string]any) strin
 	for k, v := range claims {
 		full[k] = v
 	}
-	payload, err := json.Marshal(full)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	input := enc([]byte(`{"alg":"RS256","kid":"`+testKID+`","typ":"JWT"}`)) + "." + enc(payload)
-	digest := sha256.Sum256([]byte(input))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, priv, crypto.SHA256, digest[:])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return input + "." + enc(sig)
+	return rs256.Sign(tb, priv, rs256.Segment(tb, map[string]string{"alg": "RS256", "kid": testKID, "typ": "JWT"}), rs256.Segment(tb, full))
 }
 
 // TestVerifiedTokensAreOwned: frameworks such as fasthttp hand out strings that alias buffers

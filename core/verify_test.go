@@ -17,28 +17,11 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 )
 
 var b64 = base64.RawURLEncoding
-
-// segments splits a compact token; tests build forgeries from the parts of real tokens.
-func segments(t testing.TB, token string) (header, payload, sig string) {
-	t.Helper()
-	p := strings.Split(token, ".")
-	if len(p) != 3 {
-		t.Fatalf("token has %d segments", len(p))
-	}
-	return p[0], p[1], p[2]
-}
-
-func encodeJSON(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b64.EncodeToString(b)
-}
 
 // hs256 signs header.payload with HMAC-SHA256 under key: the classic attack of handing an
 // RSA public key to a verifier that trusts the token's alg.
@@ -49,8 +32,7 @@ func hs256(header, payload string, key []byte) string {
 }
 
 func TestVerifyAcceptsUserToken(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	tok := srv.Mint(accesstest.Token{
 		Email:   "ann@example.com",
 		Country: "PT",
@@ -61,7 +43,7 @@ func TestVerifyAcceptsUserToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, payload, _ := segments(t, tok)
+	_, payload, _ := testkit.Segments(t, tok)
 	raw, _ := b64.DecodeString(payload)
 	var want map[string]any
 	if err := json.Unmarshal(raw, &want); err != nil {
@@ -92,8 +74,7 @@ func TestVerifyAcceptsUserToken(t *testing.T) {
 }
 
 func TestVerifyAcceptsServiceToken(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	// Service tokens may come without nbf or type; both are optional.
 	tok := srv.Mint(accesstest.Token{CommonName: "0123456789abcdef0123456789abcdef.access", Omit: []string{"nbf", "type"}})
 	c, err := v.Verify(context.Background(), tok)
@@ -109,89 +90,92 @@ func TestVerifyAcceptsServiceToken(t *testing.T) {
 }
 
 func TestVerifyAudience(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	other := "0000000000000000000000000000000000000000000000000000000000000000"
 	second := "1111111111111111111111111111111111111111111111111111111111111111"
-	cfg := testConfig(srv, nil)
+	cfg := testkit.Config(srv, nil)
 	cfg.Audiences = []string{srv.AUD, second}
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 
-	for _, tc := range []struct {
-		name   string
-		aud    any // the aud claim as minted; absent when omit
-		omit   bool
-		reason core.Reason // "" means valid
-	}{
-		{name: "array with the audience", aud: []string{srv.AUD}},
-		{name: "plain string", aud: srv.AUD},
-		{name: "second configured audience", aud: []string{second}},
-		{name: "second configured audience as string", aud: second},
-		{name: "array with another audience first", aud: []string{other, srv.AUD}},
-		{name: "another audience", aud: []string{other}, reason: core.ReasonAudience},
-		{name: "another audience as string", aud: other, reason: core.ReasonAudience},
-		{name: "audience differing in case", aud: strings.ToUpper(srv.AUD), reason: core.ReasonAudience},
-		{name: "prefix of the audience", aud: srv.AUD[:32], reason: core.ReasonAudience},
-		{name: "empty array", aud: []string{}, reason: core.ReasonMissingClaim},
-		{name: "empty string", aud: "", reason: core.ReasonMissingClaim},
+	checkClaim(t, srv, v, "aud", []claimCase{
+		{name: "array with the audience", value: []string{srv.AUD}},
+		{name: "plain string", value: srv.AUD},
+		{name: "second configured audience", value: []string{second}},
+		{name: "second configured audience as string", value: second},
+		{name: "array with another audience first", value: []string{other, srv.AUD}},
+		{name: "another audience", value: []string{other}, reason: core.ReasonAudience},
+		{name: "another audience as string", value: other, reason: core.ReasonAudience},
+		{name: "audience differing in case", value: strings.ToUpper(srv.AUD), reason: core.ReasonAudience},
+		{name: "prefix of the audience", value: srv.AUD[:32], reason: core.ReasonAudience},
+		{name: "empty array", value: []string{}, reason: core.ReasonMissingClaim},
+		{name: "empty string", value: "", reason: core.ReasonMissingClaim},
 		{name: "absent", omit: true, reason: core.ReasonMissingClaim},
-		{name: "null", aud: nil, reason: core.ReasonMissingClaim},
-		{name: "number", aud: 42, reason: core.ReasonMalformed},
-		{name: "array of numbers", aud: []int{1}, reason: core.ReasonMalformed},
-	} {
+		{name: "null", value: nil, reason: core.ReasonMissingClaim},
+		{name: "number", value: 42, reason: core.ReasonMalformed},
+		{name: "array of numbers", value: []int{1}, reason: core.ReasonMalformed},
+	})
+}
+
+// claimCase is a value of a claim, or its absence (omit), and the reason Verify must refuse a
+// token with it for ("": Verify must accept it).
+type claimCase struct {
+	name   string
+	value  any
+	omit   bool
+	reason core.Reason
+}
+
+// checkClaim verifies, with v, a token of srv for each case, with the claim set as the case
+// says.
+func checkClaim(t *testing.T, srv *accesstest.Server, v *core.Verifier, claim string, cases []claimCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{"aud": tc.aud}}
+			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{claim: tc.value}}
 			if tc.omit {
-				tok.Claims, tok.Omit = nil, []string{"aud"}
+				tok.Claims, tok.Omit = nil, []string{claim}
 			}
 			_, err := v.Verify(context.Background(), srv.Mint(tok))
-			if tc.reason == "" {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
-				return
-			}
-			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+			wantReason(t, err, tc.reason)
 		})
 	}
 }
 
-func TestVerifyIssuer(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
-	for _, tc := range []struct {
-		name   string
-		iss    any
-		omit   bool
-		reason core.Reason
-	}{
-		{name: "trailing slash", iss: srv.URL + "/", reason: core.ReasonIssuer},
-		{name: "another team", iss: "https://otherteam.cloudflareaccess.com", reason: core.ReasonIssuer},
-		{name: "https instead of http", iss: strings.Replace(srv.URL, "http://", "https://", 1), reason: core.ReasonIssuer},
-		{name: "upper case", iss: strings.ToUpper(srv.URL), reason: core.ReasonIssuer},
-		{name: "empty", iss: "", reason: core.ReasonMissingClaim},
-		{name: "absent", omit: true, reason: core.ReasonMissingClaim},
-		{name: "number", iss: 7, reason: core.ReasonMalformed},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{"iss": tc.iss}}
-			if tc.omit {
-				tok.Claims, tok.Omit = nil, []string{"iss"}
-			}
-			_, err := v.Verify(context.Background(), srv.Mint(tok))
-			wantCode(t, err, core.CodeInvalidToken, tc.reason)
-		})
+// wantReason fails the test unless err is an invalid_token error for reason or, when reason
+// is empty, nil.
+func wantReason(t *testing.T, err error, reason core.Reason) {
+	t.Helper()
+	if reason == "" {
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		return
 	}
+	testkit.WantCode(t, err, core.CodeInvalidToken, reason)
+}
+
+func TestVerifyIssuer(t *testing.T) {
+	srv, v := testkit.TeamVerifier(t)
+	checkClaim(t, srv, v, "iss", []claimCase{
+		{name: "trailing slash", value: srv.URL + "/", reason: core.ReasonIssuer},
+		{name: "another team", value: "https://otherteam.cloudflareaccess.com", reason: core.ReasonIssuer},
+		{name: "https instead of http", value: strings.Replace(srv.URL, "http://", "https://", 1), reason: core.ReasonIssuer},
+		{name: "upper case", value: strings.ToUpper(srv.URL), reason: core.ReasonIssuer},
+		{name: "empty", value: "", reason: core.ReasonMissingClaim},
+		{name: "absent", omit: true, reason: core.ReasonMissingClaim},
+		{name: "number", value: 7, reason: core.ReasonMalformed},
+	})
 }
 
 // TestVerifyTimes walks each time claim across its leeway boundary, to the nanosecond, on a
 // settable clock.
 func TestVerifyTimes(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	cfg := testConfig(srv, clk)
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
+	cfg := testkit.Config(srv, clk)
 	cfg.Tokens.CacheSize = core.None // every call is a full verification
 	cfg.Tokens.Leeway = 20 * time.Second
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	base := clk.Now().Truncate(time.Second)
 	L := cfg.Tokens.Leeway
 
@@ -226,13 +210,7 @@ func TestVerifyTimes(t *testing.T) {
 			tok := srv.Mint(tc.tok)
 			clk.Set(tc.now)
 			_, err := v.Verify(context.Background(), tok)
-			if tc.reason == "" {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
-				return
-			}
-			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+			wantReason(t, err, tc.reason)
 		})
 	}
 }
@@ -240,14 +218,14 @@ func TestVerifyTimes(t *testing.T) {
 // TestVerifyNoLeeway: with Tokens.Leeway None, exp and nbf hold to the nanosecond, cached
 // or not.
 func TestVerifyNoLeeway(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
+	srv := testkit.NewTeam(t)
+	clk := testkit.NewClock()
 	base := clk.Now().Truncate(time.Second)
 	for _, size := range []int{0, core.None} {
-		cfg := testConfig(srv, clk)
+		cfg := testkit.Config(srv, clk)
 		cfg.Tokens.Leeway = core.None
 		cfg.Tokens.CacheSize = size
-		v := newVerifier(t, cfg)
+		v := testkit.NewVerifier(t, cfg)
 		tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: base.Add(-time.Minute), NotBefore: base, ExpiresAt: base.Add(time.Minute)})
 		for _, tc := range []struct {
 			now    time.Time
@@ -258,25 +236,20 @@ func TestVerifyNoLeeway(t *testing.T) {
 			{base.Add(time.Minute - time.Nanosecond), ""},
 			{base.Add(time.Minute), core.ReasonExpired},
 		} {
-			clk.Set(tc.now)
-			_, err := v.Verify(context.Background(), tok)
-			if tc.reason == "" {
-				if err != nil {
-					t.Errorf("cache size %d, at %v: %v", size, tc.now.Sub(base), err)
-				}
-				continue
-			}
-			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+			t.Run(fmt.Sprintf("cache size %d, at %v", size, tc.now.Sub(base)), func(t *testing.T) {
+				clk.Set(tc.now)
+				_, err := v.Verify(context.Background(), tok)
+				wantReason(t, err, tc.reason)
+			})
 		}
 	}
 }
 
 // TestVerifyRejectsForgeries tries the attacks on the signature and the header.
 func TestVerifyRejectsForgeries(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	valid := srv.User("ann@example.com")
-	h, p, s := segments(t, valid)
+	h, p, s := testkit.Segments(t, valid)
 	kid := srv.KeyIDs()[0]
 	pub := srv.PublicKey(kid)
 
@@ -287,12 +260,11 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 	pemPKIX := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix})
 	pemPKCS1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)})
 	header := func(alg string) string {
-		return encodeJSON(t, map[string]string{"alg": alg, "kid": kid, "typ": "JWT"})
+		return rs256.Segment(t, map[string]string{"alg": alg, "kid": kid, "typ": "JWT"})
 	}
 
 	// A token from another team domain's key, carrying this team's kid and claims.
-	foreign := accesstest.NewServer()
-	defer foreign.Close()
+	foreign := testkit.NewTeam(t)
 	foreignTok := foreign.Mint(accesstest.Token{Email: "ann@example.com", KeyID: kid, Issuer: srv.URL, Audience: []string{srv.AUD}})
 
 	// The same claims with a different e-mail, under the original signature.
@@ -302,7 +274,7 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	claims["email"] = "mallory@example.com"
-	tampered := encodeJSON(t, claims)
+	tampered := rs256.Segment(t, claims)
 
 	sig, _ := b64.DecodeString(s)
 	flipped := append([]byte(nil), sig...)
@@ -323,25 +295,25 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 		{"PS256 header", header("PS256") + "." + p + "." + s, core.ReasonAlgorithm},
 		{"ES256 header", header("ES256") + "." + p + "." + s, core.ReasonAlgorithm},
 		{"lower-case rs256", header("rs256") + "." + p + "." + s, core.ReasonAlgorithm},
-		{"no alg", encodeJSON(t, map[string]string{"kid": kid}) + "." + p + "." + s, core.ReasonAlgorithm},
+		{"no alg", rs256.Segment(t, map[string]string{"kid": kid}) + "." + p + "." + s, core.ReasonAlgorithm},
 		{"foreign key under a known kid", foreignTok, core.ReasonSignature},
 		{"tampered payload", h + "." + tampered + "." + s, core.ReasonSignature},
-		{"payload of another token", h + "." + func() string { _, p2, _ := segments(t, srv.User("bob@example.com")); return p2 }() + "." + s, core.ReasonSignature},
+		{"payload of another token", h + "." + func() string { _, p2, _ := testkit.Segments(t, srv.User("bob@example.com")); return p2 }() + "." + s, core.ReasonSignature},
 		{"flipped signature bit", h + "." + p + "." + b64.EncodeToString(flipped), core.ReasonSignature},
 		{"truncated signature", h + "." + p + "." + b64.EncodeToString(sig[:len(sig)-1]), core.ReasonSignature},
 		{"empty signature", h + "." + p + ".", core.ReasonSignature},
 		{"signature of zeros", h + "." + p + "." + b64.EncodeToString(make([]byte, len(sig))), core.ReasonSignature},
-		{"critical header", encodeJSON(t, map[string]any{"alg": "RS256", "kid": kid, "crit": []string{"exp"}}) + "." + p + "." + s, core.ReasonCritical},
-		{"no kid", encodeJSON(t, map[string]string{"alg": "RS256"}) + "." + p + "." + s, core.ReasonNoKeyID},
-		{"empty kid", encodeJSON(t, map[string]string{"alg": "RS256", "kid": ""}) + "." + p + "." + s, core.ReasonNoKeyID},
-		{"kid not a string", encodeJSON(t, map[string]any{"alg": "RS256", "kid": 1}) + "." + p + "." + s, core.ReasonMalformed},
+		{"critical header", rs256.Segment(t, map[string]any{"alg": "RS256", "kid": kid, "crit": []string{"exp"}}) + "." + p + "." + s, core.ReasonCritical},
+		{"no kid", rs256.Segment(t, map[string]string{"alg": "RS256"}) + "." + p + "." + s, core.ReasonNoKeyID},
+		{"empty kid", rs256.Segment(t, map[string]string{"alg": "RS256", "kid": ""}) + "." + p + "." + s, core.ReasonNoKeyID},
+		{"kid not a string", rs256.Segment(t, map[string]any{"alg": "RS256", "kid": 1}) + "." + p + "." + s, core.ReasonMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := v.Verify(context.Background(), tc.token)
 			if c != nil {
 				t.Fatalf("forgery accepted: %+v", c)
 			}
-			wantCode(t, err, core.CodeInvalidToken, tc.reason)
+			testkit.WantCode(t, err, core.CodeInvalidToken, tc.reason)
 			if !errors.Is(err, core.ErrInvalidToken) || errors.Is(err, core.ErrUnavailable) {
 				t.Errorf("errors.Is mismatch for %v", err)
 			}
@@ -350,16 +322,13 @@ func TestVerifyRejectsForgeries(t *testing.T) {
 			}
 		})
 	}
-	if _, err := v.Verify(context.Background(), valid); err != nil {
-		t.Fatalf("the untouched token no longer verifies: %v", err)
-	}
+	mustVerify(t, v, valid, "the untouched token no longer verifies")
 }
 
 func TestVerifyRejectsMalformed(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	valid := srv.User("ann@example.com")
-	h, p, s := segments(t, valid)
+	h, p, s := testkit.Segments(t, valid)
 	kid := srv.KeyIDs()[0]
 	hdr := []byte(`{"alg":"RS256","kid":"` + kid + `"}`)
 	exp := time.Now().Add(time.Hour).Unix()
@@ -368,9 +337,7 @@ func TestVerifyRejectsMalformed(t *testing.T) {
 		return append(b[:len(b)-1], []byte(extra+"}")...)
 	}
 	// Sanity: the hand-built payload verifies when well formed.
-	if _, err := v.Verify(context.Background(), srv.SignRaw(hdr, good(""))); err != nil {
-		t.Fatalf("hand-built token: %v", err)
-	}
+	mustVerify(t, v, srv.SignRaw(hdr, good("")), "hand-built token")
 
 	for _, tc := range []struct {
 		name, token string
@@ -400,7 +367,7 @@ func TestVerifyRejectsMalformed(t *testing.T) {
 			if c != nil {
 				t.Fatalf("accepted, e-mail %q", c.Email)
 			}
-			wantCode(t, err, tc.code, tc.reason)
+			testkit.WantCode(t, err, tc.code, tc.reason)
 		})
 	}
 	// A signed payload may carry escapes and unknown claims of any shape.
@@ -424,10 +391,9 @@ func respell(c byte) string {
 }
 
 func TestVerifyUnknownKeyID(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{Email: "ann@example.com", KeyID: "not-a-key"}))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 	if n := srv.CertsRequests(); n != 2 {
 		t.Errorf("certs fetched %d times, want 2 (boot, then once for the unknown kid)", n)
 	}
@@ -439,9 +405,8 @@ func TestVerifyUnknownKeyID(t *testing.T) {
 // token that may carry a key published since the last fetch (503) from one that cannot
 // (401).
 func TestVerifyReadsLittleBeforeTheSignature(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	ctx := context.Background()
 	kid := srv.CurrentKeyID()
 	payload := func(iatFirst bool, pad int) []byte {
@@ -458,26 +423,24 @@ func TestVerifyReadsLittleBeforeTheSignature(t *testing.T) {
 		return append(h, strings.Repeat("h", encoded*3/4-len(h)-2)+`"}`...)
 	}
 	atLimit := srv.SignRaw(header(1024), payload(true, 0))
-	if h, _, _ := segments(t, atLimit); len(h) != 1024 {
+	if h, _, _ := testkit.Segments(t, atLimit); len(h) != 1024 {
 		t.Fatalf("header of %d bytes", len(h))
 	}
-	if _, err := v.Verify(ctx, atLimit); err != nil {
-		t.Fatalf("a 1 KiB header: %v", err)
-	}
+	mustVerify(t, v, atLimit, "a 1 KiB header")
 	_, err := v.Verify(ctx, srv.SignRaw(header(1028), payload(true, 0)))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonHeaderTooLarge)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonHeaderTooLarge)
 
 	// Under a known kid, a payload that is not even base64url fails on its signature.
-	h, _, s := segments(t, srv.User("ann@example.com"))
+	h, _, s := testkit.Segments(t, srv.User("ann@example.com"))
 	_, err = v.Verify(ctx, h+".!!!!."+s)
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
 
 	// Under an unknown kid inside the cool-down, a recent iat may mean a new key (503),
 	// wherever it sits in the payload; without one, the token is refused (401).
 	_, err = v.Verify(ctx, forgeWithKid(t, "invented", map[string]any{"iat": 1}))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey) // fetches, starts the cool-down
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey) // fetches, starts the cool-down
 	clk.Advance(time.Second)
-	hdr := encodeJSON(t, map[string]string{"alg": "RS256", "kid": "unknown"})
+	hdr := rs256.Segment(t, map[string]string{"alg": "RS256", "kid": "unknown"})
 	now := strconv.FormatInt(clk.Now().Unix(), 10)
 	for _, tc := range []struct {
 		payload []byte
@@ -494,20 +457,19 @@ func TestVerifyReadsLittleBeforeTheSignature(t *testing.T) {
 		{[]byte(`{"iat":1}`), core.CodeInvalidToken, core.ReasonUnknownKey},                                         // long before the key set
 	} {
 		_, err := v.Verify(ctx, hdr+"."+b64.EncodeToString(tc.payload)+"."+s)
-		wantCode(t, err, tc.code, tc.reason)
+		testkit.WantCode(t, err, tc.code, tc.reason)
 	}
 	_, err = v.Verify(ctx, hdr+".!!!!."+s) // not base64url: no iat
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonUnknownKey)
 }
 
 // TestVerifySignatureLengthCap: a signature segment longer than that of a 4096-bit key (512
 // bytes) is refused as malformed before the key is even looked up, whatever the kid, and
 // so before any RSA work; one of exactly 512 bytes reaches the RSA check, which refuses it.
 func TestVerifySignatureLengthCap(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	ctx := context.Background()
-	h, p, _ := segments(t, srv.User("ann@example.com"))
+	h, p, _ := testkit.Segments(t, srv.User("ann@example.com"))
 	sig := func(n int) string {
 		b := make([]byte, n)
 		for i := range b {
@@ -516,16 +478,16 @@ func TestVerifySignatureLengthCap(t *testing.T) {
 		return b64.EncodeToString(b)
 	}
 	_, err := v.Verify(ctx, h+"."+p+"."+sig(512))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonSignature)
 	for _, n := range []int{513, 1024, 8 << 10} {
 		_, err := v.Verify(ctx, h+"."+p+"."+sig(n))
-		wantCode(t, err, core.CodeInvalidToken, core.ReasonMalformed)
+		testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonMalformed)
 	}
 	certs := srv.CertsRequests()
-	unknown := encodeJSON(t, map[string]string{"alg": "RS256", "kid": "invented"})
+	unknown := rs256.Segment(t, map[string]string{"alg": "RS256", "kid": "invented"})
 	for _, n := range []int{513, 4 << 10} {
 		_, err := v.Verify(ctx, unknown+"."+p+"."+sig(n))
-		wantCode(t, err, core.CodeInvalidToken, core.ReasonMalformed)
+		testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonMalformed)
 	}
 	if st := v.Stats(); srv.CertsRequests() != certs || st.UnknownKeys != 0 || st.UnknownKeysPending != 0 {
 		t.Errorf("oversized signatures under an unknown kid reached the key set: %d fetches, stats %+v", srv.CertsRequests()-certs, st)
@@ -535,39 +497,18 @@ func TestVerifySignatureLengthCap(t *testing.T) {
 // TestVerifyTokenType: only application tokens are accepted; an organization token, Access's
 // global session, is not one, nor is any other type. Absent is fine (service tokens).
 func TestVerifyTokenType(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
-	for _, tc := range []struct {
-		name   string
-		typ    any
-		omit   bool
-		reason core.Reason
-	}{
-		{name: "app", typ: "app"},
+	srv, v := testkit.TeamVerifier(t)
+	checkClaim(t, srv, v, "type", []claimCase{
+		{name: "app", value: "app"},
 		{name: "absent", omit: true},
-		{name: "null", typ: nil},
-		{name: "org", typ: "org", reason: core.ReasonTokenType},
-		{name: "App", typ: "App", reason: core.ReasonTokenType},
-		{name: "app with a space", typ: "app ", reason: core.ReasonTokenType},
-		{name: "empty", typ: ""},
-		{name: "number", typ: 1, reason: core.ReasonMalformed},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tok := accesstest.Token{Email: "ann@example.com", Claims: map[string]any{"type": tc.typ}}
-			if tc.omit {
-				tok.Claims, tok.Omit = nil, []string{"type"}
-			}
-			_, err := v.Verify(context.Background(), srv.Mint(tok))
-			if tc.reason == "" {
-				if err != nil {
-					t.Fatalf("Verify: %v", err)
-				}
-				return
-			}
-			wantCode(t, err, core.CodeInvalidToken, tc.reason)
-		})
-	}
+		{name: "null", value: nil},
+		{name: "org", value: "org", reason: core.ReasonTokenType},
+		{name: "App", value: "App", reason: core.ReasonTokenType},
+		{name: "app with a space", value: "app ", reason: core.ReasonTokenType},
+		{name: "empty", value: ""},
+		{name: "number", value: 1, reason: core.ReasonMalformed},
+	})
 	// A service token of type org is refused too.
 	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{CommonName: "abc.access", Type: "org"}))
-	wantCode(t, err, core.CodeInvalidToken, core.ReasonTokenType)
+	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonTokenType)
 }

@@ -9,10 +9,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cfaccess/cfaccess/core"
-	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
 	"github.com/cfaccess/cfaccess/echoaccess"
 	"github.com/cfaccess/cfaccess/internal/conformance"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // write sends a handler's answer; the middleware does the same with its refusals.
@@ -110,9 +110,7 @@ func TestConformance(t *testing.T) {
 		ctx.GET("/me", me)
 		ctx.GET("/admin", whoami, echoaccess.RequireGroups(conformance.AdminGroup))
 
-		srv := httptest.NewServer(e)
-		t.Cleanup(srv.Close)
-		return srv.URL
+		return testkit.Serve(t, e)
 	})
 }
 
@@ -120,12 +118,7 @@ func TestConformance(t *testing.T) {
 // HTTPErrorHandler, while the error a custom error handler returns is, from Middleware and
 // from Require alike. Login redirects never go to the custom handler.
 func TestErrorsReachEcho(t *testing.T) {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
-	v, err := core.NewVerifier(team.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
+	team, v := testkit.TeamVerifier(t)
 	errRefused := errors.New("refused")
 	var got []*core.Error
 	withHandler := echoaccess.WithErrorHandler(func(c echo.Context, err *core.Error) error {
@@ -145,22 +138,15 @@ func TestErrorsReachEcho(t *testing.T) {
 	e.GET("/require", ok, echoaccess.Middleware(v), echoaccess.Require(core.Groups("admins"), withHandler))
 	e.GET("/page", ok, echoaccess.Middleware(v, echoaccess.WithLoginRedirect(), withHandler))
 
-	do := func(path, token string, header ...string) *httptest.ResponseRecorder {
+	do := func(c conformance.Case) *httptest.ResponseRecorder {
 		t.Helper()
 		got, reached = nil, nil
-		req := httptest.NewRequest("GET", path, nil)
-		if token != "" {
-			req.Header.Set(core.HeaderName, token)
-		}
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
 		rec := httptest.NewRecorder()
-		e.ServeHTTP(rec, req)
+		e.ServeHTTP(rec, conformance.NewRequest(c))
 		return rec
 	}
 
-	if rec := do("/default", ""); rec.Code != http.StatusUnauthorized || len(reached) != 0 {
+	if rec := do(conformance.Case{Path: "/default"}); rec.Code != http.StatusUnauthorized || len(reached) != 0 {
 		t.Errorf("default refusal: status %d, errors passed to echo: %v", rec.Code, reached)
 	}
 	for _, c := range []struct {
@@ -170,7 +156,7 @@ func TestErrorsReachEcho(t *testing.T) {
 		{"/custom", "", core.CodeMissingToken},
 		{"/require", team.User("bob@example.com", "staff"), core.CodeForbidden},
 	} {
-		rec := do(c.path, c.token)
+		rec := do(conformance.Case{Path: c.path, Token: c.token})
 		if len(got) != 1 || got[0].Code != c.code {
 			t.Errorf("%s: the error handler got %v, want one %s", c.path, got, c.code)
 		}
@@ -178,7 +164,7 @@ func TestErrorsReachEcho(t *testing.T) {
 			t.Errorf("%s: status %d, errors passed to echo: %v", c.path, rec.Code, reached)
 		}
 	}
-	if rec := do("/page", "", "Sec-Fetch-Mode", "navigate"); rec.Code != http.StatusFound || len(got) != 0 || len(reached) != 0 {
+	if rec := do(conformance.Case{Path: "/page", Header: map[string]string{"Sec-Fetch-Mode": "navigate"}}); rec.Code != http.StatusFound || len(got) != 0 || len(reached) != 0 {
 		t.Errorf("login redirect: status %d, error handler got %v, echo got %v", rec.Code, got, reached)
 	}
 }

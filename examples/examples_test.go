@@ -127,14 +127,7 @@ func start(t *testing.T, fw string, env ...string) *process {
 }
 
 func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CF_ACCESS_") && !strings.HasPrefix(kv, "ADDR=") && !strings.HasPrefix(kv, "ADMIN_GROUP=") &&
-			!strings.HasPrefix(kv, "METRICS_ADDR=") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return testkit.EnvWithout("CF_ACCESS_", "ADDR=", "ADMIN_GROUP=", "METRICS_ADDR=")
 }
 
 // TestExamples runs every example against a fake team domain over real HTTP and checks each
@@ -299,16 +292,11 @@ func sample(body, metric, labels string) string {
 
 func get(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	r := testkit.Get(t, url, "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, r.Status, r.Body)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
-	}
-	return string(b)
+	return r.Body
 }
 
 // TestWrongAUDLoggedOnce: a token that the team signed for another application is refused,

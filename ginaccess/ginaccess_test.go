@@ -1,7 +1,6 @@
 package ginaccess_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,9 +9,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cfaccess/cfaccess/core"
-	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/ginaccess"
 	"github.com/cfaccess/cfaccess/internal/conformance"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // TestMain quiets gin: in its default debug mode it prints every route to stdout, which
@@ -103,16 +102,14 @@ func TestConformance(t *testing.T) {
 		ctx.GET("/whoami", whoami)
 		ctx.GET("/me", me)
 		ctx.GET("/admin", ginaccess.RequireGroups(conformance.AdminGroup), whoami)
-		return serve(t, r)
+		return testkit.Serve(t, r)
 	})
 }
 
 // TestRefusalsAbortTheChain checks what gin's own middleware sees of a refusal: an aborted
 // chain and the refusal's status, which is what gin's logger and recovery report.
 func TestRefusalsAbortTheChain(t *testing.T) {
-	team := accesstest.NewServer()
-	defer team.Close()
-	v := verifier(t, team)
+	team, v := testkit.TeamVerifier(t)
 
 	type seen struct {
 		aborted bool
@@ -145,12 +142,8 @@ func TestRefusalsAbortTheChain(t *testing.T) {
 		{"/me", team.ServiceToken(""), seen{true, http.StatusForbidden}},
 	} {
 		got = seen{}
-		req := httptest.NewRequest("GET", tc.path, nil)
-		if tc.token != "" {
-			req.Header.Set(core.HeaderName, tc.token)
-		}
 		rec := httptest.NewRecorder()
-		r.ServeHTTP(rec, req)
+		r.ServeHTTP(rec, conformance.NewRequest(conformance.Case{Path: tc.path, Token: tc.token}))
 		if got != tc.want || rec.Code != tc.want.status {
 			t.Errorf("%s: gin saw %+v and answered %d, want %+v", tc.path, got, rec.Code, tc.want)
 		}
@@ -158,23 +151,6 @@ func TestRefusalsAbortTheChain(t *testing.T) {
 			t.Errorf("%s: body %q after aborted=%v", tc.path, rec.Body, got.aborted)
 		}
 	}
-}
-
-func verifier(t *testing.T, team *accesstest.Server) *core.Verifier {
-	t.Helper()
-	cfg := team.Config()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func serve(t conformance.TB, h http.Handler) string {
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // TestOptionsApplyWhereTheyCan: Require takes the options that apply to it, and only those.
@@ -189,16 +165,15 @@ func TestOptionsApplyWhereTheyCan(t *testing.T) {
 // TestContextWithFallback: with gin's ContextWithFallback, the *gin.Context itself, passed on
 // as a context.Context, finds the caller of its request, as the package documentation says.
 func TestContextWithFallback(t *testing.T) {
-	team := accesstest.NewServer()
-	defer team.Close()
+	team := testkit.NewTeam(t)
 	r := gin.New()
 	r.ContextWithFallback = true
-	r.Use(ginaccess.Middleware(verifier(t, team), ginaccess.WithSkipper(func(c *gin.Context) bool {
+	r.Use(ginaccess.Middleware(testkit.Verifier(t, team), ginaccess.WithSkipper(func(c *gin.Context) bool {
 		return c.Request.URL.Path == "/skipped"
 	})))
 	r.NoRoute(func(c *gin.Context) {
 		caller, _ := ginaccess.Caller(c)
 		c.String(http.StatusOK, conformance.ContextReport(c, caller))
 	})
-	conformance.CheckContext(t, serve(t, r), team)
+	conformance.CheckContext(t, testkit.Serve(t, r), team)
 }

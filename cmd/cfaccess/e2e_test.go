@@ -8,7 +8,6 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +29,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // upstreamEnv makes this test binary run as the test's own application instead of its
@@ -94,8 +95,7 @@ func goBuild(dir, out, pkg string) error {
 // process is a command started for a test, its output gathered.
 type process struct {
 	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr bytes.Buffer
+	stderr testkit.LogBuffer
 	lines  chan string // stdout, line by line
 	exited chan struct{}
 }
@@ -104,7 +104,7 @@ func startProcess(t *testing.T, env []string, name string, args ...string) *proc
 	t.Helper()
 	p := &process{cmd: exec.Command(name, args...), lines: make(chan string, 1000), exited: make(chan struct{})}
 	p.cmd.Env = env
-	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
+	p.cmd.Stderr = &p.stderr
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -142,11 +142,7 @@ func (p *process) stop(t *testing.T) {
 	}
 }
 
-func (p *process) errOutput() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.stderr.String()
-}
+func (p *process) errOutput() string { return p.stderr.String() }
 
 // waitLine returns the first line of standard output that has prefix; ok is false if the
 // process ended first.
@@ -169,38 +165,9 @@ func (p *process) waitLine(t *testing.T, prefix string) (line string, ok bool) {
 	}
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (w *lockedWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.w.Write(b)
-}
-
 // baseEnv is the test's environment without the variables the processes are given.
 func baseEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CF_ACCESS_") && !strings.HasPrefix(kv, "ADDR=") && !strings.HasPrefix(kv, "ADMIN_GROUP=") && !strings.HasPrefix(kv, upstreamEnv+"=") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// freePort returns a loopback port that was free a moment ago; a process that then fails
-// to listen on it is started again on another.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return testkit.EnvWithout("CF_ACCESS_", "ADDR=", "ADMIN_GROUP=", upstreamEnv+"=")
 }
 
 const e2eAUD = "e2e-app"
@@ -219,7 +186,7 @@ func pair(t *testing.T, app string, appEnv []string, args ...string) string {
 	t.Helper()
 	cfaccess := binaries(t)
 	for try := 0; ; try++ {
-		appAddr := freePort(t)
+		appAddr := "127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
 		dev := startProcess(t, baseEnv(), cfaccess, append([]string{"dev", "-json", "-listen", "127.0.0.1:0", "-upstream", "http://" + appAddr, "-aud", e2eAUD}, args...)...)
 		start := readStart(t, dev)
 		env := append(baseEnv(), "ADDR="+appAddr, core.EnvTeamDomain+"="+start.TeamDomain, core.EnvAudiences+"="+e2eAUD, "ADMIN_GROUP=admins")
@@ -365,8 +332,7 @@ func TestDevInFrontOfAnApplication(t *testing.T) {
 // audience or the expiry for a token of another application or an expired one.
 func TestInspectExitStatus(t *testing.T) {
 	cfaccess := binaries(t)
-	team := accesstest.NewServer()
-	defer team.Close()
+	team := testkit.NewTeam(t)
 	past := time.Now().Add(-3 * time.Hour)
 	for _, tc := range []struct {
 		name string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // manyGroups returns n group names of 10 bytes each.
@@ -99,8 +100,7 @@ func TestCustomTrimming(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := accesstest.NewServer(tt.opts...)
-			t.Cleanup(srv.Close)
+			srv := testkit.NewTeam(t, tt.opts...)
 			claim, identity := customOf(t, srv, tt.tok)
 			if tt.absent {
 				if claim != "" || identity != "" {
@@ -127,7 +127,7 @@ func TestCustomTrimming(t *testing.T) {
 	}
 
 	t.Run("per user, on one server", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		claimAnn, _ := customOf(t, srv, accesstest.Token{Email: "ann@example.com", Custom: map[string]any{"dept": "eng", "groups": small}})
 		claimBob, _ := customOf(t, srv, accesstest.Token{Email: "bob@example.com", Custom: map[string]any{"dept": "eng", "groups": big}})
 		if !strings.Contains(claimAnn, `"groups"`) || strings.Contains(claimBob, `"groups"`) || !strings.Contains(claimBob, `"dept":"eng"`) {
@@ -136,8 +136,7 @@ func TestCustomTrimming(t *testing.T) {
 	})
 
 	t.Run("WithCustomBudget(0) is the default", func(t *testing.T) {
-		srv := accesstest.NewServer(accesstest.WithCustomBudget(0))
-		t.Cleanup(srv.Close)
+		srv := testkit.NewTeam(t, accesstest.WithCustomBudget(0))
 		// One attribute whose JSON is exactly the budget, and one a byte longer.
 		pad := func(n int) map[string]any {
 			return map[string]any{"k": strings.Repeat("x", n-len(`{"k":""}`))}
@@ -150,7 +149,7 @@ func TestCustomTrimming(t *testing.T) {
 	})
 
 	t.Run("the trimmed token fits a 4 KB cookie", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		token := srv.Mint(accesstest.Token{Email: "ann.longname@example.com", Custom: map[string]any{"groups": big}, Country: "DE"})
 		if n := len(cookieFor(token)); n > 4096 {
 			t.Errorf("cookie of %d bytes", n)
@@ -167,7 +166,7 @@ func TestCustomTrimming(t *testing.T) {
 // A verifier that reads groups from the custom claim falls back on get-identity when Access
 // trimmed the claim away, and gets the full list there.
 func TestCustomTrimmedGroupsThroughVerifier(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	cfg := verifierConfig(srv)
 	cfg.Groups = core.GroupsClaim("groups")
 	v, err := core.NewVerifier(cfg)

@@ -3,25 +3,21 @@ package accesstest_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // WithOrigin with the other options: the team domain mounted on a server of the test's own,
 // next to an application, one origin for both, as the cfaccess dev proxy serves them, with
 // the identity provider's shape WithIdP chose.
 func TestWithOriginAndIdP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	origin := "http://" + ln.Addr().String()
-	team := accesstest.NewServer(accesstest.WithOrigin(origin), accesstest.WithIdP(accesstest.Okta))
-	defer team.Close()
+	team := testkit.NewTeam(t, accesstest.WithOrigin(origin), accesstest.WithIdP(accesstest.Okta))
 	if team.URL != origin {
 		t.Fatalf("URL %q, want %q", team.URL, origin)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // answers checks what a request gets from an endpoint set to each fault that answers at
@@ -114,7 +115,7 @@ type faultEnv struct {
 // arrived waits for the check's request to reach the server.
 func (e faultEnv) arrived(t *testing.T) {
 	t.Helper()
-	waitFor(t, "the request to arrive", func() bool { return e.ep.count(e.srv) > e.before })
+	testkit.Eventually(t, "the request to arrive", func() bool { return e.ep.count(e.srv) > e.before })
 }
 
 func TestFaults(t *testing.T) {
@@ -205,7 +206,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, ep := range endpoints {
 		t.Run(ep.name, func(t *testing.T) {
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			e := faultEnv{srv: srv, ep: ep, url: srv.URL + ep.path,
 				cookie: cookieFor(srv.User("ann@example.com", "admins"))}
 			healthy := get(t, e.url, e.cookie)
@@ -251,7 +252,7 @@ func TestHeld(t *testing.T) {
 			{"released to Truncated", accesstest.Truncated},
 		} {
 			t.Run(ep.name+"/"+tt.name, func(t *testing.T) {
-				srv := newServer(t)
+				srv := testkit.NewTeam(t)
 				cookie := cookieFor(srv.User("ann@example.com", "admins"))
 				url := srv.URL + ep.path
 				healthy := get(t, url, cookie)
@@ -266,7 +267,7 @@ func TestHeld(t *testing.T) {
 				for i := range held {
 					held[i] = send(t, url, cookie)
 				}
-				waitFor(t, "the held requests to arrive", func() bool { return ep.count(srv) == base+len(held) })
+				testkit.Eventually(t, "the held requests to arrive", func() bool { return ep.count(srv) == base+len(held) })
 				// The other endpoint is not held.
 				if r := get(t, srv.URL+ep.other().path, cookie); r.status != http.StatusOK {
 					t.Errorf("%s answered %d while %s was held", ep.other().name, r.status, ep.name)
@@ -286,11 +287,11 @@ func TestHeld(t *testing.T) {
 			})
 		}
 		t.Run(ep.name+"/until the client gives up", func(t *testing.T) {
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			cookie := cookieFor(srv.User("ann@example.com"))
 			ep.fail(srv, accesstest.Held)
 			p := send(t, srv.URL+ep.path, cookie)
-			waitFor(t, "the request to arrive", func() bool { return ep.count(srv) == 1 })
+			testkit.Eventually(t, "the request to arrive", func() bool { return ep.count(srv) == 1 })
 			unanswered(t, p)
 		})
 	}
@@ -301,14 +302,14 @@ func TestHeld(t *testing.T) {
 func TestHeldReleaseThenHoldAgain(t *testing.T) {
 	for _, ep := range endpoints {
 		t.Run(ep.name, func(t *testing.T) {
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			cookie := cookieFor(srv.User("ann@example.com"))
 			ep.fail(srv, accesstest.Held)
 			held := make([]*pending, 3)
 			for i := range held {
 				held[i] = send(t, srv.URL+ep.path, cookie)
 			}
-			waitFor(t, "the held requests to arrive", func() bool { return ep.count(srv) == len(held) })
+			testkit.Eventually(t, "the held requests to arrive", func() bool { return ep.count(srv) == len(held) })
 			ep.fail(srv, accesstest.Status500) // release them with a 500 ...
 			ep.fail(srv, accesstest.Held)      // ... and hold whatever comes next
 			for _, p := range held {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 const (
@@ -25,28 +26,17 @@ const (
 	identityPath = "/cdn-cgi/access/get-identity"
 )
 
-// patience bounds every wait for something that must happen: far more than it takes on a
-// loaded machine, so that only a real failure reaches it.
-const patience = 30 * time.Second
-
 var (
 	uuidShape     = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	hex32Shape    = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	clientIDShape = regexp.MustCompile(`^[0-9a-f]{32}\.access$`)
 )
 
-func newServer(t *testing.T) *accesstest.Server {
-	t.Helper()
-	srv := accesstest.NewServer()
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // newClient is a client of the test's own, so that no connection outlives the test.
 func newClient(t *testing.T) *http.Client {
 	tr := &http.Transport{DisableKeepAlives: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &http.Client{Transport: tr, Timeout: patience}
+	return &http.Client{Transport: tr, Timeout: testkit.Patience}
 }
 
 // response is what a request got: an answer, or err.
@@ -83,18 +73,6 @@ func do(ctx context.Context, c *http.Client, url, cookie string) (*http.Response
 		req.Header.Set("Cookie", cookie)
 	}
 	return c.Do(req)
-}
-
-// waitFor polls cond until it holds, failing the test after patience.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
 }
 
 // endpoint is one endpoint of the fake team domain, with the methods that make it fail and
@@ -146,14 +124,14 @@ func send(t *testing.T, url, cookie string) *pending {
 	return p
 }
 
-// wait returns how p ended, failing the test if it has not ended after patience.
+// wait returns how p ended, failing the test if it has not ended after testkit.Patience.
 func (p *pending) wait(t *testing.T, what string) response {
 	t.Helper()
 	select {
 	case r := <-p.done:
 		return r
-	case <-time.After(patience):
-		t.Fatalf("%s: no end after %v", what, patience)
+	case <-time.After(testkit.Patience):
+		t.Fatalf("%s: no end after %v", what, testkit.Patience)
 		return response{}
 	}
 }

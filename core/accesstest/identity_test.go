@@ -15,6 +15,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 var googleGroupID = regexp.MustCompile(`^[0-9A-Za-z]{15}$`)
@@ -35,7 +36,7 @@ func fetchIdentity(t *testing.T, srv *accesstest.Server, cookie string) (int, ma
 }
 
 func TestGetIdentityUser(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	token := srv.User("ann@example.com", "admins", "devs")
 	claims := parseJWT(t, token).claims
 	status, doc, r := fetchIdentity(t, srv, cookieFor(token))
@@ -180,7 +181,7 @@ func TestGetIdentityUser(t *testing.T) {
 }
 
 func TestGetIdentityOverrides(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	tests := []struct {
 		name  string
 		token func() string
@@ -274,8 +275,8 @@ func TestGetIdentityOverrides(t *testing.T) {
 }
 
 func TestGetIdentityRejects(t *testing.T) {
-	srv := newServer(t)
-	foreign := newServer(t)
+	srv := testkit.NewTeam(t)
+	foreign := testkit.NewTeam(t)
 	wantOK := func(t *testing.T, cookie string) {
 		t.Helper()
 		if status, _, r := fetchIdentity(t, srv, cookie); status != http.StatusOK {
@@ -389,7 +390,7 @@ func TestGetIdentityRejects(t *testing.T) {
 // A session that came through WARP has the fields of WARP, whatever the identity provider;
 // any other has none of them.
 func TestGetIdentityWARP(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	for _, idp := range accesstest.IdPs() {
 		t.Run(string(idp), func(t *testing.T) {
 			_, doc := identityOf(t, srv, srv.Mint(accesstest.Token{Email: "ann@example.com", IdP: idp, WARP: true}))

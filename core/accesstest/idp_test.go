@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // identityOf returns the claims of token and its get-identity document, as raw fields.
@@ -33,7 +34,7 @@ func str(raw json.RawMessage) string {
 // it: the fields every user has, the provider's own subject as id, and groups where and how
 // the provider delivers them.
 func TestIdPShapes(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	uuid := uuidShape
 	tests := []struct {
 		idp     accesstest.IdP
@@ -154,8 +155,7 @@ func attributeGroups(t *testing.T, raw json.RawMessage) {
 
 func TestIdPOptions(t *testing.T) {
 	t.Run("WithIdP sets the provider of User and Mint", func(t *testing.T) {
-		srv := accesstest.NewServer(accesstest.WithIdP(accesstest.EntraID))
-		t.Cleanup(srv.Close)
+		srv := testkit.NewTeam(t, accesstest.WithIdP(accesstest.EntraID))
 		for _, tok := range []string{srv.User("ann@example.com", "admins"), srv.Mint(accesstest.Token{Email: "ann@example.com"})} {
 			_, doc := identityOf(t, srv, tok)
 			if got := string(doc["idp"]); !regexp.MustCompile(`"type":"azureAD"`).MatchString(got) {
@@ -169,7 +169,7 @@ func TestIdPOptions(t *testing.T) {
 		}
 	})
 	t.Run("no groups", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		for _, idp := range accesstest.IdPs() {
 			_, doc := identityOf(t, srv, srv.UserFrom(idp, "ann@example.com"))
 			if g, ok := doc["groups"]; ok && string(g) != "[]" {
@@ -184,7 +184,7 @@ func TestIdPOptions(t *testing.T) {
 		}
 	})
 	t.Run("Attributes", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		attrs := map[string]any{"memberOf": []string{"cn=admins"}, "department": "eng"}
 		for idp, field := range map[accesstest.IdP]string{
 			accesstest.SAML: "saml_attributes", accesstest.OIDC: "oidc_fields", accesstest.Okta: "oidc_fields",
@@ -202,7 +202,7 @@ func TestIdPOptions(t *testing.T) {
 		}
 	})
 	t.Run("an unknown IdP gets Google's shape under its own type", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		_, doc := identityOf(t, srv, srv.UserFrom("yandex", "ann@example.com", "admins", "ops"))
 		if !regexp.MustCompile(`"type":"yandex"`).Match(doc["idp"]) {
 			t.Errorf("idp %s", doc["idp"])

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 type certsDoc struct {
@@ -177,7 +178,7 @@ func TestCertsDocument(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			want := tt.setup(t, srv)
 			if got := srv.KeyIDs(); !slices.Equal(got, want) {
 				t.Fatalf("KeyIDs() = %q, want %q", got, want)
@@ -275,7 +276,7 @@ func TestCertsDocument(t *testing.T) {
 // fails against this server, as it would against Cloudflare; with the next key published,
 // one that takes the last key fails too.
 func TestCertsFirstKeyIsNotTheSigningKey(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	check := func(t *testing.T, lastToo bool) {
 		doc := certsOf(t, srv)
 		p := parseJWT(t, srv.User("ann@example.com"))
@@ -303,7 +304,7 @@ func TestCertsFirstKeyIsNotTheSigningKey(t *testing.T) {
 // The order is drawn anew as the set changes: with three keys, both orders that keep the
 // signing key in the middle turn up, so that nothing can come to rely on one.
 func TestCertsOrderVaries(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	seen := map[string]bool{}
 	for i := 0; i < 20 && len(seen) < 2; i++ {
 		srv.PublishNextKey()
@@ -325,7 +326,7 @@ func TestCertsOrderVaries(t *testing.T) {
 }
 
 func TestRotateAndRemoveKeys(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	publishedKIDs := func(t *testing.T) []string {
 		t.Helper()
 		var kids []string
@@ -426,7 +427,7 @@ func TestRotateAndRemoveKeys(t *testing.T) {
 		}
 	})
 	t.Run("KeyIDs returns a copy", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		ids := srv.KeyIDs()
 		want := ids[0]
 		ids[0] = "tampered"
@@ -467,7 +468,7 @@ func TestEveryKeyRemoved(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			k0 := srv.KeyIDs()[0]
 			srv.RemoveKey(k0)
 
@@ -484,7 +485,7 @@ func TestEveryKeyRemoved(t *testing.T) {
 				if p != nil {
 					t.Fatalf("panicked: %v", p)
 				}
-			case <-time.After(patience):
+			case <-time.After(testkit.Patience):
 				t.Fatal("blocked")
 			}
 			p := parseJWT(t, token)
@@ -500,7 +501,7 @@ func TestEveryKeyRemoved(t *testing.T) {
 }
 
 func TestRequestCounters(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	token := srv.User("ann@example.com")
 	steps := []struct {
 		name                 string
@@ -592,17 +593,17 @@ func TestCloseReleasesHeldRequests(t *testing.T) {
 			fault accesstest.Fault
 		}{{"Hang", accesstest.Hang}, {"SlowDrip", accesstest.SlowDrip}, {"Held", accesstest.Held}} {
 			t.Run(ep.name+"/"+f.name, func(t *testing.T) {
-				srv := newServer(t)
+				srv := testkit.NewTeam(t)
 				cookie := cookieFor(srv.User("ann@example.com"))
 				ep.fail(srv, f.fault)
 				p := send(t, srv.URL+ep.path, cookie)
-				waitFor(t, "the request to arrive", func() bool { return ep.count(srv) == 1 })
+				testkit.Eventually(t, "the request to arrive", func() bool { return ep.count(srv) == 1 })
 
 				closed := make(chan struct{})
 				go func() { srv.Close(); close(closed) }()
 				select {
 				case <-closed:
-				case <-time.After(patience):
+				case <-time.After(testkit.Patience):
 					t.Fatal("Close did not return while a request was held")
 				}
 				p.wait(t, "the held request after Close")
@@ -621,13 +622,13 @@ func TestCloseReleasesHeldRequests(t *testing.T) {
 func verifierConfig(srv *accesstest.Server) core.Config {
 	cfg := srv.Config()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.Keys.StartupWait = patience
-	cfg.Keys.FetchWait = patience
+	cfg.Keys.StartupWait = testkit.Patience
+	cfg.Keys.FetchWait = testkit.Patience
 	return cfg
 }
 
 func TestConfigVerifies(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	cfg := srv.Config()
 	if cfg.TeamDomain != srv.URL || !slices.Equal(cfg.Audiences, []string{srv.AUD}) {
 		t.Fatalf("Config() = %+v, want TeamDomain %q and Audiences [%q]", cfg, srv.URL, srv.AUD)
@@ -639,11 +640,11 @@ func TestConfigVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewVerifier(srv.Config()): %v", err)
 	}
-	waitFor(t, "the verifier to fetch the key set", func() bool { return srv.CertsRequests() >= 1 })
+	testkit.Eventually(t, "the verifier to fetch the key set", func() bool { return srv.CertsRequests() >= 1 })
 	if n := srv.CertsRequests(); n != 1 {
 		t.Errorf("CertsRequests() = %d after NewVerifier, want 1", n)
 	}
-	other := newServer(t)
+	other := testkit.NewTeam(t)
 	ctx := context.Background()
 
 	tests := []struct {
@@ -714,7 +715,7 @@ func TestConfigVerifies(t *testing.T) {
 	}
 
 	t.Run("rotation as Cloudflare does it", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		cfg := verifierConfig(srv)
 		cfg.Keys.UnknownKeyCooldown = time.Nanosecond
 		cfg.Tokens.CacheSize = core.None
@@ -736,7 +737,7 @@ func TestConfigVerifies(t *testing.T) {
 	})
 
 	t.Run("a next key published ahead is known before it signs", func(t *testing.T) {
-		srv := newServer(t)
+		srv := testkit.NewTeam(t)
 		next := srv.PublishNextKey()
 		cfg := verifierConfig(srv)
 		cfg.Keys.UnknownKeyCooldown = time.Hour // no second fetch: the first must have had the key

@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func unixClaim(t *testing.T, claims map[string]any, name string) int64 {
@@ -96,7 +97,7 @@ func TestMintedTokenHeaderAndSignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t)
+			srv := testkit.NewTeam(t)
 			token, wantKID, signer := tt.mint(srv)
 			p := parseJWT(t, token)
 			wantHeader := map[string]any{"alg": "RS256", "kid": wantKID, "typ": "JWT"}
@@ -123,7 +124,7 @@ func TestMintedTokenHeaderAndSignature(t *testing.T) {
 }
 
 func TestUserTokenDefaults(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	before := time.Now().Unix()
 	token := srv.User("ann@example.com", "admins")
 	after := time.Now().Unix()
@@ -218,7 +219,7 @@ func TestUserTokenDefaults(t *testing.T) {
 }
 
 func TestServiceTokenDefaults(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	tests := []struct {
 		name   string
 		mint   func() string
@@ -283,7 +284,7 @@ func TestServiceTokenDefaults(t *testing.T) {
 }
 
 func TestTokenFields(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	t0 := time.Now().Add(-10 * time.Minute).Truncate(time.Second)
 	type check func(t *testing.T, p jwtParts)
 	wantString := func(name, want string) check {
@@ -411,7 +412,7 @@ func TestTokenFields(t *testing.T) {
 }
 
 func TestSignRaw(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	header := []byte(`{"alg":"RS256","kid":"` + srv.KeyIDs()[0] + `","x":1}`)
 	payload := []byte(`{"not":"a claim set", "spaced" : true}`)
 	token := srv.SignRaw(header, payload)

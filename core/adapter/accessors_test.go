@@ -9,28 +9,37 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 const fix = "register the middleware before the routes"
 
+// noCaller checks that a's Caller, Claims and Identity find no caller in ctx, and returns
+// Identity's error.
+func noCaller(t *testing.T, a *adapter.Accessors, ctx context.Context) error {
+	t.Helper()
+	if c, ok := a.Caller(ctx); ok || c != nil {
+		t.Errorf("Caller = %v, %v", c, ok)
+	}
+	if c, ok := a.Claims(ctx); ok || c != nil {
+		t.Errorf("Claims = %v, %v", c, ok)
+	}
+	id, err := a.Identity(ctx)
+	if id != nil {
+		t.Errorf("Identity = %v", id)
+	}
+	return err
+}
+
 // TestAccessorsWithoutMiddleware: a read on a request that no middleware saw finds no caller,
 // and is logged exactly once, at Error, with the fix, however many reads of any kind follow.
 func TestAccessorsWithoutMiddleware(t *testing.T) {
-	logs := captureDefaultLog(t)
+	logs := testkit.CaptureDefaultLog(t)
 	a := &adapter.Accessors{Fix: fix}
 	ctx := context.Background()
 	for range 3 {
-		if c, ok := a.Caller(ctx); ok || c != nil {
-			t.Fatalf("Caller = %v, %v", c, ok)
-		}
-		if c, ok := a.Claims(ctx); ok || c != nil {
-			t.Fatalf("Claims = %v, %v", c, ok)
-		}
-		id, err := a.Identity(ctx)
-		if id != nil {
-			t.Fatalf("Identity = %v", id)
-		}
-		wantCode(t, err, core.CodeMisconfigured, core.ReasonNoMiddleware)
+		err := noCaller(t, a, ctx)
+		testkit.WantCode(t, err, core.CodeMisconfigured, core.ReasonNoMiddleware)
 		if !errors.Is(err, core.ErrMisconfigured) {
 			t.Errorf("%v is not ErrMisconfigured", err)
 		}
@@ -60,20 +69,11 @@ func TestAccessorsWithoutMiddleware(t *testing.T) {
 // TestAccessorsSkipped: a request that the middleware let through without a caller (a
 // skipped or optional route) has none, which is no mistake: nothing is logged.
 func TestAccessorsSkipped(t *testing.T) {
-	logs := captureDefaultLog(t)
+	logs := testkit.CaptureDefaultLog(t)
 	a := &adapter.Accessors{Fix: fix}
 	ctx := core.ContextWithCaller(context.Background(), nil)
-	if c, ok := a.Caller(ctx); ok || c != nil {
-		t.Errorf("Caller = %v, %v", c, ok)
-	}
-	if c, ok := a.Claims(ctx); ok || c != nil {
-		t.Errorf("Claims = %v, %v", c, ok)
-	}
-	id, err := a.Identity(ctx)
-	if id != nil {
-		t.Errorf("Identity = %v", id)
-	}
-	wantCode(t, err, core.CodeMissingToken, core.ReasonNoCaller)
+	err := noCaller(t, a, ctx)
+	testkit.WantCode(t, err, core.CodeMissingToken, core.ReasonNoCaller)
 	if !errors.Is(err, core.ErrMissingToken) || adapter.ErrorResponse(err).Status != http.StatusUnauthorized {
 		t.Errorf("%v answers %d", err, adapter.ErrorResponse(err).Status)
 	}
@@ -84,7 +84,7 @@ func TestAccessorsSkipped(t *testing.T) {
 
 // TestAccessorsCaller: with a caller, the accessors return it, its claims and its identity.
 func TestAccessorsCaller(t *testing.T) {
-	logs := captureDefaultLog(t)
+	logs := testkit.CaptureDefaultLog(t)
 	a := &adapter.Accessors{Fix: fix}
 	claims := &core.Claims{Email: "ann@example.com"}
 	id := &core.Identity{Email: "ann@example.com", Groups: []core.Group{{Name: "admins"}}}
@@ -106,7 +106,7 @@ func TestAccessorsCaller(t *testing.T) {
 	// A caller without an identity to give says so; it is no misconfiguration.
 	bare := core.ContextWithCaller(context.Background(), core.NewCaller(claims, nil))
 	_, err := a.Identity(bare)
-	wantCode(t, err, core.CodeUnavailable, "")
+	testkit.WantCode(t, err, core.CodeUnavailable, "")
 	if logs.String() != "" {
 		t.Errorf("logged:\n%s", logs)
 	}
@@ -116,9 +116,9 @@ func TestAccessorsCaller(t *testing.T) {
 // and looks up the identity from the team domain; a route outside the middleware reads none
 // and the mistake is logged once.
 func TestAccessorsThroughServer(t *testing.T) {
-	logs := captureDefaultLog(t)
-	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)))
+	logs := testkit.CaptureDefaultLog(t)
+	srv := testkit.NewTeam(t)
+	g := newGuard(t, testkit.Verifier(t, srv))
 	a := &adapter.Accessors{Fix: fix}
 	handler := func(w http.ResponseWriter, r *http.Request) {
 		c, hasCaller := a.Caller(r.Context())
@@ -135,19 +135,19 @@ func TestAccessorsThroughServer(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/in/", middleware(g, http.HandlerFunc(handler)))
 	mux.HandleFunc("/out/", handler)
-	u := origin(t, mux)
+	u := testkit.Serve(t, mux)
 	tok := map[string]string{core.HeaderName: srv.User("ann@example.com", "admins")}
 
-	if resp := get(t, u+"/in/me", "", tok); resp.status != 200 || resp.body != "ann@example.com" {
-		t.Errorf("behind the middleware: %d %s", resp.status, resp.body)
+	if resp := testkit.Get(t, u+"/in/me", "", tok); resp.Status != 200 || resp.Body != "ann@example.com" {
+		t.Errorf("behind the middleware: %d %s", resp.Status, resp.Body)
 	}
 	if srv.IdentityRequests() != 1 {
 		t.Errorf("%d identity calls", srv.IdentityRequests())
 	}
 	for range 2 {
-		resp := get(t, u+"/out/me", "", tok)
-		if code, _ := errorBody(t, resp.body); resp.status != 500 || code != "misconfigured" {
-			t.Errorf("outside the middleware: %d %s", resp.status, resp.body)
+		resp := testkit.Get(t, u+"/out/me", "", tok)
+		if code, _ := errorBody(t, resp.Body); resp.Status != 500 || code != "misconfigured" {
+			t.Errorf("outside the middleware: %d %s", resp.Status, resp.Body)
 		}
 	}
 	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {

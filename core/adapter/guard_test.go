@@ -14,17 +14,17 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // guardedOrigin serves ok behind g on loopback and returns its URL.
 func guardedOrigin(t testing.TB, g *adapter.Guard) string {
 	t.Helper()
-	return origin(t, middleware(g, http.HandlerFunc(ok)))
+	return testkit.Serve(t, middleware(g, http.HandlerFunc(ok)))
 }
 
 func TestGuardGroupPolicy(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	g := newGuard(t, v, adapter.WithPolicy(core.Groups("admins")))
 	ctx := context.Background()
 
@@ -38,22 +38,21 @@ func TestGuardGroupPolicy(t *testing.T) {
 	}
 
 	outsider := g.Check(ctx, requestWith(srv.User("bob@example.com", "ops")))
-	wantCode(t, outsider.Err, core.CodeForbidden, core.ReasonPolicy)
+	testkit.WantCode(t, outsider.Err, core.CodeForbidden, core.ReasonPolicy)
 	if outsider.Caller != nil || outsider.Allowed() || outsider.Response().Status != http.StatusForbidden {
 		t.Errorf("outsider decision = %+v", outsider)
 	}
 
 	before := srv.IdentityRequests()
 	svc := g.Check(ctx, requestWith(srv.ServiceToken("")))
-	wantCode(t, svc.Err, core.CodeForbidden, core.ReasonPolicy)
+	testkit.WantCode(t, svc.Err, core.CodeForbidden, core.ReasonPolicy)
 	if n := srv.IdentityRequests() - before; n != 0 {
 		t.Errorf("a group policy looked up a service token's identity (%d calls)", n)
 	}
 }
 
 func TestGuardServiceTokenPolicy(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	const id = "0123456789abcdef0123456789abcdef.access"
 	g := newGuard(t, v, adapter.WithPolicy(core.AnyOf(core.ServiceTokens(id), core.Groups("admins"))))
 	ctx := context.Background()
@@ -61,7 +60,7 @@ func TestGuardServiceTokenPolicy(t *testing.T) {
 		t.Fatalf("listed service token refused: %v", d.Err)
 	}
 	d := g.Check(ctx, requestWith(srv.ServiceToken("ffffffffffffffffffffffffffffffff.access")))
-	wantCode(t, d.Err, core.CodeForbidden, core.ReasonPolicy)
+	testkit.WantCode(t, d.Err, core.CodeForbidden, core.ReasonPolicy)
 	if d := g.Check(ctx, requestWith(srv.User("ann@example.com", "admins"))); !d.Allowed() {
 		t.Fatalf("admin refused: %v", d.Err)
 	}
@@ -76,25 +75,25 @@ func TestGuardServiceTokenPolicy(t *testing.T) {
 func TestGuardIdentityOutage(t *testing.T) {
 	for name, fault := range map[string]accesstest.Fault{"500": accesstest.Status500, "garbage": accesstest.Garbage, "hang": accesstest.Hang} {
 		t.Run(name, func(t *testing.T) {
-			srv := newServer(t)
-			cfg := testConfig(srv, nil)
+			srv := testkit.NewTeam(t)
+			cfg := testkit.Config(srv, nil)
 			cfg.RequestTimeout = 250 * time.Millisecond
-			u := guardedOrigin(t, newGuard(t, newVerifier(t, cfg), adapter.WithPolicy(core.Groups("admins"))))
+			u := guardedOrigin(t, newGuard(t, testkit.NewVerifier(t, cfg), adapter.WithPolicy(core.Groups("admins"))))
 			srv.FailIdentity(fault)
-			resp := get(t, u, "", map[string]string{core.HeaderName: srv.User("ann@example.com", "admins")})
-			if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") != "10" {
-				t.Fatalf("status %d, Retry-After %q, body %s", resp.status, resp.header.Get("Retry-After"), resp.body)
+			resp := testkit.Get(t, u, "", map[string]string{core.HeaderName: srv.User("ann@example.com", "admins")})
+			if resp.Status != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "10" {
+				t.Fatalf("status %d, Retry-After %q, body %s", resp.Status, resp.Header.Get("Retry-After"), resp.Body)
 			}
-			if code, msg := errorBody(t, resp.body); code != "unavailable" || msg == "" {
-				t.Errorf("body = %s", resp.body)
+			if code, msg := errorBody(t, resp.Body); code != "unavailable" || msg == "" {
+				t.Errorf("body = %s", resp.Body)
 			}
 		})
 	}
 }
 
 func TestGuardConcurrentFirstRequestsShareOneLookup(t *testing.T) {
-	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), adapter.WithPolicy(core.Groups("admins")))
+	srv := testkit.NewTeam(t)
+	g := newGuard(t, testkit.Verifier(t, srv), adapter.WithPolicy(core.Groups("admins")))
 	tok := srv.User("ann@example.com", "admins")
 	srv.FailIdentity(accesstest.Held)
 	var wg sync.WaitGroup
@@ -102,7 +101,7 @@ func TestGuardConcurrentFirstRequestsShareOneLookup(t *testing.T) {
 	for i := range allowed {
 		wg.Go(func() { allowed[i] = g.Check(context.Background(), requestWith(tok)).Allowed() })
 	}
-	eventually(t, "the identity call", func() bool { return srv.IdentityRequests() == 1 })
+	testkit.Eventually(t, "the identity call", func() bool { return srv.IdentityRequests() == 1 })
 	srv.FailIdentity(accesstest.Healthy)
 	wg.Wait()
 	for i, ok := range allowed {
@@ -123,12 +122,11 @@ func TestGuardConcurrentFirstRequestsShareOneLookup(t *testing.T) {
 // TestGuardStatusTable checks every row of the behaviour table over real HTTP, body and
 // headers included.
 func TestGuardStatusTable(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	u := guardedOrigin(t, newGuard(t, v, adapter.WithPolicy(core.Emails("ann@example.com"))))
-	down := newServer(t)
+	down := testkit.NewTeam(t)
 	down.FailCerts(accesstest.Status500)
-	uDown := guardedOrigin(t, newGuard(t, newVerifier(t, testConfig(down, nil))))
+	uDown := guardedOrigin(t, newGuard(t, testkit.Verifier(t, down)))
 	uBroken := guardedOrigin(t, adapter.MiddlewareGuard(nil))
 	ann := srv.User("ann@example.com")
 
@@ -151,22 +149,22 @@ func TestGuardStatusTable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.status == 500 {
-				captureDefaultLog(t)
+				testkit.CaptureDefaultLog(t)
 			}
-			resp := get(t, tc.u+"/x", "", tc.headers)
-			if resp.status != tc.status {
-				t.Fatalf("status = %d, want %d (%s)", resp.status, tc.status, resp.body)
+			resp := testkit.Get(t, tc.u+"/x", "", tc.headers)
+			if resp.Status != tc.status {
+				t.Fatalf("status = %d, want %d (%s)", resp.Status, tc.status, resp.Body)
 			}
 			if tc.status == 200 {
-				if resp.body != `{"caller":"ann@example.com"}`+"\n" {
-					t.Errorf("the handler saw %s", resp.body)
+				if resp.Body != `{"caller":"ann@example.com"}`+"\n" {
+					t.Errorf("the handler saw %s", resp.Body)
 				}
 				return
 			}
-			if code, msg := errorBody(t, resp.body); code != tc.code || msg == "" {
-				t.Errorf("body = %s, want error %q", resp.body, tc.code)
+			if code, msg := errorBody(t, resp.Body); code != tc.code || msg == "" {
+				t.Errorf("body = %s, want error %q", resp.Body, tc.code)
 			}
-			h := resp.header
+			h := resp.Header
 			if h.Get("Content-Type") != "application/json; charset=utf-8" || h.Get("Cache-Control") != "no-store" {
 				t.Errorf("headers = %v", h)
 			}
@@ -178,9 +176,8 @@ func TestGuardStatusTable(t *testing.T) {
 }
 
 func TestGuardLoginRedirect(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	u := guardedOrigin(t, newGuard(t, v, adapter.WithLoginRedirect()))
 	plain := guardedOrigin(t, newGuard(t, v))
 	expired := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now().Add(-3 * time.Hour), ExpiresAt: clk.Now().Add(-2 * time.Hour)})
@@ -219,36 +216,36 @@ func TestGuardLoginRedirect(t *testing.T) {
 			if tc.token != "" {
 				headers[core.HeaderName] = tc.token
 			}
-			resp := do(t, tc.method, tc.u+uri, "app.example.com", headers)
-			if resp.status != tc.status {
-				t.Fatalf("status = %d, want %d", resp.status, tc.status)
+			resp := testkit.Send(t, tc.method, tc.u+uri, "app.example.com", headers)
+			if resp.Status != tc.status {
+				t.Fatalf("status = %d, want %d", resp.Status, tc.status)
 			}
 			if tc.status == 302 {
-				if got := resp.header.Get("Location"); got != login {
+				if got := resp.Header.Get("Location"); got != login {
 					t.Errorf("Location = %q, want %q", got, login)
 				}
-				if resp.body != "" || resp.header.Get("Cache-Control") != "no-store" || resp.header.Get("Content-Type") != "" {
-					t.Errorf("redirect body %q, headers %v", resp.body, resp.header)
+				if resp.Body != "" || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Content-Type") != "" {
+					t.Errorf("redirect body %q, headers %v", resp.Body, resp.Header)
 				}
 			}
 		})
 	}
 	// A Host that is not a host name gets no redirect (and no crafted login path).
-	resp := get(t, u+"/", "evil.example/../x", map[string]string{"Sec-Fetch-Mode": "navigate"})
-	if resp.status != 401 {
-		t.Errorf("bad Host: status %d, Location %q", resp.status, resp.header.Get("Location"))
+	resp := testkit.Get(t, u+"/", "evil.example/../x", map[string]string{"Sec-Fetch-Mode": "navigate"})
+	if resp.Status != 401 {
+		t.Errorf("bad Host: status %d, Location %q", resp.Status, resp.Header.Get("Location"))
 	}
 }
 
 // TestGuardObserver: every decision reaches the observer, with the subject (a policy's
 // refusal included), the token's ID and never the token itself.
 func TestGuardObserver(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	var mu sync.Mutex
 	var events []core.Event
-	var logs logBuffer
-	observe := core.LogEvents(slogTo(&logs))
-	v := newVerifier(t, testConfig(srv, nil))
+	var logs testkit.LogBuffer
+	observe := core.LogEvents(testkit.DebugLogger(&logs))
+	v := testkit.Verifier(t, srv)
 	g := newGuard(t, v, adapter.WithPolicy(core.AnyUser()), adapter.WithObserver(func(e core.Event) {
 		mu.Lock()
 		events = append(events, e)
@@ -302,7 +299,7 @@ func TestGuardObserver(t *testing.T) {
 	}
 	out := logs.String()
 	for _, tok := range []string{ann, svc} {
-		_, p, s := segments(t, tok)
+		_, p, s := testkit.Segments(t, tok)
 		if strings.Contains(out, p) || strings.Contains(out, s) {
 			t.Fatalf("a token leaked into the decision log:\n%s", out)
 		}
@@ -316,8 +313,7 @@ func TestGuardObserver(t *testing.T) {
 // TestGuardObserverRedirect: a refusal answered with the login redirect is observed as such,
 // and a later WithObserver(nil) turns observing off.
 func TestGuardObserverRedirect(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	_, v := testkit.TeamVerifier(t)
 	var events []core.Event
 	record := adapter.WithObserver(func(e core.Event) { events = append(events, e) })
 	hr := httptest.NewRequest("GET", "https://app.example.com/docs", nil)
@@ -339,8 +335,7 @@ func TestGuardObserverRedirect(t *testing.T) {
 }
 
 func TestRequirement(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	d := newGuard(t, v).Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
 	if !d.Allowed() {
 		t.Fatal(d.Err)
@@ -350,13 +345,13 @@ func TestRequirement(t *testing.T) {
 	if got := adapter.NewRequirement(core.Groups("admins")).Check(ctx, r); !got.Allowed() || got.Caller != d.Caller {
 		t.Errorf("member: %+v", got)
 	}
-	wantCode(t, adapter.NewRequirement(core.Groups("ops")).Check(ctx, r).Err, core.CodeForbidden, core.ReasonPolicy)
+	testkit.WantCode(t, adapter.NewRequirement(core.Groups("ops")).Check(ctx, r).Err, core.CodeForbidden, core.ReasonPolicy)
 
 	// The middleware let the request through without a caller (a skipped route): a token is
 	// needed here, 401, not a misconfiguration.
 	skipped := core.ContextWithCaller(context.Background(), nil)
 	d = adapter.NewRequirement(core.AnyUser()).Check(skipped, r)
-	wantCode(t, d.Err, core.CodeMissingToken, core.ReasonNoCaller)
+	testkit.WantCode(t, d.Err, core.CodeMissingToken, core.ReasonNoCaller)
 	if d.Response().Status != http.StatusUnauthorized {
 		t.Errorf("skipped route: status %d", d.Response().Status)
 	}
@@ -371,13 +366,13 @@ func TestRequirement(t *testing.T) {
 // TestRequirementWithoutMiddleware: a requirement that no middleware precedes refuses with 500
 // misconfigured, without Retry-After, and says so once, with the fix and the route.
 func TestRequirementWithoutMiddleware(t *testing.T) {
-	logs := captureDefaultLog(t)
-	u := origin(t, require(adapter.NewRequirement(core.Groups("admins")), ok))
+	logs := testkit.CaptureDefaultLog(t)
+	u := testkit.Serve(t, require(adapter.NewRequirement(core.Groups("admins")), ok))
 	for range 3 {
-		resp := get(t, u+"/bare/admin?secret=1", "", nil)
-		if resp.status != http.StatusInternalServerError || resp.header.Get("Retry-After") != "" ||
-			resp.body != `{"error":"misconfigured","message":"access control is misconfigured on the server"}` {
-			t.Fatalf("answer %d %v %s", resp.status, resp.header, resp.body)
+		resp := testkit.Get(t, u+"/bare/admin?secret=1", "", nil)
+		if resp.Status != http.StatusInternalServerError || resp.Header.Get("Retry-After") != "" ||
+			resp.Body != `{"error":"misconfigured","message":"access control is misconfigured on the server"}` {
+			t.Fatalf("answer %d %v %s", resp.Status, resp.Header, resp.Body)
 		}
 	}
 	out := logs.String()
@@ -399,7 +394,7 @@ func TestRequirementWithoutMiddleware(t *testing.T) {
 // Error, through slog.Default, and answers every request 500 misconfigured without
 // Retry-After, never 403 or 503, and without logging again.
 func TestMisconfiguredPolicies(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	v, verifierLogs := loggingVerifier(t, srv)
 	d := newGuard(t, v).Check(context.Background(), requestWith(srv.User("ann@example.com", "admins")))
 	if !d.Allowed() {
@@ -418,7 +413,7 @@ func TestMisconfiguredPolicies(t *testing.T) {
 		"nil func":      core.PolicyFunc("f", nil),
 	} {
 		t.Run(name, func(t *testing.T) {
-			logs := captureDefaultLog(t)
+			logs := testkit.CaptureDefaultLog(t)
 			q := adapter.NewRequirement(p)
 			built := logs.String()
 			if n := strings.Count(built, "level=ERROR"); n != 1 || !strings.Contains(built, "reason=invalid_policy") ||
@@ -427,7 +422,7 @@ func TestMisconfiguredPolicies(t *testing.T) {
 			}
 			for _, ctx := range []context.Context{withCaller, context.Background(), core.ContextWithCaller(context.Background(), nil)} {
 				d := q.Check(ctx, requestWith(""))
-				wantCode(t, d.Err, core.CodeMisconfigured, core.ReasonInvalidPolicy)
+				testkit.WantCode(t, d.Err, core.CodeMisconfigured, core.ReasonInvalidPolicy)
 				if d.Allowed() {
 					t.Fatal("allowed")
 				}
@@ -455,9 +450,9 @@ func TestMisconfiguredPolicies(t *testing.T) {
 // request with 500 misconfigured, logs it once, at construction, through the verifier's
 // Logger (slog.Default without a verifier), and its observer sees the refusals.
 func TestMiddlewareGuardMisconfigured(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	v, logs := loggingVerifier(t, srv)
-	defaultLogs := captureDefaultLog(t)
+	defaultLogs := testkit.CaptureDefaultLog(t)
 	var events []core.Event
 	observe := adapter.WithObserver(func(e core.Event) { events = append(events, e) })
 
@@ -466,7 +461,7 @@ func TestMiddlewareGuardMisconfigured(t *testing.T) {
 		v      *core.Verifier
 		opts   []adapter.Option
 		reason core.Reason
-		log    *logBuffer
+		log    *testkit.LogBuffer
 	}{
 		{"bad policy", v, []adapter.Option{adapter.WithPolicy(core.Groups()), observe}, core.ReasonInvalidPolicy, logs},
 		{"optional with a policy", v, []adapter.Option{adapter.WithPolicy(core.AnyUser()), adapter.WithOptionalAuth(), observe}, core.ReasonInvalidPolicy, logs},
@@ -481,7 +476,7 @@ func TestMiddlewareGuardMisconfigured(t *testing.T) {
 			}
 			for _, tok := range []string{srv.User("ann@example.com", "admins"), ""} {
 				d := g.Check(context.Background(), requestWith(tok))
-				wantCode(t, d.Err, core.CodeMisconfigured, tc.reason)
+				testkit.WantCode(t, d.Err, core.CodeMisconfigured, tc.reason)
 				if d.Allowed() || d.Anonymous() || d.Response().Status != http.StatusInternalServerError {
 					t.Errorf("decision %+v, status %d", d, d.Response().Status)
 				}
@@ -499,9 +494,9 @@ func TestMiddlewareGuardMisconfigured(t *testing.T) {
 // TestRequirementObserver: a route requirement's decisions reach its observer, refusals
 // included, with the policy and the subject named.
 func TestRequirementObserver(t *testing.T) {
-	srv := newServer(t)
-	captureDefaultLog(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv := testkit.NewTeam(t)
+	testkit.CaptureDefaultLog(t)
+	v := testkit.Verifier(t, srv)
 	g := newGuard(t, v)
 	var events []core.Event
 	q := adapter.NewRequirement(core.Groups("admins"), adapter.WithObserver(func(e core.Event) { events = append(events, e) }), nil)
@@ -563,8 +558,7 @@ type storeContext struct {
 func (s storeContext) Value(key any) any { return s.values[key] }
 
 func TestNewGuardRejectsMistakes(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	_, v := testkit.TeamVerifier(t)
 	for name, p := range map[string]core.Policy{
 		"zero":          {},
 		"no groups":     core.Groups(),
@@ -593,8 +587,7 @@ func TestNewGuardRejectsMistakes(t *testing.T) {
 // the lookup does, even inside AnyOf: an outage is 503, a session Access refuses is 401; a
 // custom policy's own error is a 503 of its own reason.
 func TestGuardKeepsTheCausesAnswer(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	srv, v := testkit.TeamVerifier(t)
 	g := newGuard(t, v, adapter.WithPolicy(core.AnyOf(core.Emails("x@y.z"), core.Groups("admins"))))
 	payload, err := json.Marshal(map[string]any{"iss": srv.URL, "aud": srv.AUD, "sub": "u", "email": "ann@example.com",
 		"identity_nonce": "unknown", "exp": time.Now().Add(time.Hour).Unix()})
@@ -602,10 +595,10 @@ func TestGuardKeepsTheCausesAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := srv.SignRaw([]byte(`{"alg":"RS256","kid":"`+srv.CurrentKeyID()+`"}`), payload)
-	wantCode(t, g.Check(context.Background(), requestWith(refused)).Err, core.CodeInvalidToken, core.ReasonIdentityRefused)
+	testkit.WantCode(t, g.Check(context.Background(), requestWith(refused)).Err, core.CodeInvalidToken, core.ReasonIdentityRefused)
 
 	srv.FailIdentity(accesstest.Status500)
-	wantCode(t, g.Check(context.Background(), requestWith(srv.User("bob@example.com", "admins"))).Err,
+	testkit.WantCode(t, g.Check(context.Background(), requestWith(srv.User("bob@example.com", "admins"))).Err,
 		core.CodeUnavailable, core.ReasonIdentityUnavailable)
 
 	boom := errors.New("directory down")
@@ -613,7 +606,7 @@ func TestGuardKeepsTheCausesAnswer(t *testing.T) {
 		return false, boom
 	})))
 	d := custom.Check(context.Background(), requestWith(srv.User("ann@example.com")))
-	wantCode(t, d.Err, core.CodeUnavailable, core.ReasonPolicyError)
+	testkit.WantCode(t, d.Err, core.CodeUnavailable, core.ReasonPolicyError)
 	if !errors.Is(d.Err, boom) || strings.Contains(d.Err.Message, "directory down") {
 		t.Errorf("refusal %v: the cause must be kept for the log, out of the message", d.Err)
 	}

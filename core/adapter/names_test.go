@@ -6,16 +6,17 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // TestEventSubjectOfANamedServiceToken: events name a service token by its configured name,
 // an unnamed one by its client ID, a user by e-mail.
 func TestEventSubjectOfANamedServiceToken(t *testing.T) {
-	srv := newServer(t)
-	cfg := testConfig(srv, nil)
+	srv := testkit.NewTeam(t)
+	cfg := testkit.Config(srv, nil)
 	named := "0123456789abcdef0123456789abcdef.access"
 	cfg.ServiceTokenNames = map[string]string{named: "ci-deploy"}
-	v := newVerifier(t, cfg)
+	v := testkit.NewVerifier(t, cfg)
 	var events []core.Event
 	g := newGuard(t, v, adapter.WithObserver(func(e core.Event) { events = append(events, e) }))
 	unnamed := srv.ServiceToken("")

@@ -13,20 +13,19 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // TestOptionalAuth: with WithOptionalAuth, no token means no caller; any token present must
 // verify, exactly as without the option.
 func TestOptionalAuth(t *testing.T) {
-	srv := newServer(t)
-	clk := newClock()
-	v := newVerifier(t, testConfig(srv, clk))
+	srv := testkit.NewTeam(t)
+	v, clk := testkit.ClockedVerifier(t, srv)
 	g := newGuard(t, v, adapter.WithOptionalAuth())
 	redirecting := newGuard(t, v, adapter.WithOptionalAuth(), adapter.WithLoginRedirect())
-	down := accesstest.NewServer()
-	t.Cleanup(down.Close)
+	down := testkit.NewTeam(t)
 	down.FailCerts(accesstest.Status500)
-	gDown := newGuard(t, newVerifier(t, testConfig(down, nil)), adapter.WithOptionalAuth())
+	gDown := newGuard(t, testkit.Verifier(t, down), adapter.WithOptionalAuth())
 	expired := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: clk.Now().Add(-3 * time.Hour), ExpiresAt: clk.Now().Add(-2 * time.Hour)})
 	navigate := map[string]string{"Sec-Fetch-Mode": "navigate"}
 
@@ -87,8 +86,7 @@ func TestOptionalAuth(t *testing.T) {
 }
 
 func TestOptionalAuthWithPolicyIsAConfigurationError(t *testing.T) {
-	srv := newServer(t)
-	v := newVerifier(t, testConfig(srv, nil))
+	_, v := testkit.TeamVerifier(t)
 	_, err := adapter.NewGuard(v, adapter.WithOptionalAuth(), adapter.WithPolicy(core.Groups("admins")))
 	if !errors.Is(err, core.ErrConfig) || !strings.Contains(err.Error(), "WithOptionalAuth") {
 		t.Fatalf("NewGuard error = %v, want ErrConfig naming WithOptionalAuth", err)
@@ -111,11 +109,11 @@ func TestZeroDecisionIsRefused(t *testing.T) {
 }
 
 func TestOptionalAuthObserved(t *testing.T) {
-	srv := newServer(t)
+	srv := testkit.NewTeam(t)
 	var logs bytes.Buffer
 	var events []core.Event
-	observe := core.LogEvents(slogTo(&logs))
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), adapter.WithOptionalAuth(), adapter.WithObserver(func(e core.Event) {
+	observe := core.LogEvents(testkit.DebugLogger(&logs))
+	g := newGuard(t, testkit.Verifier(t, srv), adapter.WithOptionalAuth(), adapter.WithObserver(func(e core.Event) {
 		events = append(events, e)
 		observe(e)
 	}))
@@ -134,8 +132,8 @@ func TestOptionalAuthObserved(t *testing.T) {
 // path reaches it: handlers tell an anonymous request from a caller, and a route
 // requirement after the optional guard refuses the anonymous one with 401.
 func TestOptionalAuthThroughServer(t *testing.T) {
-	srv := newServer(t)
-	g := newGuard(t, newVerifier(t, testConfig(srv, nil)), adapter.WithOptionalAuth())
+	srv := testkit.NewTeam(t)
+	g := newGuard(t, testkit.Verifier(t, srv), adapter.WithOptionalAuth())
 	accessors := &adapter.Accessors{Fix: "wrap the mux in the middleware"}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/page", func(w http.ResponseWriter, r *http.Request) {
@@ -145,7 +143,7 @@ func TestOptionalAuthThroughServer(t *testing.T) {
 		ok(w, r)
 	})
 	mux.HandleFunc("/admin", require(adapter.NewRequirement(core.Groups("admins")), ok))
-	u := origin(t, middleware(g, mux))
+	u := testkit.Serve(t, middleware(g, mux))
 
 	for _, tc := range []struct {
 		path, token string
@@ -163,11 +161,11 @@ func TestOptionalAuthThroughServer(t *testing.T) {
 		if tc.token != "" {
 			headers[core.HeaderName] = tc.token
 		}
-		resp := get(t, u+tc.path, "app.example.com", headers)
-		if resp.status != tc.status || !strings.Contains(resp.body, tc.body) {
-			t.Errorf("%s with %.10q: %d %s, want %d %s", tc.path, tc.token, resp.status, resp.body, tc.status, tc.body)
+		resp := testkit.Get(t, u+tc.path, "app.example.com", headers)
+		if resp.Status != tc.status || !strings.Contains(resp.Body, tc.body) {
+			t.Errorf("%s with %.10q: %d %s, want %d %s", tc.path, tc.token, resp.Status, resp.Body, tc.status, tc.body)
 		}
-		if tc.path == "/page" && tc.status == 200 && (resp.header.Get("X-Identity") == "none") != (tc.token == "") {
+		if tc.path == "/page" && tc.status == 200 && (resp.Header.Get("X-Identity") == "none") != (tc.token == "") {
 			t.Errorf("%s with %.10q: Accessors.Identity disagrees with the caller", tc.path, tc.token)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // fakeRequest is an adapter.Request over plain maps, to test TokenFrom apart from net/http.
@@ -324,11 +325,11 @@ func TestTokenFromAllocatesNothing(t *testing.T) {
 func TestHTTPRequestAsSent(t *testing.T) {
 	type seen struct{ method, host, uri string }
 	got := make(chan seen, 1)
-	u := origin(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u := testkit.Serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := adapter.HTTPRequest(r)
 		got <- seen{req.Method(), req.Host(), req.URI()}
 	}))
-	do(t, "DELETE", u+"/a%20b/c?x=1&y=%2F", "App.Example.com:8443", map[string]string{"X-Forwarded-Host": "evil.example"})
+	testkit.Send(t, "DELETE", u+"/a%20b/c?x=1&y=%2F", "App.Example.com:8443", map[string]string{"X-Forwarded-Host": "evil.example"})
 	if s := <-got; s != (seen{"DELETE", "App.Example.com:8443", "/a%20b/c?x=1&y=%2F"}) {
 		t.Errorf("served: %+v", s)
 	}

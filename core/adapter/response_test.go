@@ -13,6 +13,7 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // retryAfter is the Retry-After header that r carries, "" for none.
@@ -127,18 +128,18 @@ func TestDecisionResponse(t *testing.T) {
 // TestVerifierRetryAfter: the 503 of a verifier whose keys are down says to come back after
 // its own cool-down, over real HTTP.
 func TestVerifierRetryAfter(t *testing.T) {
-	down := newServer(t)
+	down := testkit.NewTeam(t)
 	down.FailCerts(accesstest.Status500)
-	cfg := testConfig(down, nil)
+	cfg := testkit.Config(down, nil)
 	cfg.Keys.UnknownKeyCooldown = 2500 * time.Millisecond
-	g := newGuard(t, newVerifier(t, cfg))
+	g := newGuard(t, testkit.NewVerifier(t, cfg))
 	d := g.Check(context.Background(), requestWith(down.User("ann@example.com")))
-	wantCode(t, d.Err, core.CodeUnavailable, core.ReasonKeysUnavailable)
+	testkit.WantCode(t, d.Err, core.CodeUnavailable, core.ReasonKeysUnavailable)
 	if d.Err.RetryAfter != cfg.Keys.UnknownKeyCooldown {
 		t.Errorf("RetryAfter = %v", d.Err.RetryAfter)
 	}
-	resp := get(t, guardedOrigin(t, g), "", map[string]string{core.HeaderName: down.User("ann@example.com")})
-	if resp.status != 503 || resp.header.Get("Retry-After") != "3" {
-		t.Errorf("%d, Retry-After %q", resp.status, resp.header.Get("Retry-After"))
+	resp := testkit.Get(t, guardedOrigin(t, g), "", map[string]string{core.HeaderName: down.User("ann@example.com")})
+	if resp.Status != 503 || resp.Header.Get("Retry-After") != "3" {
+		t.Errorf("%d, Retry-After %q", resp.Status, resp.Header.Get("Retry-After"))
 	}
 }

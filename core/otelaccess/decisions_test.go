@@ -23,6 +23,7 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
 	"github.com/cfaccess/cfaccess/core/otelaccess"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // decision spells the attributes of a cfaccess.decisions point as attrKey does.
@@ -154,7 +155,7 @@ func TestKeysDown(t *testing.T) {
 	}
 
 	e.srv.FailCerts(accesstest.Healthy)
-	waitFor(t, "the verifier to heal", func() bool { return get(t, policy.URL, member) == http.StatusOK })
+	testkit.Eventually(t, "the verifier to heal", func() bool { return get(t, policy.URL, member) == http.StatusOK })
 	if _, ok := find(collect(t, e.reader), "cfaccess.keys.age"); !ok {
 		t.Error("cfaccess.keys.age absent after the key set loaded")
 	}

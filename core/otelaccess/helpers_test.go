@@ -175,20 +175,26 @@ func attrKey(s attribute.Set) string {
 	return strings.Join(parts, ",")
 }
 
-// intSum returns the points of the int64 sum called name, by attrKey; it fails the test
-// when the metric is absent or of another kind.
-func intSum(t *testing.T, rm metricdata.ResourceMetrics, name string) map[string]int64 {
+// metricData returns the data of the metric called name; it fails the test when the metric
+// is absent or its data is not a D.
+func metricData[D metricdata.Aggregation](t *testing.T, rm metricdata.ResourceMetrics, name string) D {
 	t.Helper()
 	m, ok := find(rm, name)
 	if !ok {
 		t.Fatalf("metric %s not recorded", name)
 	}
-	sum, ok := m.Data.(metricdata.Sum[int64])
+	d, ok := m.Data.(D)
 	if !ok {
-		t.Fatalf("metric %s is a %T, want Sum[int64]", name, m.Data)
+		t.Fatalf("metric %s is a %T, want %T", name, m.Data, d)
 	}
+	return d
+}
+
+// intSum returns the points of the int64 sum called name, by attrKey.
+func intSum(t *testing.T, rm metricdata.ResourceMetrics, name string) map[string]int64 {
+	t.Helper()
 	got := make(map[string]int64)
-	for _, p := range sum.DataPoints {
+	for _, p := range metricData[metricdata.Sum[int64]](t, rm, name).DataPoints {
 		got[attrKey(p.Attributes)] = p.Value
 	}
 	return got
@@ -197,16 +203,8 @@ func intSum(t *testing.T, rm metricdata.ResourceMetrics, name string) map[string
 // histogram returns the points of the float64 histogram called name, by attrKey.
 func histogram(t *testing.T, rm metricdata.ResourceMetrics, name string) map[string]metricdata.HistogramDataPoint[float64] {
 	t.Helper()
-	m, ok := find(rm, name)
-	if !ok {
-		t.Fatalf("metric %s not recorded", name)
-	}
-	h, ok := m.Data.(metricdata.Histogram[float64])
-	if !ok {
-		t.Fatalf("metric %s is a %T, want Histogram[float64]", name, m.Data)
-	}
 	got := make(map[string]metricdata.HistogramDataPoint[float64])
-	for _, p := range h.DataPoints {
+	for _, p := range metricData[metricdata.Histogram[float64]](t, rm, name).DataPoints {
 		got[attrKey(p.Attributes)] = p
 	}
 	return got
@@ -236,19 +234,6 @@ func equalCounts(t *testing.T, what string, got, want map[string]int64) {
 		case g != w:
 			t.Errorf("%s{%s} = %d, want %d", what, k, g, w)
 		}
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after a deadline generous enough for
-// a busy machine.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -338,26 +323,6 @@ func noSecrets(t *testing.T, all []carried, secrets ...string) {
 
 // parentOf returns the span ID of s's parent.
 func parentOf(s sdktrace.ReadOnlySpan) trace.SpanID { return s.Parent().SpanID() }
-
-// clock is a fake clock that tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // memStore is an in-memory core.IdentityStore.
 type memStore struct {

@@ -90,29 +90,28 @@ type optionFunc func(*config) error
 
 func (f optionFunc) apply(c *config) error { return f(c) }
 
+// unlessNil is an option that sets what set sets, or, when given nil, fails saying what.
+func unlessNil(nilGiven bool, what string, set func(*config)) Option {
+	return optionFunc(func(c *config) error {
+		if nilGiven {
+			return fmt.Errorf("%w: otelaccess.%s", core.ErrConfig, what)
+		}
+		set(c)
+		return nil
+	})
+}
+
 // WithMeterProvider makes mp provide the meter. The default is otel.GetMeterProvider(), the
 // global one, which forwards to whatever provider the program sets globally later. A nil mp
 // is an error.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return optionFunc(func(c *config) error {
-		if isNil(mp) {
-			return fmt.Errorf("%w: otelaccess.WithMeterProvider: nil MeterProvider", core.ErrConfig)
-		}
-		c.mp = mp
-		return nil
-	})
+	return unlessNil(isNil(mp), "WithMeterProvider: nil MeterProvider", func(c *config) { c.mp = mp })
 }
 
 // WithTracerProvider makes tp provide the tracer of the Transport's spans. The default is
 // otel.GetTracerProvider(), the global one. A nil tp is an error.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return optionFunc(func(c *config) error {
-		if isNil(tp) {
-			return fmt.Errorf("%w: otelaccess.WithTracerProvider: nil TracerProvider", core.ErrConfig)
-		}
-		c.tp = tp
-		return nil
-	})
+	return unlessNil(isNil(tp), "WithTracerProvider: nil TracerProvider", func(c *config) { c.tp = tp })
 }
 
 // WithTokenID gives each get-identity span the core.TokenID of the token it looks up
@@ -130,13 +129,7 @@ func WithTokenID() Option {
 // Config.Now of the verifiers that Watch observes, when that is set: a key set's load time
 // is read on that clock. Nil is an error; the default is time.Now.
 func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) error {
-		if now == nil {
-			return fmt.Errorf("%w: otelaccess.WithClock: nil clock", core.ErrConfig)
-		}
-		c.now = now
-		return nil
-	})
+	return unlessNil(now == nil, "WithClock: nil clock", func(c *config) { c.now = now })
 }
 
 // New returns a Telemetry whose instruments come from the global MeterProvider and
@@ -178,47 +171,59 @@ func New(opts ...Option) (*Telemetry, error) {
 }
 
 func (t *Telemetry) instruments(m metric.Meter) error {
-	var errs [11]error
-	t.decisions, errs[0] = m.Int64Counter("cfaccess.decisions",
+	var err error
+	if t.decisions, err = m.Int64Counter("cfaccess.decisions",
 		metric.WithUnit("{decision}"),
-		metric.WithDescription("Decisions of cfaccess middleware and route requirements, by outcome, code and reason."))
-	t.decisionSeconds, errs[1] = m.Float64Histogram("cfaccess.decision.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("How long each decision took, identity lookup included."),
-		metric.WithExplicitBucketBoundaries(decisionBuckets...))
-	t.requestSeconds, errs[2] = m.Float64Histogram("cfaccess.team.request.duration",
-		metric.WithUnit("s"),
-		metric.WithDescription("Duration of the calls to the Access team domain (key set and get-identity), until their answer is read."),
-		metric.WithExplicitBucketBoundaries(requestBuckets...))
-	t.cacheLookups, errs[3] = m.Int64ObservableCounter("cfaccess.cache.lookups",
-		metric.WithUnit("{lookup}"),
-		metric.WithDescription("Lookups of the verified-token and identity caches, by cache and result (hit or miss)."))
-	t.cacheEvictions, errs[4] = m.Int64ObservableCounter("cfaccess.cache.evictions",
-		metric.WithUnit("{entry}"),
-		metric.WithDescription("Entries dropped from a full cache to make room for others."))
-	t.cacheEntries, errs[5] = m.Int64ObservableUpDownCounter("cfaccess.cache.entries",
-		metric.WithUnit("{entry}"),
-		metric.WithDescription("Entries in the verified-token and identity caches."))
-	t.storeOps, errs[6] = m.Int64ObservableCounter("cfaccess.identity_store.operations",
-		metric.WithUnit("{operation}"),
-		metric.WithDescription("Reads and writes of the shared identity store, by operation and result."))
-	t.keysUnknown, errs[7] = m.Int64ObservableCounter("cfaccess.keys.unknown",
-		metric.WithUnit("{token}"),
-		metric.WithDescription("Tokens whose kid is not in the team's key set, by reason: unknown_key (401) or unknown_key_pending (503, retry)."))
-	t.keysUnavail, errs[8] = m.Int64ObservableCounter("cfaccess.keys.unavailable",
-		metric.WithUnit("{request}"),
-		metric.WithDescription("Requests answered 503 because the team's key set could not be fetched."))
-	t.keysAge, errs[9] = m.Float64ObservableGauge("cfaccess.keys.age",
-		metric.WithUnit("s"),
-		metric.WithDescription("Time since the current key set was fetched; absent until a key set loads."))
-	_, errs[10] = m.RegisterCallback(t.observe,
-		t.cacheLookups, t.cacheEvictions, t.cacheEntries, t.storeOps, t.keysUnknown, t.keysUnavail, t.keysAge)
-	for _, err := range errs {
-		if err != nil {
+		metric.WithDescription("Decisions of cfaccess middleware and route requirements, by outcome, code and reason.")); err != nil {
+		return err
+	}
+	for _, h := range []struct {
+		dst               *metric.Float64Histogram
+		name, description string
+		boundaries        []float64
+	}{
+		{&t.decisionSeconds, "cfaccess.decision.duration",
+			"How long each decision took, identity lookup included.", decisionBuckets},
+		{&t.requestSeconds, "cfaccess.team.request.duration",
+			"Duration of the calls to the Access team domain (key set and get-identity), until their answer is read.", requestBuckets},
+	} {
+		if *h.dst, err = m.Float64Histogram(h.name, metric.WithUnit("s"), metric.WithDescription(h.description),
+			metric.WithExplicitBucketBoundaries(h.boundaries...)); err != nil {
 			return err
 		}
 	}
-	return nil
+	for _, c := range []struct {
+		dst                     *metric.Int64ObservableCounter
+		name, unit, description string
+	}{
+		{&t.cacheLookups, "cfaccess.cache.lookups", "{lookup}",
+			"Lookups of the verified-token and identity caches, by cache and result (hit or miss)."},
+		{&t.cacheEvictions, "cfaccess.cache.evictions", "{entry}",
+			"Entries dropped from a full cache to make room for others."},
+		{&t.storeOps, "cfaccess.identity_store.operations", "{operation}",
+			"Reads and writes of the shared identity store, by operation and result."},
+		{&t.keysUnknown, "cfaccess.keys.unknown", "{token}",
+			"Tokens whose kid is not in the team's key set, by reason: unknown_key (401) or unknown_key_pending (503, retry)."},
+		{&t.keysUnavail, "cfaccess.keys.unavailable", "{request}",
+			"Requests answered 503 because the team's key set could not be fetched."},
+	} {
+		if *c.dst, err = m.Int64ObservableCounter(c.name, metric.WithUnit(c.unit), metric.WithDescription(c.description)); err != nil {
+			return err
+		}
+	}
+	if t.cacheEntries, err = m.Int64ObservableUpDownCounter("cfaccess.cache.entries",
+		metric.WithUnit("{entry}"),
+		metric.WithDescription("Entries in the verified-token and identity caches.")); err != nil {
+		return err
+	}
+	if t.keysAge, err = m.Float64ObservableGauge("cfaccess.keys.age",
+		metric.WithUnit("s"),
+		metric.WithDescription("Time since the current key set was fetched; absent until a key set loads.")); err != nil {
+		return err
+	}
+	_, err = m.RegisterCallback(t.observe,
+		t.cacheLookups, t.cacheEvictions, t.cacheEntries, t.storeOps, t.keysUnknown, t.keysUnavail, t.keysAge)
+	return err
 }
 
 // Observe records the decision e: one cfaccess.decisions and one cfaccess.decision.duration

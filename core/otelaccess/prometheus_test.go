@@ -17,6 +17,7 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // sample is one line of Prometheus text: a series and its value.
@@ -117,7 +118,7 @@ func TestPrometheus(t *testing.T) {
 	}
 	metrics := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	t.Cleanup(metrics.Close)
-	waitFor(t, "the first key fetch's span", func() bool { return len(spansNamed(e.spans, certsSpan)) > 0 })
+	testkit.Eventually(t, "the first key fetch's span", func() bool { return len(spansNamed(e.spans, certsSpan)) > 0 })
 	samples, types := scrape(t, metrics.URL+"/metrics")
 
 	for name, typ := range map[string]string{

@@ -24,6 +24,7 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
 	"github.com/cfaccess/cfaccess/core/otelaccess"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 const (
@@ -95,7 +96,7 @@ func TestTransport(t *testing.T) {
 		}
 	}
 	e.srv.FailIdentity(accesstest.Healthy)
-	waitFor(t, "the first key fetch's span", func() bool { return len(spansNamed(e.spans, certsSpan)) > 0 })
+	testkit.Eventually(t, "the first key fetch's span", func() bool { return len(spansNamed(e.spans, certsSpan)) > 0 })
 
 	base, err := url.Parse(e.srv.URL)
 	if err != nil {
@@ -175,7 +176,7 @@ func TestTransportTokenID(t *testing.T) {
 	if got := get(t, e.guard(t, adapter.WithPolicy(core.Groups("admins"))).URL, tok); got != http.StatusOK {
 		t.Fatalf("status %d", got)
 	}
-	waitFor(t, "the first key fetch's span", func() bool { return len(spansNamed(e.spans, certsSpan)) > 0 })
+	testkit.Eventually(t, "the first key fetch's span", func() bool { return len(spansNamed(e.spans, certsSpan)) > 0 })
 	ids := spansNamed(e.spans, identitySpan)
 	if len(ids) != 1 {
 		t.Fatalf("%d get-identity spans, want 1", len(ids))

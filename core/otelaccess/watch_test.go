@@ -14,6 +14,7 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
 	"github.com/cfaccess/cfaccess/core/otelaccess"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func lookup(cache, result string) string {
@@ -51,7 +52,7 @@ func keysAge(t *testing.T, rm metricdata.ResourceMetrics) (float64, bool) {
 // The Stats-based instruments report what the requests did to the caches and the key set,
 // on the verifier's clock.
 func TestWatch(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	e := newEnv(t, func(_ *accesstest.Server, cfg *core.Config) {
 		cfg.Now = clk.Now
 		cfg.Keys.FetchWait = 30 * time.Second // the unknown kid's refresh, on a busy machine
@@ -154,7 +155,7 @@ func TestWatchIdentityStore(t *testing.T) {
 		t.Fatalf("first instance: status %d", got)
 	}
 	// The write does not hold the request: wait for it.
-	waitFor(t, "the identity to be written to the store", func() bool { return e.v.Stats().IdentityStore.Writes == 1 })
+	testkit.Eventually(t, "the identity to be written to the store", func() bool { return e.v.Stats().IdentityStore.Writes == 1 })
 	if got := get(t, e.guardOver(t, other, admins).URL, member); got != http.StatusOK {
 		t.Fatalf("second instance: status %d", got)
 	}

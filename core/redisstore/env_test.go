@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cfaccess/cfaccess/internal/testkit"
+
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/redisstore"
 	"github.com/cfaccess/cfaccess/internal/redistest"
@@ -136,7 +138,7 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("the store wrote %q to Redis", v)
 	}
 
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	writer := instance(t, team, srv.Addr)
 	member := team.User("ann@example.com", "admins")
 	wantGroups(t, writer, member, "ann@example.com", "admins")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -21,6 +20,7 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/redisstore"
 	"github.com/cfaccess/cfaccess/internal/redistest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // fleetKey is the secret the instances of these tests share.
@@ -44,22 +44,12 @@ func instance(t *testing.T, team *accesstest.Server, addr string, edit ...func(*
 		t.Fatal(err)
 	}
 	cfg := team.Config()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Logger = testkit.QuietLogger()
 	cfg.Identities.Shared = &core.SharedStore{Store: store, Key: fleetKey}
 	for _, e := range edit {
 		e(&cfg)
 	}
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func newTeam(t *testing.T) *accesstest.Server {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
-	return team
+	return testkit.NewVerifier(t, cfg)
 }
 
 // entries returns the store's keys in Redis, sorted.
@@ -164,7 +154,7 @@ func TestStore(t *testing.T) {
 func TestFleetSharesOneLookup(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := client(t, srv.Addr)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	a, b := instance(t, team, srv.Addr), instance(t, team, srv.Addr)
 	member := team.User("ann@example.com", "admins", "staff")
 
@@ -211,7 +201,7 @@ func TestEntriesThatDoNotOpenAreIgnored(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := client(t, srv.Addr)
 	ctx := context.Background()
-	team, other := newTeam(t), newTeam(t)
+	team, other := testkit.NewTeam(t), testkit.NewTeam(t)
 
 	// The other team's admin has an entry, written by an instance of that team.
 	otherAdmin := other.User("root@example.com", "admins")
@@ -286,7 +276,7 @@ func TestEntriesThatDoNotOpenAreIgnored(t *testing.T) {
 func TestRedisStopped(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := client(t, srv.Addr)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	a, b := instance(t, team, srv.Addr), instance(t, team, srv.Addr)
 	shared := team.User("ann@example.com", "admins")
 	wantGroups(t, a, shared, "ann@example.com", "admins")
@@ -341,7 +331,7 @@ func TestRedisHangs(t *testing.T) {
 	t.Run("DEBUG SLEEP", func(t *testing.T) {
 		srv := redistest.Start(t)
 		rdb := client(t, srv.Addr)
-		team := newTeam(t)
+		team := testkit.NewTeam(t)
 		v := instance(t, team, srv.Addr, withTimeout)
 		if err := rdb.Do(context.Background(), "DEBUG", "SLEEP", "0").Err(); err != nil {
 			t.Skipf("SKIPPED: this redis-server refuses DEBUG (%v); the silent listener below still runs", err)
@@ -353,10 +343,7 @@ func TestRedisHangs(t *testing.T) {
 	})
 
 	t.Run("a listener that never answers", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		ln := testkit.Listen(t)
 		var held []net.Conn
 		var mu sync.Mutex
 		t.Cleanup(func() {
@@ -378,7 +365,7 @@ func TestRedisHangs(t *testing.T) {
 				mu.Unlock()
 			}
 		}()
-		team := newTeam(t)
+		team := testkit.NewTeam(t)
 		// The client's defaults: deadlines from the context ignored, a 3 s ReadTimeout.
 		rdb := redis.NewClient(&redis.Options{Addr: ln.Addr().String()})
 		t.Cleanup(func() { _ = rdb.Close() })
@@ -402,35 +389,14 @@ func TestRedisHangs(t *testing.T) {
 // per token and instance.
 func TestFleetConcurrent(t *testing.T) {
 	srv := redistest.Start(t)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	fleet := []*core.Verifier{instance(t, team, srv.Addr), instance(t, team, srv.Addr), instance(t, team, srv.Addr)}
-	var tokens []string
-	for i := range 10 {
-		tokens = append(tokens, team.User(fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("g%d", i)))
-	}
-	var wg sync.WaitGroup
-	for w := range 24 {
-		wg.Go(func() {
-			for i := range 30 {
-				n := (w*7 + i) % len(tokens)
-				v := fleet[(w+i)%len(fleet)]
-				id, err := v.Identity(context.Background(), tokens[n])
-				if err != nil || id.Email != fmt.Sprintf("u%d@example.com", n) || len(id.Groups) != 1 || id.Groups[0].Name != fmt.Sprintf("g%d", n) {
-					t.Errorf("token %d: %+v, %v", n, id, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if n := team.IdentityRequests(); n < len(tokens) || n > len(fleet)*len(tokens) {
-		t.Errorf("%d get-identity calls for %d tokens on %d instances", n, len(tokens), len(fleet))
-	}
+	testkit.FleetLookups(t, team, fleet, 10)
 	var hits uint64
 	for _, v := range fleet {
 		hits += v.Stats().IdentityStore.Hits
 	}
-	t.Logf("%d get-identity calls for %d tokens on %d instances; %d lookups answered by Redis", team.IdentityRequests(), len(tokens), len(fleet), hits)
+	t.Logf("%d get-identity calls for 10 tokens on %d instances; %d lookups answered by Redis", team.IdentityRequests(), len(fleet), hits)
 }
 
 // TestLeastPrivilege: the ACL that the README gives is all the store needs.

@@ -2,9 +2,6 @@ package fiber2access_test
 
 import (
 	"bufio"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,10 +10,10 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/cfaccess/cfaccess/core"
-	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
 	"github.com/cfaccess/cfaccess/fiberaccess/fiber2access"
 	"github.com/cfaccess/cfaccess/internal/conformance"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func whoami(c *fiber.Ctx) error {
@@ -119,26 +116,14 @@ func TestConformance(t *testing.T) {
 // core.CallerFromContext(c.Context()) is not a silent miss; the same holds for a skipped
 // route's "seen, no caller", which adapter.Accessors tell from a request no middleware saw.
 func TestRequestCtxIsAContext(t *testing.T) {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
+	team := testkit.NewTeam(t)
 	app := fiber.New(quiet)
-	app.Use(fiber2access.Middleware(verifier(t, team), fiber2access.WithSkipper(func(c *fiber.Ctx) bool { return c.Path() == "/skipped" })))
+	app.Use(fiber2access.Middleware(testkit.Verifier(t, team), fiber2access.WithSkipper(func(c *fiber.Ctx) bool { return c.Path() == "/skipped" })))
 	app.Get("/*", func(c *fiber.Ctx) error {
 		caller, _ := fiber2access.Caller(c)
 		return c.SendString(conformance.ContextReport(c.Context(), caller))
 	})
 	conformance.CheckContext(t, serve(t, app), team)
-}
-
-func verifier(t *testing.T, team *accesstest.Server) *core.Verifier {
-	t.Helper()
-	cfg := team.Config()
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 // quiet is the configuration of the apps that serve: fiber v2 prints a banner on Listener
@@ -148,10 +133,7 @@ var quiet = fiber.Config{DisableStartupMessage: true}
 // serve runs app on a loopback listener until the test ends.
 func serve(t conformance.TB, app *fiber.App) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
+	ln := testkit.Listen(t)
 	done := make(chan error, 1)
 	go func() { done <- app.Listener(ln) }()
 	t.Cleanup(func() {
@@ -168,11 +150,10 @@ func serve(t conformance.TB, app *fiber.App) string {
 // own work on a route without it: the context that carries the caller, nothing for the
 // request view, the user value or the Caller, which the cache shares.
 func TestCacheHitAllocations(t *testing.T) {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
+	team := testkit.NewTeam(t)
 	app := fiber.New()
 	noContent := func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
-	app.Get("/", fiber2access.Middleware(verifier(t, team)), noContent)
+	app.Get("/", fiber2access.Middleware(testkit.Verifier(t, team)), noContent)
 	app.Get("/open", noContent)
 	handle := app.Handler()
 
@@ -212,9 +193,7 @@ func TestOptionsApplyWhereTheyCan(t *testing.T) {
 // runs); adapter.MaxHeaderBytes, as the README says, lets through even the largest token the
 // verifier reads, twice, so that cfaccess gives the answer.
 func TestReadBufferForAccessTokens(t *testing.T) {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
-	v := verifier(t, team)
+	team, v := testkit.TeamVerifier(t)
 	large := conformance.LargeToken(team, "ann@example.com")
 	largest := strings.Repeat("a", core.DefaultMaxTokenSize)
 	for _, c := range []struct {
@@ -231,16 +210,9 @@ func TestReadBufferForAccessTokens(t *testing.T) {
 		app := fiber.New(c.config)
 		app.Get("/", fiber2access.Middleware(v), func(c *fiber.Ctx) error { return c.SendStatus(http.StatusOK) })
 		base := serve(t, app)
-		req, _ := http.NewRequest("GET", base+"/", nil)
-		req.Header.Set(core.HeaderName, c.token)
-		req.Header.Set("Cookie", "_ga=GA1.1.1180465126.1714033531; "+core.CookieName+"="+c.token+"; theme=dark")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != c.status {
-			t.Errorf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+		cookies := "_ga=GA1.1.1180465126.1714033531; " + core.CookieName + "=" + c.token + "; theme=dark"
+		if got := conformance.Status(t, base, conformance.Case{Path: "/", Token: c.token, Cookies: []string{cookies}}); got != c.status {
+			t.Errorf("%s: status %d, want %d", c.name, got, c.status)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
 	"github.com/cfaccess/cfaccess/internal/adapterkit"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // R is the request type of the tests' framework: net/http's.
@@ -25,21 +26,6 @@ type (
 	requireOption = adapterkit.RequireOption[R]
 )
 
-func verifier(t *testing.T) (*core.Verifier, *accesstest.Server) {
-	t.Helper()
-	srv := accesstest.NewServer()
-	t.Cleanup(srv.Close)
-	cfg := srv.Config()
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.Keys.StartupWait = time.Minute
-	cfg.Keys.FetchWait = time.Minute
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, srv
-}
-
 func navigation() *http.Request {
 	r := httptest.NewRequest("GET", "https://app.example.com/docs", nil)
 	r.Header.Set("Sec-Fetch-Mode", "navigate")
@@ -47,7 +33,7 @@ func navigation() *http.Request {
 }
 
 func TestMiddlewareOptions(t *testing.T) {
-	v, srv := verifier(t)
+	srv, v := testkit.TeamVerifier(t)
 	var events []core.Event
 	handlerErr := errors.New("handled")
 	skip := func(r R) bool { return r.URL.Path == "/healthz" }

@@ -16,12 +16,12 @@ import (
 
 	"github.com/cfaccess/cfaccess/chiaccess"
 	"github.com/cfaccess/cfaccess/core"
-	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/echoaccess"
 	"github.com/cfaccess/cfaccess/echoaccess/echo5access"
 	"github.com/cfaccess/cfaccess/fiberaccess"
 	"github.com/cfaccess/cfaccess/fiberaccess/fiber2access"
 	"github.com/cfaccess/cfaccess/ginaccess"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 var body = []byte(`{"ok":true}`)
@@ -37,8 +37,7 @@ var body = []byte(`{"ok":true}`)
 //
 //	go test ./internal/bench -run '^$' -bench BenchmarkAdapters -benchmem
 func BenchmarkAdapters(b *testing.B) {
-	team := accesstest.NewServer()
-	defer team.Close()
+	team := testkit.NewTeam(b)
 	v := quietVerifier(b, team.Config())
 	token := accessToken(team)
 	if _, err := v.Verify(context.Background(), token); err != nil {

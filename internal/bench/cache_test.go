@@ -13,6 +13,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // zipfTrace returns n requests over keys 0…distinct-1, Zipf-distributed with exponent s (the
@@ -51,8 +52,7 @@ func lruHitRatio(b *testing.B, trace []uint64, size int) float64 {
 //	go test ./internal/bench -run '^$' -bench BenchmarkTokenCacheHitRatio -benchtime 1x
 func BenchmarkTokenCacheHitRatio(b *testing.B) {
 	const size, distinct, requests = 400, 4000, 60_000
-	team := accesstest.NewServer()
-	defer team.Close()
+	team := testkit.NewTeam(b)
 	tokens := make([]string, distinct)
 	for i := range tokens {
 		tokens[i] = team.Mint(accesstest.Token{Email: fmt.Sprintf("user%d@example.com", i), ExpiresAt: time.Now().Add(24 * time.Hour)})

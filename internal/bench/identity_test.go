@@ -11,6 +11,7 @@ import (
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/redisstore"
 	"github.com/cfaccess/cfaccess/internal/redistest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // BenchmarkIdentityLookup looks one verified token's identity up the three ways an instance
@@ -22,8 +23,7 @@ import (
 // three; the identity document has three groups and a device posture, about 1.5 KB.
 // redis_bare_GET is the floor of the Redis path: a GET of the same entry, alone.
 func BenchmarkIdentityLookup(b *testing.B) {
-	team := accesstest.NewServer()
-	defer team.Close()
+	team := testkit.NewTeam(b)
 	token := team.Mint(accesstest.Token{
 		Email:     "ann.smith@example.com",
 		Groups:    []string{"engineering", "admins", "on-call"},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // BenchmarkTokenStream verifies a stream of distinct valid tokens, each also looked up at
@@ -17,8 +18,7 @@ import (
 //	go test ./internal/bench -run '^$' -bench BenchmarkTokenStream -benchmem
 func BenchmarkTokenStream(b *testing.B) {
 	const distinct, capacity = 3000, 1000
-	team := accesstest.NewServer()
-	defer team.Close()
+	team := testkit.NewTeam(b)
 	tokens := make([]string, distinct)
 	for i := range tokens {
 		tokens[i] = team.Mint(accesstest.Token{Email: fmt.Sprintf("user%d@example.com", i), Groups: []string{"staff"}, ExpiresAt: time.Now().Add(24 * time.Hour)})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // accessToken mints the token every benchmark verifies: RS256 with a 2048-bit key, shaped as
@@ -45,8 +46,7 @@ func quietVerifier(tb testing.TB, cfg core.Config) *core.Verifier {
 // the bare crypto/rsa PKCS#1 v1.5 SHA-256 check of the same token: the floor of any verifier
 // that checks the signature.
 func BenchmarkVerifiers(b *testing.B) {
-	team := accesstest.NewServer()
-	defer team.Close()
+	team := testkit.NewTeam(b)
 	token := accessToken(team)
 	certs := team.URL + "/cdn-cgi/access/certs"
 	ctx := context.Background()

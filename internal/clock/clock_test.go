@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cfaccess/cfaccess/internal/clock"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // fake is a settable clock that counts its reads.
@@ -90,7 +91,7 @@ func TestCoarse(t *testing.T) {
 	if c.Before(near) || !c.Reached(near) {
 		t.Error("near the deadline, the exact clock was not read")
 	}
-	eventually(t, "a tick", func() bool { return c.NowNano() > before })
+	testkit.Eventually(t, "a tick", func() bool { return c.NowNano() > before })
 }
 
 // TestCoarseClockStops: the goroutine that ticks a coarse clock ends once the clock is
@@ -106,7 +107,7 @@ func TestCoarseClockStops(t *testing.T) {
 	}
 	runtime.KeepAlive(clocks)
 	clocks = nil
-	eventually(t, "the ticking goroutines to end", func() bool {
+	testkit.Eventually(t, "the ticking goroutines to end", func() bool {
 		runtime.GC()
 		return tickers(t) == 0
 	})
@@ -128,16 +129,5 @@ func TestTick(t *testing.T) {
 	case <-c.Tick(time.Millisecond):
 	case <-time.After(time.Minute):
 		t.Fatal("no tick")
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

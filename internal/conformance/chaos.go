@@ -13,6 +13,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 const workerCount = 12
@@ -24,8 +25,7 @@ const workerCount = 12
 // endpoint is down, a forgery never meets a 200), and the goroutines the run started must go
 // away with it.
 func chaos(t *testing.T, start Start) {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
+	team := testkit.NewTeam(t)
 	// Short timeouts and cool-down, so that outages are met and healed many times in a run.
 	cfg := team.Config()
 	cfg.Logger = slog.New(slog.DiscardHandler)
@@ -34,10 +34,7 @@ func chaos(t *testing.T, start Start) {
 	cfg.Identities.TTL = 50 * time.Millisecond
 	cfg.Identities.FailureTTL = 20 * time.Millisecond
 	cfg.Tokens.CacheSize, cfg.Identities.CacheSize = 64, 64
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := testkit.NewVerifier(t, cfg)
 	base := start(t, Setup{Verifier: v, Observe: func(core.Event) {}, Inject: Injected()})
 	before := runtime.NumGoroutine()
 
@@ -126,14 +123,11 @@ func chaos(t *testing.T, start Start) {
 	// Healed: a member gets in again. And goroutines are bounded by the concurrency, not by
 	// the requests made: 360 requests, 12 at a time, may leave a server's pool of idle
 	// workers (fasthttp keeps them for a while), never one goroutine per request or per fetch.
-	deadline := time.Now().Add(5 * time.Second)
-	for status(t, base, Case{Path: "/api/admin", Token: team.User("ann@example.com", AdminGroup)}) != 200 {
-		if time.Now().After(deadline) {
-			t.Fatal("still refusing a member after the endpoints healed")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, "a member let in after the endpoints healed", func() bool {
+		return Status(t, base, Case{Path: "/api/admin", Token: team.User("ann@example.com", AdminGroup)}) == 200
+	})
 	client.CloseIdleConnections()
+	deadline := time.Now().Add(testkit.Patience)
 	for runtime.NumGoroutine() > before+3*workerCount {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)

@@ -52,6 +52,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // The group and service token the routes name.
@@ -79,11 +80,7 @@ type Setup struct {
 }
 
 // TB is the part of testing.TB that Start needs.
-type TB interface {
-	Helper()
-	Cleanup(func())
-	Fatalf(format string, args ...any)
-}
+type TB = testkit.TB
 
 // The handlers' answers are adapter.Response values, which every adapter's test already
 // knows how to write (that is its middleware's job too): status, Response.Headers, body.

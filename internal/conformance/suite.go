@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // Case is one request and the answer every adapter must give.
@@ -43,19 +44,15 @@ type Case struct {
 
 // Run runs the whole suite against the server start builds.
 func Run(t *testing.T, start Start) {
-	team := accesstest.NewServer()
-	t.Cleanup(team.Close)
+	team := testkit.NewTeam(t)
 	// The misconfigurations the routes hold are logged through slog.Default, which is
 	// captured to count them: those that registering the routes finds, before any request,
 	// and those that only a request shows.
-	var defaultLog logBuffer
 	v := newVerifier(t, team, time.Minute)
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&defaultLog, nil)))
-	t.Cleanup(func() { slog.SetDefault(old) })
-	var events eventLog
+	defaultLog := testkit.CaptureDefaultLog(t)
+	var events testkit.EventLog
 	injected := Injected()
-	base := start(t, Setup{Verifier: v, Observe: events.add, Inject: injected})
+	base := start(t, Setup{Verifier: v, Observe: events.Add, Inject: injected})
 	registered := defaultLog.String()
 
 	admin := team.User("ann@example.com", AdminGroup)
@@ -218,9 +215,9 @@ func Run(t *testing.T, start Start) {
 			{svc, 403, []string{"allowed  ", "denied forbidden groups(admins)"}},
 			{"", 401, []string{"denied missing_token "}},
 		} {
-			events.reset()
+			events.Reset()
 			Check(t, base, Case{Path: "/observed/admin", Token: c.token, Status: c.status})
-			if got := events.summary(); !slices.Equal(got, c.want) {
+			if got := summary(events.All()); !slices.Equal(got, c.want) {
 				t.Errorf("status %d: observed %q, want %q", c.status, got, c.want)
 			}
 		}
@@ -261,8 +258,7 @@ func Run(t *testing.T, start Start) {
 	})
 
 	t.Run("keys unavailable, then healed without restart", func(t *testing.T) {
-		down := accesstest.NewServer()
-		t.Cleanup(down.Close)
+		down := testkit.NewTeam(t)
 		down.FailCerts(accesstest.Status500)
 		base := start(t, Setup{Verifier: newVerifier(t, down, 50*time.Millisecond), Observe: func(core.Event) {}, Inject: injected})
 		tok := down.User("ann@example.com", AdminGroup)
@@ -272,13 +268,9 @@ func Run(t *testing.T, start Start) {
 		Check(t, base, Case{Path: "/optional/whoami", Token: tok, Status: 503, Code: core.CodeUnavailable})
 		Check(t, base, Case{Path: "/optional/whoami", Token: tok, Header: navigate, Status: 503, Code: core.CodeUnavailable})
 		down.FailCerts(accesstest.Healthy)
-		deadline := time.Now().Add(5 * time.Second)
-		for status(t, base, Case{Path: "/api/whoami", Token: tok}) != 200 {
-			if time.Now().After(deadline) {
-				t.Fatal("still unavailable after the certs endpoint healed")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testkit.Eventually(t, "a 200 once the certs endpoint healed", func() bool {
+			return Status(t, base, Case{Path: "/api/whoami", Token: tok}) == 200
+		})
 	})
 
 	t.Run("tokens of one length on keep-alive connections stay apart, and their callers outlive the requests", func(t *testing.T) { keepAlive(t, team, v, base) })
@@ -341,65 +333,22 @@ func Injected() *core.Caller {
 		&core.Identity{Name: "Ivy Injected", Email: "ivy@example.com", Groups: []core.Group{{Name: AdminGroup}}})
 }
 
-// eventLog records what the routes' observers see, from the servers' goroutines.
-type eventLog struct {
-	mu     sync.Mutex
-	events []core.Event
-}
-
-func (l *eventLog) add(e core.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-func (l *eventLog) reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = nil
-}
-
 // summary is "outcome code policy" for each event.
-func (l *eventLog) summary() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]string, len(l.events))
-	for i, e := range l.events {
+func summary(events []core.Event) []string {
+	out := make([]string, len(events))
+	for i, e := range events {
 		out[i] = fmt.Sprintf("%s %s %s", e.Outcome, e.Code, e.Policy)
 	}
 	return out
 }
 
-// logBuffer is a log destination that may be written from any goroutine.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func newVerifier(t *testing.T, team *accesstest.Server, cooldown time.Duration) *core.Verifier {
 	t.Helper()
-	cfg := team.Config()
-	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg := testkit.Config(team, nil)
 	cfg.RequestTimeout = 2 * time.Second
 	cfg.Keys.UnknownKeyCooldown = cooldown
 	cfg.Identities.FailureTTL = identityFailureTTL
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return testkit.NewVerifier(t, cfg)
 }
 
 // identityFailureTTL is short, so that the identity outage heals within the run.
@@ -453,7 +402,9 @@ func Check(t testing.TB, base string, c Case) {
 	}
 }
 
-func status(t testing.TB, base string, c Case) int {
+// Status sends c's request to base and returns the answer's status, failing the test when
+// there is none.
+func Status(t testing.TB, base string, c Case) int {
 	resp, _, err := do(base, c)
 	if err != nil {
 		t.Fatal(err)
@@ -461,11 +412,16 @@ func status(t testing.TB, base string, c Case) int {
 	return resp.StatusCode
 }
 
-func do(base string, c Case) (*http.Response, []byte, error) {
-	req, err := http.NewRequest(method(c), base+c.Path, nil)
-	if err != nil {
-		return nil, nil, err
-	}
+// NewRequest is c's request as a server hands it to a handler (see httptest.NewRequest), for
+// tests that call a router directly. c's Lines are not sent.
+func NewRequest(c Case) *http.Request {
+	req := httptest.NewRequest(method(c), c.Path, nil)
+	prepare(req, c)
+	return req
+}
+
+// prepare gives req c's Host and headers.
+func prepare(req *http.Request, c Case) {
 	if c.Host != "" {
 		req.Host = c.Host
 	}
@@ -481,6 +437,14 @@ func do(base string, c Case) (*http.Response, []byte, error) {
 	for _, line := range c.Cookies {
 		req.Header.Add("Cookie", line)
 	}
+}
+
+func do(base string, c Case) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(method(c), base+c.Path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	prepare(req, c)
 	if len(c.Lines) > 0 {
 		return doRaw(req, c.Lines)
 	}

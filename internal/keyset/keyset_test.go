@@ -1,7 +1,6 @@
 package keyset_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -11,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -20,42 +18,21 @@ import (
 	"time"
 
 	"github.com/cfaccess/cfaccess/internal/keyset"
+	"github.com/cfaccess/cfaccess/internal/testkit"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 )
 
 var b64 = base64.RawURLEncoding
 
-// rsaKeys are RSA keys generated once for the package's tests: three of 2048 bits and one
-// of 1024.
-var rsaKeys struct {
-	once  sync.Once
-	big   [3]*rsa.PrivateKey
-	small *rsa.PrivateKey
-	err   error
-}
-
+// testKeys are three RSA keys of 2048 bits, the same for every test.
 func testKeys(t testing.TB) [3]*rsa.PrivateKey {
 	t.Helper()
-	rsaKeys.once.Do(func() {
-		for i := range rsaKeys.big {
-			if rsaKeys.big[i], rsaKeys.err = rsa.GenerateKey(rand.Reader, keyset.MinRSABits); rsaKeys.err != nil {
-				return
-			}
-		}
-		rsaKeys.small, rsaKeys.err = rsa.GenerateKey(rand.Reader, 1024)
-	})
-	if rsaKeys.err != nil {
-		t.Fatalf("generating keys: %v", rsaKeys.err)
-	}
-	return rsaKeys.big
+	return [3]*rsa.PrivateKey{rs256.Key(t, 0), rs256.Key(t, 1), rs256.Key(t, 2)}
 }
 
 // jwk is the JSON Web Key of pub under kid, with extra members (alg, use) over the defaults.
 func jwk(kid string, pub *rsa.PublicKey, extra map[string]any) map[string]any {
-	m := map[string]any{
-		"kty": "RSA", "kid": kid, "alg": "RS256", "use": "sig",
-		"n": b64.EncodeToString(pub.N.Bytes()),
-		"e": b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}
+	m := rs256.JWK(kid, pub)
 	for k, v := range extra {
 		if v == nil {
 			delete(m, k)
@@ -102,7 +79,7 @@ func TestParseSkips(t *testing.T) {
 		"x": b64.EncodeToString(ec.X.FillBytes(make([]byte, 32))), "y": b64.EncodeToString(ec.Y.FillBytes(make([]byte, 32)))}
 	skipped := []map[string]any{
 		ecJWK,
-		jwk("small", &rsaKeys.small.PublicKey, nil),
+		jwk("small", &rs256.WeakKey(t).PublicKey, nil),
 		jwk("rs384", &k[1].PublicKey, map[string]any{"alg": "RS384"}),
 		jwk("enc", &k[1].PublicKey, map[string]any{"use": "enc"}),
 		jwk("", &k[1].PublicKey, nil),
@@ -146,7 +123,7 @@ func TestParseAmbiguous(t *testing.T) {
 		jwk("twice", &k[0].PublicKey, nil), jwk("twice", &k[0].PublicKey, nil),
 		jwk("two-keys", &k[0].PublicKey, nil), jwk("two-keys", &k[1].PublicKey, nil),
 		jwk("skipped-second", &k[0].PublicKey, nil), jwk("skipped-second", &k[1].PublicKey, map[string]any{"alg": "RS512"}),
-		jwk("skipped-first", &rsaKeys.small.PublicKey, nil), jwk("skipped-first", &k[0].PublicKey, nil),
+		jwk("skipped-first", &rs256.WeakKey(t).PublicKey, nil), jwk("skipped-first", &k[0].PublicKey, nil),
 		jwk("three", &k[0].PublicKey, nil), jwk("three", &k[0].PublicKey, nil), jwk("three", &k[2].PublicKey, nil),
 		jwk("ok", &k[2].PublicKey, nil),
 	))
@@ -174,25 +151,6 @@ func mapKeys(m map[string]*keyset.Key) func(func(string) bool) {
 			}
 		}
 	}
-}
-
-// fakeClock is the Set's Config.Now.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
 }
 
 // fetcher is the Set's Config.Fetch: it serves a body or an error, counts its calls, and,
@@ -252,16 +210,15 @@ const (
 type setup struct {
 	set   *keyset.Set
 	fetch *fetcher
-	clock *fakeClock
-	logs  *bytes.Buffer
-	logMu *sync.Mutex
+	clock *testkit.Clock
+	logs  *testkit.LogBuffer
 }
 
 // newSet returns a Set over a fake fetch that serves body, and waits for its first fetch,
 // unless that is held (hold).
 func newSet(t *testing.T, body []byte, fetchWait time.Duration, hold bool) (*setup, func()) {
 	t.Helper()
-	s := &setup{fetch: &fetcher{body: body}, clock: &fakeClock{t: time.Unix(1_700_000_000, 0)}, logs: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	s := &setup{fetch: &fetcher{body: body}, clock: testkit.NewClockAt(time.Unix(1_700_000_000, 0)), logs: &testkit.LogBuffer{}}
 	release := func() {}
 	if hold {
 		release = s.fetch.hold()
@@ -271,7 +228,7 @@ func newSet(t *testing.T, body []byte, fetchWait time.Duration, hold bool) (*set
 	s.set, done = keyset.New(keyset.Config{
 		Fetch: s.fetch.Fetch, Team: "https://team.example", Leeway: leeway, RefreshInterval: refresh,
 		Cooldown: cooldown, FetchWait: fetchWait, Now: s.clock.Now,
-		Log: slog.New(slog.NewTextHandler(lockedWriter{s.logMu, s.logs}, nil)),
+		Log: slog.New(slog.NewTextHandler(s.logs, nil)),
 	})
 	if !hold {
 		wait(t, done)
@@ -279,22 +236,7 @@ func newSet(t *testing.T, body []byte, fetchWait time.Duration, hold bool) (*set
 	return s, release
 }
 
-func (s *setup) log() string {
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	return s.logs.String()
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
+func (s *setup) log() string { return s.logs.String() }
 
 // wait waits for a channel that must close, with a deadline no loaded machine reaches.
 func wait(t testing.TB, done <-chan struct{}) {
@@ -303,18 +245,6 @@ func wait(t testing.TB, done <-chan struct{}) {
 	case <-done:
 	case <-time.After(time.Minute):
 		t.Fatal("timed out")
-	}
-}
-
-// eventually polls cond until it holds or a generous deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -365,17 +295,17 @@ func TestSetUnavailableBeforeLoad(t *testing.T) {
 	boom := errors.New("certs: 500")
 	s.fetch.serve(nil, boom)
 	release()
-	eventually(t, "the first fetch", func() bool { return s.set.Stats().Err != nil })
+	testkit.Eventually(t, "the first fetch", func() bool { return s.set.Stats().Err != nil })
 	_, err = s.set.Key(context.Background(), "a", s.clock.Now(), noIAT)
 	if e := wantKind(t, err, keyset.Unavailable); !errors.Is(e, boom) || !strings.Contains(e.Error(), "certs: 500") {
 		t.Errorf("error %v, want the fetch's failure", err)
 	}
-	eventually(t, "a failed first load logged at Warn", func() bool { return strings.Contains(s.log(), "level=WARN") })
+	testkit.Eventually(t, "a failed first load logged at Warn", func() bool { return strings.Contains(s.log(), "level=WARN") })
 
 	// It heals through the cool-down, with no restart.
 	s.fetch.serve(doc(t, jwk("a", &k[0].PublicKey, nil)), nil)
 	s.clock.Advance(cooldown)
-	eventually(t, "a fetch after the cool-down", func() bool {
+	testkit.Eventually(t, "a fetch after the cool-down", func() bool {
 		_, err := s.set.Key(context.Background(), "a", s.clock.Now(), noIAT)
 		return err == nil
 	})
@@ -407,6 +337,8 @@ func TestSetCoalescesFetches(t *testing.T) {
 			t.Fatal("callers did not wait for the fetch under way")
 		}
 	}
+	// A caller may wait before the fetch it forced has begun.
+	testkit.Eventually(t, "the forced fetch", func() bool { return s.fetch.calls.Load() >= 2 })
 	if n := s.fetch.calls.Load(); n != 2 {
 		t.Errorf("%d fetches for %d concurrent unknown kids, want the first and one forced", n, callers)
 	}
@@ -520,7 +452,7 @@ func TestSetJudge(t *testing.T) {
 func TestSetPendingSchedulesFetch(t *testing.T) {
 	k := testKeys(t)
 	fetch := &fetcher{body: doc(t, jwk("a", &k[0].PublicKey, nil))}
-	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clock := testkit.NewClockAt(time.Unix(1_700_000_000, 0))
 	const short = 50 * time.Millisecond // also real time: the scheduled fetch runs on a timer
 	set, done := keyset.New(keyset.Config{Fetch: fetch.Fetch, Leeway: leeway, RefreshInterval: refresh,
 		Cooldown: short, FetchWait: time.Minute, Now: clock.Now, Log: slog.New(slog.DiscardHandler)})
@@ -544,7 +476,7 @@ func TestSetPendingSchedulesFetch(t *testing.T) {
 		})
 		wantKind(t, err, keyset.Pending)
 	}
-	eventually(t, "the scheduled fetch", func() bool { return slices.Contains(set.Stats().KIDs, "new") })
+	testkit.Eventually(t, "the scheduled fetch", func() bool { return slices.Contains(set.Stats().KIDs, "new") })
 	got, err := set.Key(context.Background(), "new", clock.Now(), noIAT)
 	if err != nil || got.KID != "new" {
 		t.Fatalf("Key = %v, %v", got, err)
@@ -573,7 +505,7 @@ func TestSetFailedFetch(t *testing.T) {
 		calls, prevErr := s.fetch.calls.Load(), s.set.Stats().Err
 		s.set.RefreshIfDue(s.clock.Now())
 		// Each failure is a new error value, recorded with the next due time.
-		eventually(t, "the refresh", func() bool { err := s.set.Stats().Err; return err != nil && err != prevErr })
+		testkit.Eventually(t, "the refresh", func() bool { err := s.set.Stats().Err; return err != nil && err != prevErr })
 		st := s.set.Stats()
 		if !slices.Equal(st.KIDs, []string{"a"}) {
 			t.Fatalf("refresh %d: kids %q", i, st.KIDs)
@@ -606,7 +538,7 @@ func TestSetFailedFetch(t *testing.T) {
 	s.fetch.serve(doc(t, jwk("a", &k[0].PublicKey, nil)), nil)
 	calls := s.fetch.calls.Load()
 	s.set.RefreshIfDue(s.clock.Advance(cooldown))
-	eventually(t, "the refresh", func() bool { return s.fetch.calls.Load() == calls+1 && s.set.Stats().Err == nil })
+	testkit.Eventually(t, "the refresh", func() bool { return s.fetch.calls.Load() == calls+1 && s.set.Stats().Err == nil })
 }
 
 // TestSetWithdrawsKeys: a key that a fetch no longer lists, or lists with another public key,
@@ -626,7 +558,7 @@ func TestSetWithdrawsKeys(t *testing.T) {
 	a, b, c := get("a"), get("b"), get("c")
 	s.fetch.serve(doc(t, jwk("b", &k[1].PublicKey, nil), jwk("c", &k[0].PublicKey, nil)), nil)
 	s.set.RefreshIfDue(s.clock.Advance(refresh))
-	eventually(t, "the refresh", func() bool { return slices.Equal(s.set.Stats().KIDs, []string{"b", "c"}) })
+	testkit.Eventually(t, "the refresh", func() bool { return slices.Equal(s.set.Stats().KIDs, []string{"b", "c"}) })
 	if !a.Withdrawn() || b.Withdrawn() || !c.Withdrawn() {
 		t.Errorf("withdrawn: a %v, b %v, c %v; want a and c", a.Withdrawn(), b.Withdrawn(), c.Withdrawn())
 	}
@@ -645,7 +577,7 @@ func TestSetWithdrawsKeys(t *testing.T) {
 	// Listed again, it is usable again, and no longer settled.
 	s.fetch.serve(doc(t, jwk("a", &k[0].PublicKey, nil)), nil)
 	s.set.RefreshIfDue(s.clock.Advance(refresh))
-	eventually(t, "the refresh", func() bool { return slices.Equal(s.set.Stats().KIDs, []string{"a"}) })
+	testkit.Eventually(t, "the refresh", func() bool { return slices.Equal(s.set.Stats().KIDs, []string{"a"}) })
 	if got := get("a"); got == a || got.Withdrawn() {
 		t.Error("a relisted key is still withdrawn")
 	}
@@ -685,7 +617,7 @@ func TestSetFetchWait(t *testing.T) {
 		_, err := patient.set.Key(ctx, "new", patient.clock.Now(), noIAT)
 		returned <- err
 	}()
-	eventually(t, "the forced fetch", func() bool { return patient.fetch.calls.Load() == 2 })
+	testkit.Eventually(t, "the forced fetch", func() bool { return patient.fetch.calls.Load() == 2 })
 	cancel()
 	select {
 	case err = <-returned:
@@ -696,7 +628,7 @@ func TestSetFetchWait(t *testing.T) {
 
 	// The fetch goes on, and serves the next caller.
 	release()
-	eventually(t, "the held fetch", func() bool { return slices.Contains(s.set.Stats().KIDs, "new") })
+	testkit.Eventually(t, "the held fetch", func() bool { return slices.Contains(s.set.Stats().KIDs, "new") })
 	if _, err := s.set.Key(context.Background(), "new", s.clock.Now(), noIAT); err != nil {
 		t.Fatal(err)
 	}
@@ -719,7 +651,7 @@ func TestSetRefreshIfDue(t *testing.T) {
 	}
 	wg.Wait()
 	release()
-	eventually(t, "the refresh", func() bool { return s.set.Stats().LoadedAt.Equal(now) })
+	testkit.Eventually(t, "the refresh", func() bool { return s.set.Stats().LoadedAt.Equal(now) })
 	if n := s.fetch.calls.Load(); n != 2 {
 		t.Errorf("%d fetches, want one refresh", n)
 	}

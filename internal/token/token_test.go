@@ -1,7 +1,6 @@
 package token_test
 
 import (
-	"crypto"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,51 +8,20 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/cfaccess/cfaccess/internal/testkit"
+	"github.com/cfaccess/cfaccess/internal/testkit/rs256"
 	"github.com/cfaccess/cfaccess/internal/token"
 )
 
 var b64 = base64.RawURLEncoding
 
-// keys are two RSA keys, generated once for the package's tests.
-var keys struct {
-	once     sync.Once
-	one, two *rsa.PrivateKey
-	err      error
-}
-
-func testKeys(t testing.TB) (*rsa.PrivateKey, *rsa.PrivateKey) {
-	t.Helper()
-	keys.once.Do(func() {
-		if keys.one, keys.err = rsa.GenerateKey(rand.Reader, 2048); keys.err == nil {
-			keys.two, keys.err = rsa.GenerateKey(rand.Reader, 2048)
-		}
-	})
-	if keys.err != nil {
-		t.Fatalf("generating keys: %v", keys.err)
-	}
-	return keys.one, keys.two
-}
-
-// signRaw signs the segments h and p, as they are, with k.
-func signRaw(t testing.TB, k *rsa.PrivateKey, h, p string) string {
-	t.Helper()
-	digest := sha256.Sum256([]byte(h + "." + p))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, digest[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h + "." + p + "." + b64.EncodeToString(sig)
-}
-
 // sign makes a token of the JSON header and payload, signed with the first test key.
 func sign(t testing.TB, header, payload string) string {
 	t.Helper()
-	k, _ := testKeys(t)
-	return signRaw(t, k, b64.EncodeToString([]byte(header)), b64.EncodeToString([]byte(payload)))
+	return rs256.Sign(t, rs256.Key(t, 0), b64.EncodeToString([]byte(header)), b64.EncodeToString([]byte(payload)))
 }
 
 // wantProblem fails the test unless err is a *token.Error of problem p.
@@ -75,7 +43,7 @@ func wantProblem(t testing.TB, err error, p token.Problem) {
 const header = `{"alg":"RS256","kid":"k1","typ":"JWT"}`
 
 func TestParseAndVerify(t *testing.T) {
-	one, two := testKeys(t)
+	one, two := rs256.Key(t, 0), rs256.Key(t, 1)
 	const payload = `{"iss":"https://team.cloudflareaccess.com","exp":4102444800}`
 	tok := sign(t, header, payload)
 	var p token.Parsed
@@ -93,7 +61,7 @@ func TestParseAndVerify(t *testing.T) {
 	wantProblem(t, err, token.Signature)
 
 	// The payload is signed: a change anywhere in it fails the signature.
-	h, _, s := split3(t, tok)
+	h, _, s := testkit.Segments(t, tok)
 	forged := h + "." + b64.EncodeToString([]byte(strings.Replace(payload, "4102444800", "4102444801", 1))) + "." + s
 	if err := p.Parse(forged); err != nil {
 		t.Fatal(err)
@@ -106,7 +74,7 @@ func TestParseAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	long := signRaw(t, k3072, b64.EncodeToString([]byte(header)), b64.EncodeToString([]byte(payload)))
+	long := rs256.Sign(t, k3072, b64.EncodeToString([]byte(header)), b64.EncodeToString([]byte(payload)))
 	if err := p.Parse(long); err != nil {
 		t.Fatal(err)
 	}
@@ -124,9 +92,9 @@ func TestParseAndVerify(t *testing.T) {
 // TestVerifyPayloadNotBase64: the signature covers the payload segment as it is, so a
 // payload that is not base64url can be signed; it is refused after the signature.
 func TestVerifyPayloadNotBase64(t *testing.T) {
-	one, _ := testKeys(t)
+	one := rs256.Key(t, 0)
 	for _, seg := range []string{"e30=", "!!!!", "e3 0", "e30\t"} {
-		tok := signRaw(t, one, b64.EncodeToString([]byte(header)), seg)
+		tok := rs256.Sign(t, one, b64.EncodeToString([]byte(header)), seg)
 		var p token.Parsed
 		if err := p.Parse(tok); err != nil {
 			t.Fatalf("%q: %v", seg, err)
@@ -141,7 +109,7 @@ func TestVerifyPayloadNotBase64(t *testing.T) {
 
 func TestParseRefuses(t *testing.T) {
 	valid := sign(t, header, `{}`)
-	h, p, s := split3(t, valid)
+	h, p, s := testkit.Segments(t, valid)
 	enc := func(s string) string { return b64.EncodeToString([]byte(s)) }
 	hs256 := func(hdr string) string {
 		m := hmac.New(sha256.New, []byte("public key bytes"))
@@ -200,7 +168,7 @@ func TestParseRefuses(t *testing.T) {
 // spelling.
 func TestParseNonCanonicalSignature(t *testing.T) {
 	tok := sign(t, header, `{}`)
-	h, p, s := split3(t, tok)
+	h, p, s := testkit.Segments(t, tok)
 	// 256 bytes encode to 342 characters, the last of which carries 4 bits of padding.
 	last := strings.IndexByte(base64URLAlphabet, s[len(s)-1])
 	stray := s[:len(s)-1] + string(base64URLAlphabet[last|1])
@@ -222,7 +190,7 @@ const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 // before it is decoded: one of that size that would not even decode still gets
 // HeaderTooLarge. One of exactly MaxHeaderSize is read.
 func TestParseHeaderBound(t *testing.T) {
-	_, p, s := split3(t, sign(t, header, `{}`))
+	_, p, s := testkit.Segments(t, sign(t, header, `{}`))
 	var parsed token.Parsed
 	garbage := strings.Repeat("!", token.MaxHeaderSize+1)
 	wantProblem(t, parsed.Parse(garbage+"."+p+"."+s), token.HeaderTooLarge)
@@ -247,7 +215,7 @@ func TestParseHeaderBound(t *testing.T) {
 // refused by Parse, before any RSA: the answer is the same whether or not it would decode.
 // One of exactly MaxSignatureSize is read.
 func TestParseSignatureBound(t *testing.T) {
-	h, p, _ := split3(t, sign(t, header, `{}`))
+	h, p, _ := testkit.Segments(t, sign(t, header, `{}`))
 	var parsed token.Parsed
 	for _, s := range []string{
 		b64.EncodeToString(make([]byte, token.MaxSignatureSize+1)),
@@ -264,7 +232,7 @@ func TestParseSignatureBound(t *testing.T) {
 		t.Fatalf("a signature of MaxSignatureSize: %v", err)
 	}
 	// It decodes, and fails only at the RSA check.
-	one, _ := testKeys(t)
+	one := rs256.Key(t, 0)
 	_, err := parsed.Verify(&one.PublicKey)
 	wantProblem(t, err, token.Signature)
 }
@@ -293,7 +261,7 @@ func TestIssuedAt(t *testing.T) {
 		{`[{"iat":1700000000}]`, 0},
 		{`not json`, 0},
 	} {
-		tok := signRaw(t, mustKey(t), b64.EncodeToString([]byte(header)), b64.EncodeToString([]byte(tc.payload)))
+		tok := rs256.Sign(t, rs256.Key(t, 0), b64.EncodeToString([]byte(header)), b64.EncodeToString([]byte(tc.payload)))
 		var p token.Parsed
 		if err := p.Parse(tok); err != nil {
 			t.Fatal(err)
@@ -311,20 +279,6 @@ func TestIssuedAt(t *testing.T) {
 	if got := p.IssuedAt(); !got.IsZero() {
 		t.Errorf("IssuedAt of a padded payload = %v", got)
 	}
-}
-
-func mustKey(t testing.TB) *rsa.PrivateKey {
-	k, _ := testKeys(t)
-	return k
-}
-
-func split3(t testing.TB, tok string) (h, p, s string) {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("%d segments", len(parts))
-	}
-	return parts[0], parts[1], parts[2]
 }
 
 func TestErrorMessage(t *testing.T) {

@@ -16,6 +16,12 @@ func TestCheckPassesOnAReleasableCheckout(t *testing.T) {
 	}
 }
 
+// replaceIn is a change of a checkout's files: the first old in the file at path becomes
+// new.
+func replaceIn(path, old, new string) func(files map[string]string) {
+	return func(f map[string]string) { f[path] = strings.Replace(f[path], old, new, 1) }
+}
+
 func TestCheckFindsEachProblem(t *testing.T) {
 	// Each case changes one thing of a releasable checkout and commits it.
 	for name, c := range map[string]struct {
@@ -24,16 +30,12 @@ func TestCheckFindsEachProblem(t *testing.T) {
 		want    []string
 	}{
 		"a module missing from go.work": {
-			change: func(f map[string]string) {
-				f["go.work"] = strings.Replace(f["go.work"], "\t./adapter/nested\n", "", 1)
-			},
-			want: []string{"go.work does not use ./adapter/nested"},
+			change: replaceIn("go.work", "\t./adapter/nested\n", ""),
+			want:   []string{"go.work does not use ./adapter/nested"},
 		},
 		"go.work using a directory with no module": {
-			change: func(f map[string]string) {
-				f["go.work"] = strings.Replace(f["go.work"], "./examples", "./examples\n\t./gone", 1)
-			},
-			want: []string{"go.work uses gone, which holds no module"},
+			change: replaceIn("go.work", "./examples", "./examples\n\t./gone"),
+			want:   []string{"go.work uses gone, which holds no module"},
 		},
 		"no go.work": {
 			change: func(f map[string]string) { delete(f, "go.work") },
@@ -48,32 +50,24 @@ func TestCheckFindsEachProblem(t *testing.T) {
 			want: []string{"v0.0.0 is the placeholder"},
 		},
 		"modules disagreeing": {
-			change: func(f map[string]string) {
-				f["adapter/go.mod"] = strings.Replace(f["adapter/go.mod"], "v0.1.0", "v0.0.0", 1)
-			},
-			want: []string{"different versions"},
+			change: replaceIn("adapter/go.mod", "v0.1.0", "v0.0.0"),
+			want:   []string{"different versions"},
 		},
 		"another version than asked": {
 			version: "v0.2.0",
 			want:    []string{"require the library modules at v0.1.0, not v0.2.0"},
 		},
 		"a require without its replace": {
-			change: func(f map[string]string) {
-				f["adapter/nested/go.mod"] = strings.Replace(f["adapter/nested/go.mod"], "replace example.com/lib => ../..\n", "", 1)
-			},
-			want: []string{"adapter/nested/go.mod requires example.com/lib but does not replace it with its directory: add replace example.com/lib => ../.."},
+			change: replaceIn("adapter/nested/go.mod", "replace example.com/lib => ../..\n", ""),
+			want:   []string{"adapter/nested/go.mod requires example.com/lib but does not replace it with its directory: add replace example.com/lib => ../.."},
 		},
 		"a replace by another version": {
-			change: func(f map[string]string) {
-				f["adapter/go.mod"] = strings.Replace(f["adapter/go.mod"], "example.com/lib => ..", "example.com/lib => example.com/fork v0.1.0", 1)
-			},
-			want: []string{"adapter/go.mod requires example.com/lib but does not replace it with its directory"},
+			change: replaceIn("adapter/go.mod", "example.com/lib => ..", "example.com/lib => example.com/fork v0.1.0"),
+			want:   []string{"adapter/go.mod requires example.com/lib but does not replace it with its directory"},
 		},
 		"a replace by the wrong directory": {
-			change: func(f map[string]string) {
-				f["examples/go.mod"] = strings.Replace(f["examples/go.mod"], "=> ../adapter/nested", "=> ../adapter", 1)
-			},
-			want: []string{"examples/go.mod replaces example.com/lib/adapter/nested with ../adapter, which is not its directory (../adapter/nested)"},
+			change: replaceIn("examples/go.mod", "=> ../adapter/nested", "=> ../adapter"),
+			want:   []string{"examples/go.mod replaces example.com/lib/adapter/nested with ../adapter, which is not its directory (../adapter/nested)"},
 		},
 		"a nested module whose path is not its directory": {
 			change: func(f map[string]string) {
@@ -104,10 +98,8 @@ func TestCheckFindsEachProblem(t *testing.T) {
 				"which go install refuses because adapter/nested/go.mod has replace directives: move it into a module of its own below cmd/"},
 		},
 		"a command module that is not tidy": {
-			change: func(f map[string]string) {
-				f["cmd/hello/go.mod"] = strings.Replace(f["cmd/hello/go.mod"], "\texample.com/lib/adapter v0.1.0\n", "", 1)
-			},
-			want: []string{"cmd/hello/go.mod is not tidy (run go run ./internal/release tidy):\n+\texample.com/lib/adapter v0.1.0"},
+			change: replaceIn("cmd/hello/go.mod", "\texample.com/lib/adapter v0.1.0\n", ""),
+			want:   []string{"cmd/hello/go.mod is not tidy (run go run ./internal/release tidy):\n+\texample.com/lib/adapter v0.1.0"},
 		},
 		"a command module's go.sum that is not tidy": {
 			change: func(f map[string]string) {

@@ -23,6 +23,7 @@ import (
 	"github.com/cfaccess/cfaccess/cmd/cfaccess/internal/devproxy"
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 const aud = "dev-test-app"
@@ -56,15 +57,27 @@ type fixture struct {
 	lastPath string // as the application received it, before any routing
 }
 
+// fetch GETs url with the fixture's client and reads the whole answer.
+func (f *fixture) fetch(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := f.client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading the body: %v", url, err)
+	}
+	return resp, string(body)
+}
+
 // start runs a proxy in front of a test application; the application's extra routes go on
 // appMux before the first request.
 func start(t *testing.T, def devproxy.Identity) *fixture {
 	t.Helper()
 	f := &fixture{appMux: http.NewServeMux()}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	f.origin = "http://" + ln.Addr().String()
 
 	var (
@@ -122,6 +135,7 @@ func start(t *testing.T, def devproxy.Identity) *fixture {
 	t.Cleanup(f.app.Close)
 	up, _ := url.Parse(f.app.URL)
 
+	var err error
 	f.proxy, err = devproxy.New(devproxy.Config{Origin: f.origin, Upstream: up, AUD: aud, Default: def})
 	if err != nil {
 		t.Fatal(err)
@@ -222,13 +236,8 @@ func TestReplacesWhatTheBrowserSends(t *testing.T) {
 // Signing out and in again, as the logout page and an application's login redirect do.
 func TestLogoutAndLogin(t *testing.T) {
 	f := start(t, ann())
-	resp, err := f.client.Get(f.origin + "/cdn-cgi/access/logout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "signed out") {
+	resp, body := f.fetch(t, f.origin+"/cdn-cgi/access/logout")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
 		t.Fatalf("logout: %s\n%s", resp.Status, body)
 	}
 	s := f.get(t, "/", "Cookie", "CF_Authorization=stale")
@@ -246,11 +255,7 @@ func TestLogoutAndLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err = f.client.Get(login)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ = f.fetch(t, login)
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/admin?tab=users" {
 		t.Fatalf("login: %s, Location %q", resp.Status, resp.Header.Get("Location"))
 	}
@@ -263,23 +268,14 @@ func TestLogoutAndLogin(t *testing.T) {
 func TestLoginRedirectsLocallyOnly(t *testing.T) {
 	f := start(t, ann())
 	for _, target := range []string{"//evil.example", "/\\evil.example", "https://evil.example/", "/\t/evil.example", "evil", ""} {
-		resp, err := f.client.Get(f.origin + "/cdn-cgi/access/login/app.example?kid=" + aud + "&redirect_url=" + url.QueryEscape(target))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
+		resp, _ := f.fetch(t, f.origin+"/cdn-cgi/access/login/app.example?kid="+aud+"&redirect_url="+url.QueryEscape(target))
 		if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "/" {
 			t.Errorf("redirect_url %q: %s to %q, want 302 to /", target, resp.Status, loc)
 		}
 	}
 	// Another application's AUD is a configuration mistake to explain, not a login.
-	resp, err := f.client.Get(f.origin + "/cdn-cgi/access/login/app.example?kid=other-app&redirect_url=%2F")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "other-app") || !strings.Contains(string(body), aud) {
+	resp, body := f.fetch(t, f.origin+"/cdn-cgi/access/login/app.example?kid=other-app&redirect_url=%2F")
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "other-app") || !strings.Contains(body, aud) {
 		t.Errorf("wrong kid: %s\n%s", resp.Status, body)
 	}
 }
@@ -308,18 +304,13 @@ func (f *fixture) choose(t *testing.T, form url.Values, header ...string) *http.
 
 func (f *fixture) csrf(t *testing.T) string {
 	t.Helper()
-	resp, err := f.client.Get(f.origin + devproxy.SwitcherPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, body := f.fetch(t, f.origin+devproxy.SwitcherPath)
 	const marker = `name="csrf" value="`
-	i := strings.Index(string(body), marker)
+	i := strings.Index(body, marker)
 	if resp.StatusCode != http.StatusOK || i < 0 {
 		t.Fatalf("switcher page: %s\n%s", resp.Status, body)
 	}
-	rest := string(body)[i+len(marker):]
+	rest := body[i+len(marker):]
 	return rest[:strings.IndexByte(rest, '"')]
 }
 
@@ -443,25 +434,15 @@ func TestGetIdentity(t *testing.T) {
 		t.Fatalf("%s: %+v, %v", resp.Status, doc, err)
 	}
 
-	req, _ := http.NewRequest(http.MethodGet, f.origin+"/cdn-cgi/access/get-identity", nil)
-	req.Header.Set("Cookie", "CF_Authorization=not-a-token")
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("a bad token's identity: %s, want 401", resp.Status)
+	bad := testkit.Get(t, f.origin+"/cdn-cgi/access/get-identity", "", map[string]string{"Cookie": "CF_Authorization=not-a-token"})
+	if bad.Status != http.StatusUnauthorized {
+		t.Errorf("a bad token's identity: %d, want 401", bad.Status)
 	}
 }
 
 func TestUnknownAccessPath(t *testing.T) {
 	f := start(t, ann())
-	resp, err := f.client.Get(f.origin + "/cdn-cgi/access/nothing")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ := f.fetch(t, f.origin+"/cdn-cgi/access/nothing")
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("%s, want 404", resp.Status)
 	}
@@ -470,13 +451,8 @@ func TestUnknownAccessPath(t *testing.T) {
 func TestUpstreamDown(t *testing.T) {
 	f := start(t, ann())
 	f.app.Close()
-	resp, err := f.client.Get(f.origin + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "did not answer") {
+	resp, body := f.fetch(t, f.origin+"/")
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "did not answer") {
 		t.Errorf("%s\n%s", resp.Status, body)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/cfaccess/cfaccess/cmd/cfaccess/internal/devproxy"
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 type startup struct {
@@ -39,11 +39,11 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var stderr bytes.Buffer
+	var stderr testkit.LogBuffer // written by the server's goroutines
 	done := make(chan int, 1)
 	go func() {
 		defer pw.Close()
-		done <- devproxy.Run(ctx, cli.Env{Stdout: pw, Stderr: &syncWriter{w: &stderr}, Getenv: func(k string) string {
+		done <- devproxy.Run(ctx, cli.Env{Stdout: pw, Stderr: &stderr, Getenv: func(k string) string {
 			return map[string]string{core.EnvAudiences: "from-env, other"}[k]
 		}}, []string{"-listen", "127.0.0.1:0", "-upstream", app.URL, "-email", "ann@example.com", "-groups", "admins", "-idp", "okta", "-json"})
 	}()
@@ -150,16 +150,4 @@ func TestHelp(t *testing.T) {
 			t.Errorf("-h lacks %q:\n%s", want, stdout.String())
 		}
 	}
-}
-
-// syncWriter serialises writes of the server's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }

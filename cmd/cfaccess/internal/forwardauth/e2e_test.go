@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // The variables that turn a missing proxy from a skip into a failure.
@@ -101,14 +101,14 @@ func TestMain(m *testing.M) {
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testkit.LogBuffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 }
 
 func startProcess(t *testing.T, name string, env []string, bin string, args ...string) *process {
 	t.Helper()
-	p := &process{name: name, cmd: exec.Command(bin, args...), out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &process{name: name, cmd: exec.Command(bin, args...), out: &testkit.LogBuffer{}, exited: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -155,13 +155,7 @@ func (p *process) running() bool {
 
 // baseEnv is the test's environment without the variables that configure forward-auth.
 func baseEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CF_ACCESS_") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return testkit.EnvWithout("CF_ACCESS_")
 }
 
 var listeningAddr = regexp.MustCompile(`msg="cfaccess forward-auth: listening" addr=(\S+)`)
@@ -254,16 +248,6 @@ func config(t *testing.T, name string, replace ...string) string {
 	return s
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // proxy is a running reverse proxy in front of the upstream.
 type proxy struct {
 	name   string
@@ -299,7 +283,7 @@ func (p *proxy) waitReady(t *testing.T) bool {
 func startProxy(t *testing.T, name string, bodies bool, start func(port int) *process) *proxy {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
-		port := freePort(t)
+		port := testkit.FreePort(t)
 		p := &proxy{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port), host: configHost + ":" + strconv.Itoa(port), bodies: bodies}
 		p.proc = start(port)
 		if p.waitReady(t) {
@@ -541,12 +525,28 @@ func hiddenPaths(t *testing.T, p *proxy, team *accesstest.Server, fa *forwardAut
 	})
 }
 
-// newChain starts a team whose keys are down, forward-auth, and the upstream.
-func newChain(t *testing.T) (*accesstest.Server, *forwardAuth, *httptest.Server) {
+// behindProxy starts a team whose keys are down, forward-auth and the upstream, then the
+// proxy name with start, and runs hiddenPaths through it. start gets the port to listen on,
+// a directory of its own and the replacements that point a configuration of testdata/ at
+// forward-auth and the upstream.
+func behindProxy(t *testing.T, name string, bodies bool, start func(port int, dir string, chain []string) *process) {
 	t.Helper()
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	team.FailCerts(accesstest.Status500)
-	return team, startForwardAuth(t, team), startUpstream(t)
+	fa, upstream := startForwardAuth(t, team), startUpstream(t)
+	chain := []string{configForwardAuth, fa.addr, configUpstream, strings.TrimPrefix(upstream.URL, "http://")}
+	p := startProxy(t, name, bodies, func(port int) *process { return start(port, t.TempDir(), chain) })
+	hiddenPaths(t, p, team, fa)
+}
+
+// writeFiles writes each file, by path, with its content.
+func writeFiles(t *testing.T, files map[string]string) {
+	t.Helper()
+	for path, content := range files {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestNginx(t *testing.T) {
@@ -555,13 +555,8 @@ func TestNginx(t *testing.T) {
 	if out, err := exec.Command(bin, "-V").CombinedOutput(); err != nil || !strings.Contains(string(out), "http_auth_request_module") {
 		t.Fatalf("this nginx lacks http_auth_request_module (%v):\n%s", err, out)
 	}
-	team, fa, upstream := newChain(t)
-	p := startProxy(t, "nginx", false, func(port int) *process {
-		dir := t.TempDir()
-		server := config(t, "nginx/cfaccess.conf",
-			"listen 80;", "listen 127.0.0.1:"+strconv.Itoa(port)+";",
-			configForwardAuth, fa.addr,
-			configUpstream, strings.TrimPrefix(upstream.URL, "http://"))
+	behindProxy(t, "nginx", false, func(port int, dir string, chain []string) *process {
+		server := config(t, "nginx/cfaccess.conf", append([]string{"listen 80;", "listen 127.0.0.1:" + strconv.Itoa(port) + ";"}, chain...)...)
 		user := ""
 		if os.Geteuid() == 0 { // the workers need no other user's rights here
 			user = "user root;\n"
@@ -578,60 +573,36 @@ http {
     include ` + dir + `/cfaccess.conf;
 }
 `
-		for name, content := range map[string]string{"cfaccess.conf": server, "nginx.conf": main} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeFiles(t, map[string]string{filepath.Join(dir, "cfaccess.conf"): server, filepath.Join(dir, "nginx.conf"): main})
 		return startProcess(t, "nginx", baseEnv(), bin, "-p", dir+"/", "-c", filepath.Join(dir, "nginx.conf"), "-e", "stderr",
 			"-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+"; error_log stderr;")
 	})
-	hiddenPaths(t, p, team, fa)
 }
 
 func TestCaddy(t *testing.T) {
 	t.Parallel()
 	bin := needBinary(t, "caddy", "apt-get install -y caddy", requireCaddy)
-	team, fa, upstream := newChain(t)
-	p := startProxy(t, "caddy", true, func(port int) *process {
-		dir := t.TempDir()
-		site := config(t, "caddy/Caddyfile",
-			configHost+" {", "http://"+configHost+":"+strconv.Itoa(port)+" {\n\tbind 127.0.0.1",
-			configForwardAuth, fa.addr,
-			configUpstream, strings.TrimPrefix(upstream.URL, "http://"))
+	behindProxy(t, "caddy", true, func(port int, dir string, chain []string) *process {
+		site := config(t, "caddy/Caddyfile", append([]string{configHost + " {", "http://" + configHost + ":" + strconv.Itoa(port) + " {\n\tbind 127.0.0.1"}, chain...)...)
 		// No admin endpoint, no certificates: the site block is the docs'.
-		caddyfile := "{\n\tadmin off\n\tauto_https off\n}\n\n" + site
 		path := filepath.Join(dir, "Caddyfile")
-		if err := os.WriteFile(path, []byte(caddyfile), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFiles(t, map[string]string{path: "{\n\tadmin off\n\tauto_https off\n}\n\n" + site})
 		env := append(baseEnv(), "HOME="+dir, "XDG_DATA_HOME="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
 		return startProcess(t, "caddy", env, bin, "run", "--config", path, "--adapter", "caddyfile")
 	})
-	hiddenPaths(t, p, team, fa)
 }
 
 func TestTraefik(t *testing.T) {
 	t.Parallel()
 	bin := needBinary(t, "traefik", "Traefik is not packaged by Debian: put a traefik binary (v2.11 or v3) on PATH", requireTraefik)
-	team, fa, upstream := newChain(t)
-	p := startProxy(t, "traefik", true, func(port int) *process {
-		dir := t.TempDir()
+	behindProxy(t, "traefik", true, func(port int, dir string, chain []string) *process {
 		routes := filepath.Join(dir, "cfaccess.yml")
 		static := config(t, "traefik/traefik.yml",
 			`address: ":80"`, `address: "127.0.0.1:`+strconv.Itoa(port)+`"`,
 			"/etc/traefik/cfaccess.yml", routes)
-		dynamic := config(t, "traefik/cfaccess.yml",
-			configForwardAuth, fa.addr,
-			configUpstream, strings.TrimPrefix(upstream.URL, "http://"))
-		for path, content := range map[string]string{filepath.Join(dir, "traefik.yml"): static, routes: dynamic} {
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		writeFiles(t, map[string]string{filepath.Join(dir, "traefik.yml"): static, routes: config(t, "traefik/cfaccess.yml", chain...)})
 		return startProcess(t, "traefik", baseEnv(), bin, "--configFile="+filepath.Join(dir, "traefik.yml"))
 	})
-	hiddenPaths(t, p, team, fa)
 }
 
 // TestDocsGiveTheTestedConfigurations: the configurations of the docs are those of

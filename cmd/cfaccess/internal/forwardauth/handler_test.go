@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,11 +15,12 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 func TestNoToken(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	for _, q := range []string{"", "allowed_groups=admins", "allowed_service_tokens=" + serviceID} {
 		a := s.ask(t, auth{query: q, host: "app.example.com"})
 		wantRefusal(t, a, http.StatusUnauthorized, core.CodeMissingToken, middlewareAnswer(t, s.v, ""))
@@ -31,8 +31,8 @@ func TestNoToken(t *testing.T) {
 }
 
 func TestUser(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	tok := team.User("ann@example.com", "admins")
 	t.Run("header", func(t *testing.T) {
 		wantAllowed(t, s.ask(t, auth{token: tok}), "ann@example.com", "ann@example.com", "", "")
@@ -65,16 +65,16 @@ func TestUser(t *testing.T) {
 }
 
 func TestServiceToken(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	a := s.ask(t, auth{token: team.ServiceToken(serviceID)})
 	wantAllowed(t, a, serviceID, "", "", serviceID)
 }
 
 func TestRefusedTokens(t *testing.T) {
-	team := newTeam(t)
-	other := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	other := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	for name, tok := range map[string]string{
 		"another application's AUD": team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"0ther" + team.AUD[5:]}}),
 		// Older than the key set, or its unknown kid could be a key published since (503).
@@ -92,8 +92,8 @@ func TestRefusedTokens(t *testing.T) {
 
 // TestPolicies runs every query parameter, alone and together, against every kind of caller.
 func TestPolicies(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	const other = "fedcba9876543210fedcba9876543210.access"
 	callers := map[string]string{
 		"ann":   team.User("ann@example.com", "admins", "ops"),
@@ -164,8 +164,8 @@ func contains(list []string, s string) bool {
 
 // TestGroupsOnlyWhenAsked: get-identity is called only for a location that asks for groups.
 func TestGroupsOnlyWhenAsked(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	tok := team.User("ann@example.com", "admins")
 	for _, q := range []string{"", "allowed_emails=ann@example.com", "allowed_email_domains=example.com", "allowed_service_tokens=" + serviceID + "&allowed_emails=ann@example.com"} {
 		wantAllowed(t, s.ask(t, auth{query: q, token: tok}), "ann@example.com", "ann@example.com", "", "")
@@ -194,9 +194,9 @@ func TestGroupsOnlyWhenAsked(t *testing.T) {
 // TestInvalidQuery: a location whose query is wrong refuses everyone with 500, naming the
 // parameter, and the mistake is logged once.
 func TestInvalidQuery(t *testing.T) {
-	team := newTeam(t)
-	events := &eventLog{}
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{Observe: events.add})
+	team := testkit.NewTeam(t)
+	events := &testkit.EventLog{}
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{Observe: events.Add})
 	tok := team.User("ann@example.com", "admins")
 	for _, tt := range []struct{ query, param string }{
 		{"allowed_groups=", "allowed_groups"},
@@ -225,7 +225,7 @@ func TestInvalidQuery(t *testing.T) {
 					t.Errorf("a misconfiguration says Retry-After: %s", a.header.Get("Retry-After"))
 				}
 			}
-			logged := s.log.count("query=" + quoteLog(tt.query))
+			logged := s.log.Count("query=" + quoteLog(tt.query))
 			if logged != 1 {
 				t.Errorf("the mistake was logged %d times, want once:\n%s", logged, s.log)
 			}
@@ -234,7 +234,7 @@ func TestInvalidQuery(t *testing.T) {
 			}
 		})
 	}
-	if n := events.count(core.OutcomeDenied, core.CodeMisconfigured); n != 26 {
+	if n := events.Count(core.OutcomeDenied, core.CodeMisconfigured); n != 26 {
 		t.Errorf("observed %d misconfigured decisions, want 26", n)
 	}
 }
@@ -245,13 +245,13 @@ func quoteLog(s string) string { return strconv.Quote(s) }
 // TestHostBinding: with host-bound applications, the host that the proxy forwards decides
 // which application's tokens are accepted.
 func TestHostBinding(t *testing.T) {
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	const otherAUD = "4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2"
 	cfg := core.Config{TeamDomain: team.URL, HostAudiences: map[string][]string{
 		"app.example.com":   {team.AUD},
 		"other.example.com": {otherAUD},
-	}}
-	s := newServer(t, newVerifier(t, cfg), forwardauth.Options{})
+	}, Logger: testkit.QuietLogger()}
+	s := newServer(t, testkit.NewVerifier(t, cfg), forwardauth.Options{})
 	app := team.User("ann@example.com")
 	otherApp := team.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{otherAUD}})
 
@@ -280,19 +280,9 @@ func TestHostBinding(t *testing.T) {
 	t.Run("no forwarded host: the auth request's own", func(t *testing.T) {
 		// The auth request's Host is this server's address, an IP: bound to nothing.
 		refused(t, s.ask(t, auth{token: app}))
-		r, err := http.NewRequest(http.MethodGet, s.URL+forwardauth.PathAuth, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r.Host = "app.example.com"
-		r.Header.Set(core.HeaderName, app)
-		resp, err := s.Client().Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("Host app.example.com, no X-Forwarded-Host: status %d, want 200", resp.StatusCode)
+		resp := testkit.Get(t, s.URL+forwardauth.PathAuth, "app.example.com", map[string]string{core.HeaderName: app})
+		if resp.Status != http.StatusOK {
+			t.Fatalf("Host app.example.com, no X-Forwarded-Host: status %d, want 200", resp.Status)
 		}
 	})
 }
@@ -300,11 +290,11 @@ func TestHostBinding(t *testing.T) {
 // TestKeysDown: while the team's keys cannot be had, every token is answered 503 with
 // Retry-After, and /healthz says so; once the certs endpoint answers, the server heals.
 func TestKeysDown(t *testing.T) {
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	team.FailCerts(accesstest.Status500)
-	cfg := team.Config()
+	cfg := testkit.Config(team, nil)
 	cfg.Keys = core.KeyConfig{StartupWait: core.None, UnknownKeyCooldown: 2 * time.Second}
-	s := newServer(t, newVerifier(t, cfg), forwardauth.Options{})
+	s := newServer(t, testkit.NewVerifier(t, cfg), forwardauth.Options{})
 	tok := team.User("ann@example.com", "admins")
 
 	for _, q := range []string{"", "allowed_groups=admins"} {
@@ -338,8 +328,8 @@ func TestKeysDown(t *testing.T) {
 }
 
 func TestIdentityDown(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	team.FailIdentity(accesstest.Status500)
 	tok := team.User("ann@example.com", "admins")
 	a := s.ask(t, auth{query: "allowed_groups=admins", token: tok})
@@ -351,8 +341,7 @@ func TestIdentityDown(t *testing.T) {
 }
 
 func TestLoginRedirect(t *testing.T) {
-	team := newTeam(t)
-	v := newVerifier(t, team.Config())
+	team, v := testkit.TeamVerifier(t)
 	s := newServer(t, v, forwardauth.Options{LoginRedirect: true})
 	browser := http.Header{"Accept": {"text/html,application/xhtml+xml"}, "Sec-Fetch-Mode": {"navigate"}}
 
@@ -393,8 +382,8 @@ func TestLoginRedirect(t *testing.T) {
 // TestHeaderValuesAreSafe: an identity provider's group name cannot add a header line or
 // make the proxy reject the answer.
 func TestHeaderValuesAreSafe(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	tok := team.Mint(accesstest.Token{Email: "ann@example.com", Identity: map[string]any{
 		"groups": []string{"adm\r\nX-Injected: 1\r\nin", "ops\x00", "a,b", "admins"},
 	}})
@@ -406,8 +395,8 @@ func TestHeaderValuesAreSafe(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	a := s.askPath(t, forwardauth.PathHealthz, auth{})
 	var body struct {
 		Status string `json:"status"`
@@ -423,16 +412,16 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestObserver(t *testing.T) {
-	team := newTeam(t)
-	events := &eventLog{}
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{Observe: events.add})
+	team := testkit.NewTeam(t)
+	events := &testkit.EventLog{}
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{Observe: events.Add})
 	s.ask(t, auth{token: team.User("ann@example.com")})
 	s.ask(t, auth{query: "allowed_groups=admins", token: team.User("bob@example.com")})
 	s.ask(t, auth{})
-	if events.count(core.OutcomeAllowed, "") != 1 || events.count(core.OutcomeDenied, core.CodeForbidden) != 1 || events.count(core.OutcomeDenied, core.CodeMissingToken) != 1 {
-		t.Fatalf("events: %+v", events.all())
+	if events.Count(core.OutcomeAllowed, "") != 1 || events.Count(core.OutcomeDenied, core.CodeForbidden) != 1 || events.Count(core.OutcomeDenied, core.CodeMissingToken) != 1 {
+		t.Fatalf("events: %+v", events.All())
 	}
-	if e := events.all()[0]; e.Subject != "ann@example.com" || e.Source != core.SourceHeader || e.TokenID == "" {
+	if e := events.All()[0]; e.Subject != "ann@example.com" || e.Source != core.SourceHeader || e.TokenID == "" {
 		t.Fatalf("allowed event: %+v", e)
 	}
 }
@@ -440,8 +429,8 @@ func TestObserver(t *testing.T) {
 // TestLocationsAreRemembered: a location's policy is built once, not per request: a request
 // to a location with a policy costs the allocations of one without.
 func TestLocationsAreRemembered(t *testing.T) {
-	team := newTeam(t)
-	h, err := forwardauth.NewHandler(newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	h, err := forwardauth.NewHandler(testkit.Verifier(t, team), forwardauth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,9 +460,9 @@ func TestLocationsAreRemembered(t *testing.T) {
 // TestManyLocations: past MaxLocations distinct queries, requests are still decided; the
 // server says once that the proxy seems to pass clients' queries on.
 func TestManyLocations(t *testing.T) {
-	team := newTeam(t)
-	log := &syncBuffer{}
-	h, err := forwardauth.NewHandler(newVerifier(t, team.Config()), forwardauth.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
+	team := testkit.NewTeam(t)
+	log := &testkit.LogBuffer{}
+	h, err := forwardauth.NewHandler(testkit.Verifier(t, team), forwardauth.Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -495,7 +484,7 @@ func TestManyLocations(t *testing.T) {
 			t.Fatalf("query %d (%s): %d, want %d", i, q, w.Code, want)
 		}
 	}
-	if n := log.count("more distinct auth queries"); n != 1 {
+	if n := log.Count("more distinct auth queries"); n != 1 {
 		t.Fatalf("the overflow was logged %d times, want once:\n%s", n, log)
 	}
 }
@@ -510,38 +499,10 @@ func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(status int)      { w.status = status }
 
-// eventLog collects observed events.
-type eventLog struct {
-	mu     sync.Mutex
-	events []core.Event
-}
-
-func (l *eventLog) add(e core.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-func (l *eventLog) all() []core.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]core.Event(nil), l.events...)
-}
-
-func (l *eventLog) count(o core.Outcome, c core.Code) int {
-	n := 0
-	for _, e := range l.all() {
-		if e.Outcome == o && e.Code == c {
-			n++
-		}
-	}
-	return n
-}
-
 // TestLongQuery: a query too long to remember is refused with 500, and logged once.
 func TestLongQuery(t *testing.T) {
-	team := newTeam(t)
-	s := newServer(t, newVerifier(t, team.Config()), forwardauth.Options{})
+	team := testkit.NewTeam(t)
+	s := newServer(t, testkit.Verifier(t, team), forwardauth.Options{})
 	tok := team.User("ann@example.com")
 	long := "allowed_emails=ann@example.com&pad=" + strings.Repeat("x", forwardauth.MaxQueryLength)
 	for i := range 3 {
@@ -550,7 +511,7 @@ func TestLongQuery(t *testing.T) {
 			t.Fatalf("status %d %s, want 500 misconfigured", a.status, a.body)
 		}
 	}
-	if n := s.log.count("query is too long"); n != 1 {
+	if n := s.log.Count("query is too long"); n != 1 {
 		t.Fatalf("logged %d times, want once:\n%s", n, s.log)
 	}
 	// Just under the limit is fine.

@@ -7,49 +7,28 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cfaccess/cfaccess/cmd/cfaccess/internal/forwardauth"
 	"github.com/cfaccess/cfaccess/core"
-	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/core/adapter"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // serviceID is the client ID of the service token that the proxies' configurations admit
 // on /api (testdata).
 const serviceID = "0123456789abcdef0123456789abcdef.access"
 
-func newTeam(t testing.TB) *accesstest.Server {
-	t.Helper()
-	s := accesstest.NewServer()
-	t.Cleanup(s.Close)
-	return s
-}
-
-func newVerifier(t testing.TB, cfg core.Config) *core.Verifier {
-	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	v, err := core.NewVerifier(cfg)
-	if err != nil {
-		t.Fatalf("NewVerifier: %v", err)
-	}
-	return v
-}
-
 // server serves a forward-auth Handler over v on loopback.
 type server struct {
 	*httptest.Server
 	v   *core.Verifier
-	log *syncBuffer
+	log *testkit.LogBuffer
 }
 
 func newServer(t testing.TB, v *core.Verifier, o forwardauth.Options) *server {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &testkit.LogBuffer{}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(log, nil))
 	}
@@ -202,23 +181,3 @@ func wantAllowed(t testing.TB, a answer, user, email, groups, service string) {
 		}
 	}
 }
-
-// syncBuffer is a log destination that tests read while servers write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) count(substr string) int { return strings.Count(s.String(), substr) }

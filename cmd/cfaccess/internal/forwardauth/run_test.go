@@ -20,6 +20,7 @@ import (
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
 	"github.com/cfaccess/cfaccess/internal/redistest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 // The environment variables Run reads; each test that sets one does so with t.Setenv.
@@ -37,7 +38,7 @@ type running struct {
 	addr   string // where it listens
 	cancel context.CancelFunc
 	done   chan int // its exit status
-	log    *syncBuffer
+	log    *testkit.LogBuffer
 }
 
 var listeningLine = regexp.MustCompile(`msg="cfaccess forward-auth: listening" addr=(\S+)`)
@@ -47,7 +48,7 @@ func startRun(t *testing.T, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	r := &running{cancel: cancel, done: make(chan int, 1), log: &syncBuffer{}}
+	r := &running{cancel: cancel, done: make(chan int, 1), log: &testkit.LogBuffer{}}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -124,7 +125,7 @@ func runOnce(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestRunUsage(t *testing.T) {
 	clearEnv(t)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	tests := []struct {
 		name string
 		args []string
@@ -172,7 +173,7 @@ func TestRunUsage(t *testing.T) {
 
 func TestRunServesAndStops(t *testing.T) {
 	clearEnv(t)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	r := startRun(t, "-listen", "127.0.0.1:0", "-team", team.URL, "-aud", team.AUD, "-log-level", "debug")
 	if resp := r.get(t, forwardauth.PathHealthz, ""); resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz = %d", resp.StatusCode)
@@ -208,7 +209,7 @@ func TestRunServesAndStops(t *testing.T) {
 // TestRunEnvironment: the environment convention configures the server, and each flag given
 // replaces its variable.
 func TestRunEnvironment(t *testing.T) {
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	wrongAUD := "0ther" + team.AUD[5:]
 	tok := team.User("ann@example.com")
 	tests := []struct {
@@ -230,31 +231,19 @@ func TestRunEnvironment(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			r := startRun(t, append([]string{"-listen", "127.0.0.1:0"}, tt.args...)...)
-			req, err := http.NewRequest(http.MethodGet, "http://"+r.addr+"/auth", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set(core.HeaderName, tok)
-			if tt.host != "" {
-				req.Header.Set("X-Forwarded-Host", tt.host)
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("/auth = %d, want 200:\n%s", resp.StatusCode, r.log)
-			}
-			if tt.host != "" {
-				req.Header.Set("X-Forwarded-Host", "other.example.com")
-				resp, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
+			ask := func(host string) int {
+				header := map[string]string{core.HeaderName: tok}
+				if host != "" {
+					header["X-Forwarded-Host"] = host
 				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusUnauthorized {
-					t.Fatalf("/auth for the other application's host = %d, want 401", resp.StatusCode)
+				return testkit.Get(t, "http://"+r.addr+"/auth", "", header).Status
+			}
+			if status := ask(tt.host); status != http.StatusOK {
+				t.Fatalf("/auth = %d, want 200:\n%s", status, r.log)
+			}
+			if tt.host != "" {
+				if status := ask("other.example.com"); status != http.StatusUnauthorized {
+					t.Fatalf("/auth for the other application's host = %d, want 401", status)
 				}
 			}
 		})
@@ -263,12 +252,8 @@ func TestRunEnvironment(t *testing.T) {
 
 func TestRunListenFails(t *testing.T) {
 	clearEnv(t)
-	team := newTeam(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	team := testkit.NewTeam(t)
+	ln := testkit.Listen(t)
 	code, _, stderr := runOnce(t, "-listen", ln.Addr().String(), "-team", team.URL, "-aud", team.AUD)
 	if code != cli.ExitRefused || !strings.Contains(stderr, "cannot listen") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
@@ -279,8 +264,8 @@ func TestRunListenFails(t *testing.T) {
 // 503, and says it is not ready.
 func TestRunKeysUnavailableAtStart(t *testing.T) {
 	clearEnv(t)
-	team := newTeam(t)
-	down := newTeam(t)
+	team := testkit.NewTeam(t)
+	down := testkit.NewTeam(t)
 	down.Close()
 	r := startRun(t, "-listen", "127.0.0.1:0", "-team", down.URL, "-aud", team.AUD)
 	if resp := r.get(t, forwardauth.PathHealthz, ""); resp.StatusCode != http.StatusServiceUnavailable {
@@ -299,7 +284,7 @@ func TestRunKeysUnavailableAtStart(t *testing.T) {
 func TestRunFleet(t *testing.T) {
 	clearEnv(t)
 	redis := redistest.Start(t)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	t.Setenv("CF_ACCESS_REDIS_URL", redis.URL)
 	t.Setenv("CF_ACCESS_CACHE_KEY", hex.EncodeToString(bytes.Repeat([]byte{7}, core.MinStoreKeySize)))
 	args := []string{"-listen", "127.0.0.1:0", "-team", team.URL, "-aud", team.AUD}
@@ -353,8 +338,7 @@ func dbsize(t *testing.T, addr string) int {
 // TestRunGroupSources: -groups-attribute and -groups-claim say where groups come from.
 func TestRunGroupSources(t *testing.T) {
 	clearEnv(t)
-	team := accesstest.NewServer(accesstest.WithIdP(accesstest.SAML))
-	t.Cleanup(team.Close)
+	team := testkit.NewTeam(t, accesstest.WithIdP(accesstest.SAML))
 	base := []string{"-listen", "127.0.0.1:0", "-team", team.URL, "-aud", team.AUD}
 	saml := team.Mint(accesstest.Token{Email: "ann@example.com", Groups: []string{"admins"}})
 
@@ -381,7 +365,7 @@ func TestRunGroupSources(t *testing.T) {
 
 func TestRunWarnsBeyondLoopback(t *testing.T) {
 	clearEnv(t)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	r := startRun(t, "-listen", "0.0.0.0:0", "-team", team.URL, "-aud", team.AUD)
 	if code := r.stop(t); code != cli.ExitOK {
 		t.Fatalf("exit %d", code)
@@ -396,7 +380,7 @@ func TestRunWarnsBeyondLoopback(t *testing.T) {
 // counted exactly; the /auth port serves no metrics.
 func TestRunMetrics(t *testing.T) {
 	clearEnv(t)
-	team := newTeam(t)
+	team := testkit.NewTeam(t)
 	r := startRun(t, "-listen", "127.0.0.1:0", "-team", team.URL, "-aud", team.AUD, "-metrics", "127.0.0.1:0")
 	m := regexp.MustCompile(`msg="cfaccess forward-auth: metrics listening" url=(\S+)`).FindStringSubmatch(r.log.String())
 	if m == nil {

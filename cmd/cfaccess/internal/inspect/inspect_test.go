@@ -16,6 +16,7 @@ import (
 	"github.com/cfaccess/cfaccess/cmd/cfaccess/internal/inspect"
 	"github.com/cfaccess/cfaccess/core"
 	"github.com/cfaccess/cfaccess/core/accesstest"
+	"github.com/cfaccess/cfaccess/internal/testkit"
 )
 
 var (
@@ -87,21 +88,23 @@ func TestVerifiesAValidToken(t *testing.T) {
 	}
 }
 
-func TestRefusesAnotherApplicationsToken(t *testing.T) {
-	srv := team(t)
-	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", Audience: []string{"another-app"}})
-	r := cfaccessInspect(t, "", nil, "-team", srv.URL, "-aud", srv.AUD, tok)
-	r.wantCode(t, cli.ExitRefused)
-	r.wantOut(t, "REFUSED (audience)", "the token is for another-app", "← audience")
-}
-
-func TestRefusesAnExpiredToken(t *testing.T) {
+// TestRefuses: a token of another application, or an expired one, is refused, saying why.
+func TestRefuses(t *testing.T) {
 	srv := team(t)
 	iat := time.Now().Add(-3 * time.Hour)
-	tok := srv.Mint(accesstest.Token{Email: "ann@example.com", IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)})
-	r := cfaccessInspect(t, "", nil, "-team", srv.URL, "-aud", srv.AUD, tok)
-	r.wantCode(t, cli.ExitRefused)
-	r.wantOut(t, "REFUSED (expired)", "expired 2h", "← expired")
+	for _, tc := range []struct {
+		token accesstest.Token
+		want  []string
+	}{
+		{accesstest.Token{Email: "ann@example.com", Audience: []string{"another-app"}},
+			[]string{"REFUSED (audience)", "the token is for another-app", "← audience"}},
+		{accesstest.Token{Email: "ann@example.com", IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)},
+			[]string{"REFUSED (expired)", "expired 2h", "← expired"}},
+	} {
+		r := cfaccessInspect(t, "", nil, "-team", srv.URL, "-aud", srv.AUD, srv.Mint(tc.token))
+		r.wantCode(t, cli.ExitRefused)
+		r.wantOut(t, tc.want...)
+	}
 }
 
 // Every check is made on its own: a token with several problems lists them all, and the
@@ -418,8 +421,7 @@ func TestFlagsAfterTheToken(t *testing.T) {
 }
 
 func TestKeysUnavailable(t *testing.T) {
-	srv := accesstest.NewServer()
-	defer srv.Close()
+	srv := testkit.NewTeam(t)
 	tok := srv.User("ann@example.com")
 	srv.FailCerts(accesstest.Status500)
 	r := cfaccessInspect(t, "", nil, "-team", srv.URL, "-aud", srv.AUD, "-json", tok)
