@@ -221,7 +221,9 @@ type SharedStore struct {
 }
 
 // MinStoreKeySize is the shortest SharedStore.Key, in bytes: 256 bits.
-const MinStoreKeySize = seal.MinKeySize
+const MinStoreKeySize = 32
+
+var _ = [1]struct{}{}[MinStoreKeySize-seal.MinKeySize] // the same bound, or no build
 
 // GroupSource says where the caller's identity-provider groups come from (Config.Groups).
 // The zero value is get-identity's top-level "groups" list, where Okta, Entra ID (Azure

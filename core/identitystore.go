@@ -50,9 +50,12 @@ type DeadlineStore interface {
 }
 
 // MaxIdentityStoreValueSize is the longest value a Verifier writes to an IdentityStore: a
-// get-identity document of the largest size read from Access, with the fields it decoded
-// to, sealed.
-const MaxIdentityStoreValueSize = 2*teamclient.MaxBodySize + 1024 + seal.Overhead
+// get-identity document of the largest size read from Access (1 MiB), with the fields it
+// decoded to, sealed.
+const MaxIdentityStoreValueSize = 2_098_225
+
+// The size above is what the mechanisms make it; this fails to compile if they change.
+var _ = [1]struct{}{}[MaxIdentityStoreValueSize-(2*teamclient.MaxBodySize+1024+seal.Overhead)]
 
 // StoreStats counts a Verifier's use of its IdentityStore. The counters only grow. They
 // stay zero without a store.
