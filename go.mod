@@ -1,9 +1,10 @@
 module github.com/cfaccess/cfaccess
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/MicahParks/jwkset v0.11.4
+	github.com/go-json-experiment/json v1.27.2
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/maypok86/otter/v2 v2.4.0
 	github.com/sony/gobreaker/v2 v2.4.0

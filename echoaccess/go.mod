@@ -1,6 +1,6 @@
 module github.com/cfaccess/cfaccess/echoaccess
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/cfaccess/cfaccess v0.1.0
@@ -9,6 +9,7 @@ require (
 
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect

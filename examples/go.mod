@@ -1,6 +1,6 @@
 module github.com/cfaccess/cfaccess/examples
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/cfaccess/cfaccess v0.1.0
@@ -22,6 +22,7 @@ require (
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect

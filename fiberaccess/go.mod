@@ -1,6 +1,6 @@
 module github.com/cfaccess/cfaccess/fiberaccess
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/cfaccess/cfaccess v0.1.0
@@ -11,6 +11,7 @@ require (
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/andybalholm/brotli v1.2.0 // indirect
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/gofiber/schema v1.7.0 // indirect
 	github.com/gofiber/utils/v2 v2.0.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect

@@ -1,6 +1,6 @@
 module github.com/cfaccess/cfaccess/core/otelaccess
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/cfaccess/cfaccess v0.1.0
@@ -17,6 +17,7 @@ require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect

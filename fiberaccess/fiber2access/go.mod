@@ -1,6 +1,6 @@
 module github.com/cfaccess/cfaccess/fiberaccess/fiber2access
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/cfaccess/cfaccess v0.1.0
@@ -11,6 +11,7 @@ require (
 require (
 	github.com/MicahParks/jwkset v0.11.4 // indirect
 	github.com/andybalholm/brotli v1.1.0 // indirect
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/klauspost/compress v1.17.9 // indirect

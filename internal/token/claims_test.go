@@ -81,6 +81,9 @@ func TestDecodeClaimsRefuses(t *testing.T) {
 		{`"iss"`, ""},
 		{`1`, ""},
 		{`{"iss":"a"} {}`, ""},
+		{`{"exp":1,"exp":4102444800}`, ""}, // a name given twice: which one counts depends on the reader
+		{`{"email":"eve@example.com","\u0065mail":"ann@example.com"}`, ""},
+		{"{\"email\":\"ann@example.com\xff\"}", ""}, // not UTF-8: Claims.Raw would differ from the claims
 		{"{\"iss\":\"a\"", ""},
 		{`{"aud":["a",null]}`, "aud"},
 		{`{"aud":[null]}`, "aud"},

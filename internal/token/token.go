@@ -7,8 +7,8 @@
 // encoded) and decodes the signature (at most MaxSignatureSize bytes); of the payload,
 // nothing is read, except by IssuedAt, which the verifier calls only for a token whose kid
 // the key set lacks, to choose between two refusals. After Verify, the payload is decoded
-// with encoding/json, its members matched by their exact names (claim names are
-// case-sensitive, where encoding/json's struct fields are not).
+// with encoding/json/v2 (github.com/go-json-experiment/json, its copy outside the standard
+// library): names matched exactly, a name given twice refused.
 package token
 
 import (
@@ -16,13 +16,14 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-var errNotUTF8 = errors.New("not valid UTF-8")
+var errNotObject = errors.New("not a JSON object")
 
 // Bounds on what is read of a token before its signature verifies.
 const (
@@ -156,43 +157,29 @@ func decodeHeader(seg string) (header, error) {
 	if err != nil {
 		return header{}, err
 	}
-	m, err := members(b)
-	if err != nil {
+	var h *struct {
+		Alg  string         `json:"alg"`
+		Kid  string         `json:"kid"`
+		Crit jsontext.Value `json:"crit"`
+	}
+	if err := decodeObject(b, &h); err != nil {
 		return header{}, err
 	}
-	var h header
-	_, h.crit = m["crit"]
-	if h.alg, err = member[string](m, "alg"); err != nil {
-		return header{}, err
-	}
-	h.kid, err = member[string](m, "kid")
-	return h, err
+	return header{alg: h.Alg, kid: h.Kid, crit: h.Crit != nil}, nil
 }
 
-// members reads a JSON object into its members, by their exact names. Bytes that are not
-// UTF-8 are refused: encoding/json would read them as U+FFFD, and the claims would then
-// differ from the signed payload that Claims.Raw holds.
-func members(b []byte) (map[string]json.RawMessage, error) {
-	if !utf8.Valid(b) {
-		return nil, errNotUTF8
+// decodeObject reads the JSON object b into *v, a pointer to a struct pointer (so that JSON
+// null, which leaves it nil, is refused). It is encoding/json/v2, whose defaults are those a
+// token needs: names match exactly (JSON names are case-sensitive, where encoding/json's
+// struct fields are not), a name given twice and bytes that are not UTF-8 are errors (so that
+// the claims cannot differ from the signed payload that Claims.Raw holds, whoever reads it),
+// and nothing may follow the object.
+func decodeObject[T any](b []byte, v **T) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, err
+	if *v == nil {
+		return errNotObject
 	}
-	if m == nil { // the JSON was null
-		return nil, errNotObject
-	}
-	return m, nil
-}
-
-// member decodes the member called name, which may be absent (the zero T) or null.
-func member[T any](m map[string]json.RawMessage, name string) (T, error) {
-	var v T
-	raw, ok := m[name]
-	if !ok {
-		return v, nil
-	}
-	err := json.Unmarshal(raw, &v)
-	return v, err
+	return nil
 }

@@ -146,6 +146,9 @@ func TestParseRefuses(t *testing.T) {
 		{"no kid", enc(`{"alg":"RS256"}`) + "." + p + "." + s, token.NoKeyID},
 		{"empty kid", enc(`{"alg":"RS256","kid":""}`) + "." + p + "." + s, token.NoKeyID},
 		{"kid under another spelling of the name", enc(`{"alg":"RS256","KID":"k1"}`) + "." + p + "." + s, token.NoKeyID},
+		// One header, one reading: a reader that took the first alg would see another token.
+		{"alg given twice", enc(`{"alg":"none","kid":"k1","alg":"RS256"}`) + "." + p + "." + s, token.Malformed},
+		{"kid given twice, the second escaped", enc(`{"alg":"RS256","kid":"k0","\u006bid":"k1"}`) + "." + p + "." + s, token.Malformed},
 		{"signature not base64url", h + "." + p + "." + s[:len(s)-1] + "+", token.Malformed},
 		{"signature padded", h + "." + p + "." + s + "==", token.Malformed},
 		// Go's decoder skips CR and LF even in strict mode: without a check of its own, one
