@@ -47,7 +47,7 @@ type identityEntry struct {
 }
 
 func newIdentityCache(cfg *settings, clk *clock.Clock, read identityReader, load identityLoader) *identityCache {
-	c := &identityCache{cfg: cfg, clk: clk, read: read, load: load, stats: new(cacheCounters)}
+	c := &identityCache{cfg: cfg, clk: clk, read: read, load: load, stats: newCacheCounters()}
 	if cfg.identityCacheSize > 0 {
 		c.m = otter.Must(&otter.Options[uint64, *identityEntry]{
 			MaximumSize: cfg.identityCacheSize,
@@ -64,10 +64,10 @@ func newIdentityCache(cfg *settings, clk *clock.Clock, read identityReader, load
 // get returns the identity of the verified token, which the caller owns, whose exp is exp.
 func (c *identityCache) get(ctx context.Context, token string, exp time.Time) (*Identity, error) {
 	if e := c.lookup(token); e != nil {
-		c.stats.hits.Add(1)
+		c.stats.RecordHits(1)
 		return e.id, e.err
 	}
-	c.stats.misses.Add(1)
+	c.stats.RecordMisses(1)
 	if c.read != nil {
 		if id, until, ok := c.read(ctx, token, exp); ok {
 			return c.remember(&identityEntry{token: token, id: id}, until, exp).id, nil

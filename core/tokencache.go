@@ -37,7 +37,7 @@ func newTokenCache(size int, clk *clock.Clock) *tokenCache {
 	if size <= 0 {
 		return nil
 	}
-	c := &tokenCache{clk: clk, stats: new(cacheCounters)}
+	c := &tokenCache{clk: clk, stats: newCacheCounters()}
 	c.m = otter.Must(&otter.Options[uint64, *cachedToken]{
 		MaximumSize: size,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[uint64, *cachedToken]) time.Duration {

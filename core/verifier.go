@@ -163,7 +163,7 @@ func (v *Verifier) caller(ctx context.Context, tok string) (*Caller, error) {
 				return c, err
 			}
 		}
-		v.tokens.stats.misses.Add(1)
+		v.tokens.stats.RecordMisses(1)
 	}
 	now := v.cfg.now()
 	v.keys.RefreshIfDue(now)
@@ -190,7 +190,7 @@ func (v *Verifier) cached(e *cachedToken) (c *Caller, answered bool, err error) 
 		return nil, false, nil
 	}
 	v.keys.RefreshIfDue(time.Unix(0, v.clk.NowNano()))
-	v.tokens.stats.hits.Add(1)
+	v.tokens.stats.RecordHits(1)
 	switch {
 	case !v.clk.Before(e.deadline):
 		err = invalid(ReasonExpired, "the token has expired", nil)
