@@ -17,9 +17,10 @@ type Caller struct {
 	// middleware or Authenticate returns.
 	Claims *Claims
 
-	v     *Verifier
-	token string
-	id    *Identity // NewCaller's fixed identity
+	v       *Verifier
+	token   string
+	tokenID string    // TokenID(token), once per token rather than once per event
+	id      *Identity // NewCaller's fixed identity
 
 	attrGroups atomic.Pointer[attributeGroups] // GroupsAttribute's groups, per identity
 }
@@ -53,6 +54,10 @@ func (c *Caller) Identity(ctx context.Context) (*Identity, error) {
 	}
 	return nil, errNotVerifiedHere
 }
+
+// TokenID returns TokenID of the caller's token, the ID its events carry, to match a
+// handler's log lines to them; "" for a Caller made by NewCaller.
+func (c *Caller) TokenID() string { return c.tokenID }
 
 // ServiceTokenName returns the name that Config.ServiceTokenNames gives the caller's client
 // ID, or "" for a user or a service token it does not name.

@@ -95,7 +95,7 @@ func (c *tokenCache) get(token string) *cachedToken {
 // cache's own copy (see Verifier.newCaller).
 func (c *tokenCache) put(v *Verifier, claims *Claims, token string, key *keyset.Key) *Caller {
 	e := &cachedToken{
-		caller:    Caller{Claims: claims, v: v, token: token},
+		caller:    Caller{Claims: claims, v: v, token: token, tokenID: TokenID(token)},
 		key:       key,
 		deadline:  claims.ExpiresAt.Add(v.cfg.leeway).UnixNano(),
 		notBefore: math.MinInt64,

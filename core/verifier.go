@@ -175,7 +175,7 @@ func (v *Verifier) caller(ctx context.Context, tok string) (*Caller, error) {
 	// may outlive the request, keeps its own copy.
 	tok = strings.Clone(tok)
 	if v.tokens == nil {
-		return &Caller{Claims: claims, v: v, token: tok}, nil
+		return &Caller{Claims: claims, v: v, token: tok, tokenID: TokenID(tok)}, nil
 	}
 	return v.tokens.put(v, claims, tok, key), nil
 }

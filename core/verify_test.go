@@ -512,3 +512,26 @@ func TestVerifyTokenType(t *testing.T) {
 	_, err := v.Verify(context.Background(), srv.Mint(accesstest.Token{CommonName: "abc.access", Type: "org"}))
 	testkit.WantCode(t, err, core.CodeInvalidToken, core.ReasonTokenType)
 }
+
+// TestCallerTokenID: a caller carries the ID its events give its token, cached or not, and a
+// caller made by hand has none.
+func TestCallerTokenID(t *testing.T) {
+	srv := testkit.NewTeam(t)
+	uncached := testkit.Config(srv, nil)
+	uncached.Tokens.CacheSize = core.None
+	token := srv.User("ann@example.com")
+	for name, v := range map[string]*core.Verifier{"cached": testkit.Verifier(t, srv), "uncached": testkit.NewVerifier(t, uncached)} {
+		for range 2 { // the second from the cache, where there is one
+			c, err := v.Authenticate(context.Background(), token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := c.TokenID(), core.TokenID(token); got != want {
+				t.Errorf("%s: TokenID() = %q, want %q", name, got, want)
+			}
+		}
+	}
+	if id := core.NewCaller(&core.Claims{}, nil).TokenID(); id != "" {
+		t.Errorf("a caller made by hand has TokenID %q", id)
+	}
+}

@@ -219,7 +219,11 @@ func misconfigured(r core.Reason, cause error) *core.Error {
 
 func newEvent(d Decision, c *core.Caller, src core.TokenSource, latency time.Duration, token, policy string) core.Event {
 	e := core.Event{Outcome: core.OutcomeAllowed, Source: src, Latency: latency, Policy: policy}
-	if token != "" {
+	switch {
+	case token == "": // a requirement's event, or no token: no ID
+	case c != nil && c.TokenID() != "":
+		e.TokenID = c.TokenID() // the same token's ID, made once per token
+	default:
 		e.TokenID = core.TokenID(token)
 	}
 	if c != nil {

@@ -49,15 +49,23 @@ type decisionKey struct {
 	withReason            bool
 }
 
-// attributeSet returns the measurement option of k from cache, making it the first time.
-func attributeSet(cache *sync.Map, k decisionKey) metric.MeasurementOption {
+// attrOptions are the measurement options of one decisionKey, as the variadic lists that Add
+// and Record take: passed whole, they cost a measurement no allocation.
+type attrOptions struct {
+	add    []metric.AddOption
+	record []metric.RecordOption
+}
+
+// attributeSet returns the measurement options of k from cache, making them the first time.
+func attributeSet(cache *sync.Map, k decisionKey) *attrOptions {
 	if o, ok := cache.Load(k); ok {
-		return o.(metric.MeasurementOption)
+		return o.(*attrOptions)
 	}
 	kvs := []attribute.KeyValue{KeyOutcome.String(k.outcome), KeyCode.String(k.code)}
 	if k.withReason {
 		kvs = append(kvs, KeyReason.String(k.reason))
 	}
-	o, _ := cache.LoadOrStore(k, metric.WithAttributeSet(attribute.NewSet(kvs...)))
-	return o.(metric.MeasurementOption)
+	set := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	o, _ := cache.LoadOrStore(k, &attrOptions{add: []metric.AddOption{set}, record: []metric.RecordOption{set}})
+	return o.(*attrOptions)
 }

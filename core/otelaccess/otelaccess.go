@@ -235,9 +235,9 @@ func (t *Telemetry) instruments(m metric.Meter) error {
 func (t *Telemetry) Observe(e core.Event) {
 	k := decisionKey{outcome: known(outcomeSet, e.Outcome), code: known(codeSet, e.Code), reason: known(reasonSet, e.Reason), withReason: true}
 	ctx := context.Background()
-	t.decisions.Add(ctx, 1, attributeSet(&t.sets, k))
+	t.decisions.Add(ctx, 1, attributeSet(&t.sets, k).add...)
 	// The histogram goes without the reason: each of its series costs a series per bucket.
-	t.decisionSeconds.Record(ctx, e.Latency.Seconds(), attributeSet(&t.sets, decisionKey{outcome: k.outcome, code: k.code}))
+	t.decisionSeconds.Record(ctx, e.Latency.Seconds(), attributeSet(&t.sets, decisionKey{outcome: k.outcome, code: k.code}).record...)
 }
 
 // isNil reports whether v is nil or an interface holding a nil pointer (or map, func…),
