@@ -148,7 +148,9 @@ func split(tok string) (header, payload, signature string, ok bool) {
 	return header, payload, signature, true
 }
 
-func hasCRLF(s string) bool { return strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0 }
+func hasCRLF(s string) bool {
+	return strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0
+}
 
 type header struct {
 	alg, kid string
