@@ -150,6 +150,7 @@ func serve(t conformance.TB, app *fiber.App) string {
 // own work on a route without it: the context that carries the caller, nothing for the
 // request view, the user value or the Caller, which the cache shares.
 func TestCacheHitAllocations(t *testing.T) {
+	testkit.SkipAllocsUnderRace(t)
 	team := testkit.NewTeam(t)
 	app := fiber.New()
 	noContent := func(c *fiber.Ctx) error { return c.SendStatus(http.StatusNoContent) }
