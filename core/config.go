@@ -208,7 +208,7 @@ type SharedStore struct {
 	// Key is the secret that every instance sharing Store is given: at least
 	// MinStoreKeySize (32) random bytes, e.g. from `openssl rand -hex 32`, decoded. Under keys
 	// derived from it, entries are named by an HMAC-SHA256 of the team domain and the token,
-	// never by the token, and sealed with AES-256-GCM, bound to the team domain and the
+	// never by the token, and sealed with XChaCha20-Poly1305, bound to the team domain and the
 	// token: whoever reads the store learns neither tokens nor identities, and whoever
 	// writes to it cannot grant a group. An instance with another key reads no entry of the
 	// others. Required.

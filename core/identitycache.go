@@ -12,7 +12,7 @@ import (
 
 // identityLoader looks up the identity of a token that has verified, whose exp is exp. The
 // identity cache calls it on a miss, once per token however many requests wait. Besides the
-// answer it may return until when the answer may be used (zero: for Config.IdentityTTL), as
+// answer it may return until when the answer may be used (zero: for Identities.TTL), as
 // an answer kept elsewhere for a while has less time left.
 type identityLoader func(ctx context.Context, token string, exp time.Time) (*Identity, time.Time, error)
 
